@@ -1,0 +1,63 @@
+# initgate: `make run` serves the webhook on https://127.0.0.1:8443 (metrics on :9090);
+# `make test` runs everything CI runs. Both set up what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools/bin
+export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup tools run test lint types unit integration chart audit-deps bench soak e2e lock clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(TOOLS)/helm $(TOOLS)/kubectl:
+	PYTHON=$(PYTHON) scripts/install-tools.sh
+
+setup: $(BIN)/.installed
+tools: $(TOOLS)/helm $(TOOLS)/kubectl
+
+run: setup
+	$(BIN)/initgate serve --host 127.0.0.1 --port 8443 --metrics-port 9090 --state-dir .state
+
+test: lint types unit integration chart audit-deps
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+
+types: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q -m "not integration and not chart and not e2e"
+
+integration: setup
+	$(BIN)/pytest -q -m "integration"
+
+chart: setup tools
+	$(BIN)/pytest -q -m "chart"
+
+audit-deps: setup
+	$(BIN)/python scripts/audit_deps.py
+
+bench: setup
+	$(BIN)/python scripts/bench.py
+
+soak: setup
+	$(BIN)/python scripts/soak.py
+
+e2e: setup tools
+	$(BIN)/pytest -q -m "e2e" tests/e2e
+
+lock: setup
+	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --output-file requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .tools .state .mypy_cache .ruff_cache .pytest_cache .hypothesis

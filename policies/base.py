@@ -1,0 +1,384 @@
+"""What every policy shares: container roles, the pod view, findings, patch operations, settings.
+
+A policy is a pure function of a `PodView`, a `Context` and its own settings. It never sees HTTP,
+the cluster, the clock or the logger; the engine in `webhook.engine` does all of that around it.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Generic, Literal, TypedDict, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+
+class Role(enum.StrEnum):
+    """What a container is for, which decides what a policy expects of it."""
+
+    INIT = "init"
+    """An entry of `spec.initContainers` that runs to completion before the app starts."""
+    SIDECAR = "sidecar"
+    """An entry of `spec.initContainers` with `restartPolicy: Always`: runs beside the app."""
+    APP = "app"
+    """An entry of `spec.containers`."""
+    EPHEMERAL = "ephemeral"
+    """An entry of `spec.ephemeralContainers` (`kubectl debug`)."""
+
+
+class Mode(enum.StrEnum):
+    """How much a policy may do, from nothing to everything. The order is meaningful."""
+
+    OFF = "off"
+    AUDIT = "audit"
+    WARN = "warn"
+    ENFORCE = "enforce"
+
+    @property
+    def rank(self) -> int:
+        return _MODE_RANK[self]
+
+    def cap(self, ceiling: Mode) -> Mode:
+        """The lower of this mode and `ceiling`."""
+        return self if self.rank <= ceiling.rank else ceiling
+
+
+_MODE_RANK = {Mode.OFF: 0, Mode.AUDIT: 1, Mode.WARN: 2, Mode.ENFORCE: 3}
+
+
+class PatchOp(TypedDict):
+    """One RFC 6902 operation. Only `add` is emitted: it creates a member or sets an absent one."""
+
+    op: Literal["add"]
+    path: str
+    value: Any
+
+
+def escape(segment: str) -> str:
+    """Escape one JSON pointer segment (RFC 6901): `~` first, then `/`."""
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def add(path: str, value: Any) -> PatchOp:
+    """An `add` operation at `path` (already escaped)."""
+    return {"op": "add", "path": path, "value": value}
+
+
+EMPTY: dict[str, Any] = {}
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one: policies read what they can, and never
+    raise on a malformed object."""
+    return value if isinstance(value, dict) else EMPTY
+
+
+def items(value: Any) -> list[Any]:
+    """`value` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def text(value: Any) -> str:
+    """`value` if it is a string, else an empty one."""
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """One container of the pod, with its role and where it stands in the object."""
+
+    role: Role
+    list_name: Literal["initContainers", "containers", "ephemeralContainers"]
+    index: int
+    path: str
+    """JSON pointer of the container in the object as received, e.g. `/spec/initContainers/0`."""
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return text(self.raw.get("name")) or f"#{self.index}"
+
+    @property
+    def label(self) -> str:
+        """How messages name the container: its role and name, `init "setup"` (names are unique)."""
+        return f'{self.role.value} "{self.name}"'
+
+    @property
+    def field(self) -> str:
+        """Where the container stands in the pod spec: `initContainers[1]`."""
+        return f"{self.list_name}[{self.index}]"
+
+    @property
+    def image(self) -> str:
+        return text(self.raw.get("image"))
+
+    def mounts(self) -> Iterable[tuple[int, dict[str, Any]]]:
+        """The container's volume mounts with their indexes, skipping malformed entries."""
+        for index, mount in enumerate(items(self.raw.get("volumeMounts"))):
+            if isinstance(mount, dict):
+                yield index, mount
+
+
+_SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))
+
+
+def command_line(container: Container) -> str | None:
+    """The shell script an init container runs (`sh -c SCRIPT`), else its command and arguments
+    joined by spaces; None when it runs the image's own entrypoint, which we cannot see."""
+    words = [*items(container.raw.get("command")), *items(container.raw.get("args"))]
+    if not words or not all(isinstance(w, str) for w in words):
+        return None
+    program = words[0].rsplit("/", 1)[-1]
+    if program == "busybox" and len(words) > 1:
+        words, program = words[1:], words[1]
+    if program in _SHELLS:
+        for position, word in enumerate(words[1:-1], start=1):
+            if word.startswith("-") and "c" in word[1:] and not word.startswith("--"):
+                return str(words[position + 1])
+    return " ".join(words)
+
+
+def writes(mount: dict[str, Any]) -> bool:
+    """Whether a volume mount is writable (the API server omits `readOnly: false`)."""
+    return mount.get("readOnly") is not True
+
+
+# Volume sources the kubelet always mounts read-only: nothing written there reaches anyone.
+READ_ONLY_SOURCES = frozenset(("configMap", "secret", "projected", "downwardAPI", "image"))
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """One entry of `spec.volumes`."""
+
+    index: int
+    name: str
+    raw: dict[str, Any]
+
+    @property
+    def writable(self) -> bool:
+        """Whether a container can write into this volume at all."""
+        return not any(source in self.raw for source in READ_ONLY_SOURCES)
+
+
+@dataclass(frozen=True, slots=True)
+class PodView:
+    """A pod spec as received, with its containers sorted by role.
+
+    `judged` are the containers this request is about: all of them on CREATE, only the new
+    ephemeral containers on an `ephemeralcontainers` UPDATE. `whole` says whether pod-level fields
+    (volumes) are judged too.
+    """
+
+    spec: dict[str, Any]
+    path: str
+    """JSON pointer of the pod spec: `/spec` for a Pod, `/spec/template/spec` for a Deployment."""
+    annotations: dict[str, Any]
+    containers: tuple[Container, ...]
+    judged: tuple[Container, ...]
+    whole: bool
+    volumes: dict[str, Volume]
+
+    def select(self, roles: frozenset[Role]) -> Iterable[Container]:
+        """The judged containers whose role is in `roles`."""
+        return (c for c in self.judged if c.role in roles)
+
+    @property
+    def init_containers(self) -> tuple[Container, ...]:
+        return tuple(c for c in self.containers if c.list_name == "initContainers")
+
+
+_LISTS: tuple[tuple[Literal["initContainers", "containers", "ephemeralContainers"], Role], ...] = (
+    ("initContainers", Role.INIT),
+    ("containers", Role.APP),
+    ("ephemeralContainers", Role.EPHEMERAL),
+)
+
+
+def containers_of(spec: dict[str, Any], spec_path: str) -> tuple[Container, ...]:
+    """Every container of a pod spec, in pod order, with its role."""
+    found: list[Container] = []
+    for list_name, role in _LISTS:
+        for index, raw in enumerate(items(spec.get(list_name))):
+            if not isinstance(raw, dict):
+                continue
+            actual = role
+            if role is Role.INIT and raw.get("restartPolicy") == "Always":
+                actual = Role.SIDECAR
+            found.append(
+                Container(actual, list_name, index, f"{spec_path}/{list_name}/{index}", raw)
+            )
+    return tuple(found)
+
+
+def volumes_of(spec: dict[str, Any]) -> dict[str, Volume]:
+    """The pod's volumes by name."""
+    volumes: dict[str, Volume] = {}
+    for index, raw in enumerate(items(spec.get("volumes"))):
+        if isinstance(raw, dict) and isinstance(name := raw.get("name"), str):
+            volumes.setdefault(name, Volume(index, name, raw))
+    return volumes
+
+
+def pod_view(
+    spec: dict[str, Any],
+    *,
+    path: str,
+    annotations: dict[str, Any],
+    judge: Callable[[Container], bool] | None = None,
+) -> PodView:
+    """Build the view of one pod spec. `judge` picks the containers under review (default: all)."""
+    containers = containers_of(spec, path)
+    judged = containers if judge is None else tuple(c for c in containers if judge(c))
+    return PodView(
+        spec=spec,
+        path=path,
+        annotations=annotations,
+        containers=containers,
+        judged=judged,
+        whole=judge is None,
+        volumes=volumes_of(spec),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who asks for what: the part of the admission request a policy may look at."""
+
+    operation: str
+    namespace: str
+    username: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a policy has to say about one container or volume.
+
+    `key` names the check (`privileged`, `capability:NET_ADMIN`, `limit:memory`...): scoped
+    exemptions match it. `message` is one short line without the location, written so that it reads
+    after the container label. Mutating findings carry the `patch` that fixes them; their message
+    is a verb phrase (`set resources.requests.cpu=100m`) so that warn mode can say "would ...".
+    """
+
+    key: str
+    message: str
+    role: Role | None
+    container: Container | None = None
+    volume: Volume | None = None
+    patch: tuple[PatchOp, ...] = ()
+    hint: str = ""
+    """Further advice (how to opt out...), dropped from a warning line that would grow too long."""
+
+    @property
+    def location(self) -> str:
+        if self.container is not None:
+            return self.container.label
+        if self.volume is not None:
+            return f'volume "{self.volume.name}"'
+        return "pod"
+
+
+class Settings(BaseModel):
+    """Strict, immutable, camelCase in YAML: a typo in the configuration is an error, not a
+    silent no-op."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def glob_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """One compiled regular expression for a list of shell-style globs (case-sensitive)."""
+    if not patterns:
+        return _never
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    return lambda value: regex.match(value) is not None
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+class ImageExemption(Settings):
+    """Containers whose image matches `image` are exempt, wholly or only for the listed checks."""
+
+    image: str = Field(min_length=1)
+    """Glob matched against the image as written and as normalised (`nginx` is also
+    `docker.io/library/nginx`)."""
+    allow: tuple[str, ...] | None = None
+    """Finding keys (globs) that are exempt, e.g. `capability:NET_ADMIN`; omitted: every finding."""
+
+
+class Exemptions(Settings):
+    """Who and what a policy leaves alone."""
+
+    namespaces: tuple[str, ...] = ()
+    """Namespace names (globs)."""
+    users: tuple[str, ...] = ()
+    """User names (globs), e.g. `system:serviceaccount:ci:*`."""
+    groups: tuple[str, ...] = ()
+    """Group names (globs)."""
+    images: tuple[ImageExemption, ...] = ()
+    """Image exemptions, each optionally scoped to some finding keys."""
+
+
+S = TypeVar("S", bound="PolicySettings")
+
+
+class PolicySettings(Settings):
+    """What every policy's settings have. Policies add their own keys, and their own default
+    `roles` (and `mode`, when it is not the global one), in a subclass."""
+
+    allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
+
+    mode: Mode | None = None
+    """enforce, warn, audit or off; unset: the global mode."""
+    roles: tuple[Role, ...] = ()
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+    exemptions: Exemptions = Exemptions()
+    """Exemptions for this policy only, on top of the global ones."""
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: tuple[Role, ...]) -> tuple[Role, ...]:
+        refused = [r.value for r in roles if r not in cls.allowed_roles]
+        if refused:
+            allowed = ", ".join(r.value for r in cls.allowed_roles)
+            raise ValueError(f"roles {refused} are not supported here (supported: {allowed})")
+        return roles
+
+    @cached_property
+    def role_set(self) -> frozenset[Role]:
+        """The roles as a set (computed once: policies ask on every request)."""
+        return frozenset(self.roles)
+
+    def image_exemptions(self) -> tuple[ImageExemption, ...]:
+        """The image exemptions of this policy (a policy may add built-in ones)."""
+        return self.exemptions.images
+
+
+Evaluate = Callable[[PodView, Context, S], list[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy(Generic[S]):
+    """A policy: its id (the module name with dashes), what it does, and its pure evaluation."""
+
+    id: str
+    kind: Literal["validate", "mutate"]
+    summary: str
+    """One line for docs and `initgate config default`."""
+    remedy: str
+    """One line a denial message ends with: how to comply, and how an exemption is granted."""
+    settings: type[S]
+    evaluate: Evaluate[S]

@@ -1,0 +1,161 @@
+"""init-lint: init container mistakes that admission can see, as one-line warnings.
+
+Conservative heuristics, each chosen for a low false-positive rate:
+- `never-ends`: `tail -f`, `sleep infinity` or `while true` without exit; the pod never leaves
+  `Init:0/N`. What should run beside the app is a native sidecar (`restartPolicy: Always`).
+- `unbounded-wait`: a wait loop (`until ...; do ...; done`, `while ! ...`, `while true` broken out
+  of on success) with no attempt counter, comparison or `timeout`, in a pod without
+  `activeDeadlineSeconds`: if the awaited service never comes, the pod hangs in `Init` forever.
+- `unused-volume:NAME`: an init container writes an emptyDir that no later container mounts, so
+  whatever it wrote is lost (scratch mounts such as /tmp are not counted).
+- `image-tag`: an init image without a tag, or with `:latest`: what runs changes under you.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from pydantic import field_validator
+
+from policies.base import (
+    Container,
+    Context,
+    Finding,
+    Mode,
+    PodView,
+    Policy,
+    PolicySettings,
+    Role,
+    command_line,
+    text,
+    writes,
+)
+
+_NEVER_ENDS = (
+    (re.compile(r"\btail\b[^;&|\n]*(?:\s-[a-zA-Z0-9]*[fF]\b|\s--follow\b)"), "tail -f"),
+    (re.compile(r"\bsleep\s+(?:infinity|inf)\b"), "sleep infinity"),
+)
+_FOREVER = re.compile(r"\bwhile\s+(?:true|:|\[\s*1\s*\]|\[\s*true\s*\])\s*;?\s*do\b")
+_EXITS = re.compile(r"\b(?:exit|break|return)\b")
+_WAIT_LOOP = re.compile(r"\buntil\s|\bwhile\s+!")
+_BOUNDED = re.compile(
+    r"\btimeout\b|\$\(\(|\(\(|\bexpr\b|\blet\b|\s-(?:gt|ge|lt|le|eq|ne)\s|\bseq\b|\bfor\b"
+)
+_SCRATCH = ("/tmp", "/var/tmp", "/run", "/var/run")  # noqa: S108 - mount paths, not files we open
+CHECKS = ("never-ends", "unbounded-wait", "unused-volume", "image-tag")
+
+
+class InitLintSettings(PolicySettings):
+    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.INIT,)
+    roles: tuple[Role, ...] = (Role.INIT,)
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+    mode: Mode | None = Mode.WARN
+    """Lint findings are advice: they warn by default and never deny."""
+
+    checks: tuple[str, ...] = CHECKS
+    """Which heuristics run."""
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, checks: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(checks) - set(CHECKS))
+        if unknown:
+            raise ValueError(f"unknown checks {unknown} (known: {list(CHECKS)})")
+        return checks
+
+
+def _script_problem(
+    container: Container, *, deadline: bool, checks: frozenset[str]
+) -> tuple[str, str, str] | None:
+    """(key, message, hint) for what the container's script shows, if anything."""
+    script = command_line(container)
+    if not script:
+        return None
+    if "never-ends" in checks:
+        what = next((what for pattern, what in _NEVER_ENDS if pattern.search(script)), None)
+        if what is None and _FOREVER.search(script) and not _EXITS.search(script):
+            what = "while true"
+        if what is not None:
+            message = f"never ends ({what}); make it a native sidecar: restartPolicy: Always"
+            return "never-ends", message, ""
+    if (
+        "unbounded-wait" in checks
+        and not deadline
+        and (_WAIT_LOOP.search(script) or _FOREVER.search(script))
+        and not _BOUNDED.search(script)
+    ):
+        return (
+            "unbounded-wait",
+            "waits in a loop with no bound; add a retry limit or wrap it in timeout",
+            "else the pod can hang in Init forever",
+        )
+    return None
+
+
+def image_problem(image: str) -> str | None:
+    """What is wrong with an image reference's tag, if anything."""
+    if not image or "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f'image "{image}" has no tag; pin a version'
+    if last.rsplit(":", 1)[1] == "latest":
+        return f'image "{image}" uses :latest; pin a version'
+    return None
+
+
+def _unused(pod: PodView, container: Container) -> list[str]:
+    later = pod.containers[pod.containers.index(container) + 1 :]
+    read_later = {
+        text(m.get("name")) for c in later if c.role is not Role.EPHEMERAL for _, m in c.mounts()
+    }
+    names: list[str] = []
+    for _, mount in container.mounts():
+        name = text(mount.get("name"))
+        volume = pod.volumes.get(name)
+        path = text(mount.get("mountPath")).rstrip("/")
+        if (
+            volume is None
+            or "emptyDir" not in volume.raw
+            or not writes(mount)
+            or name in read_later
+            or any(path == s or path.startswith(s + "/") for s in _SCRATCH)
+        ):
+            continue
+        names.append(name)
+    return names
+
+
+def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> list[Finding]:
+    """At most one finding per heuristic and container (per volume for unused volumes)."""
+    checks = frozenset(settings.checks)
+    deadline = pod.spec.get("activeDeadlineSeconds") is not None
+    found: list[Finding] = []
+    for container in pod.select(settings.role_set):
+
+        def finding(key: str, message: str, hint: str = "", c: Container = container) -> None:
+            found.append(Finding(key=key, message=message, hint=hint, role=c.role, container=c))
+
+        if problem := _script_problem(container, deadline=deadline, checks=checks):
+            finding(*problem)
+        if "unused-volume" in checks and pod.whole:
+            for name in _unused(pod, container):
+                finding(
+                    f"unused-volume:{name}",
+                    f'writes emptyDir "{name}" that no later container mounts',
+                    "what it writes is lost; mount the volume where it is used",
+                )
+        if "image-tag" in checks and (tag_problem := image_problem(container.image)):
+            finding("image-tag", tag_problem)
+    return found
+
+
+POLICY = Policy(
+    id="init-lint",
+    kind="validate",
+    summary="Warns about init containers that never end, wait forever, or use unpinned images.",
+    remedy="See the warning for each init container.",
+    settings=InitLintSettings,
+    evaluate=evaluate,
+)

@@ -1,0 +1,208 @@
+"""The FastAPI application: admission endpoints, health endpoints, and what wraps them once.
+
+Endpoints: `POST /validate` and `POST /mutate` (every policy at its configured mode), and
+`POST /validate/{mode}`, `POST /mutate/{mode}` for mode in enforce, warn, audit (policies capped
+at that mode: the Helm chart routes namespaces to them by their `initgate.io/mode` label, so the
+webhook never reads the API). `GET /healthz` (alive) and `GET /readyz` (configuration and
+certificate loaded, not shutting down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.routing import Route
+
+from policies.base import Mode
+from webhook import review
+from webhook._version import __version__
+from webhook.engine import WEBHOOKS, Decision
+from webhook.handler import Handler
+from webhook.logs import DECISIONS, LOG, event
+from webhook.metrics import Metrics, bounded_kind, bounded_operation
+from webhook.protocol import BadRequest, endpoint
+from webhook.settings import ServerSettings
+from webhook.store import ConfigStore
+
+CAPS = (Mode.ENFORCE, Mode.WARN, Mode.AUDIT)
+
+
+@dataclass(slots=True)
+class Readiness:
+    """What `/readyz` reports. The server sets `certificate` and `draining`."""
+
+    config: bool = False
+    certificate: bool = False
+    draining: bool = False
+
+    def problems(self) -> list[str]:
+        return [
+            problem
+            for problem, bad in (
+                ("configuration not loaded", not self.config),
+                ("certificate not loaded", not self.certificate),
+                ("shutting down", self.draining),
+            )
+            if bad
+        ]
+
+
+@dataclass(slots=True)
+class AppState:
+    """The long-lived resources of one server, created at start-up."""
+
+    settings: ServerSettings
+    store: ConfigStore
+    metrics: Metrics
+    readiness: Readiness = field(default_factory=Readiness)
+
+
+def build_state(settings: ServerSettings, *, metrics: Metrics | None = None) -> AppState:
+    """Load the configuration (raises `ConfigError` if the file is invalid) and set up metrics."""
+    metrics = metrics if metrics is not None else Metrics()
+
+    def reloaded(result: str) -> None:
+        metrics.config_reloads.labels(result).inc()
+        if result == "success":
+            metrics.config_last_success.set(time.time())
+
+    store = ConfigStore(settings.config_path, observer=reloaded)
+    return AppState(settings=settings, store=store, metrics=metrics)
+
+
+class Instrumentation:
+    """Metrics and the decision log around every handler (the `protocol.Observer`)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def bad_request(self, handler: Handler, error: BadRequest) -> None:
+        self.metrics.bad_requests.labels(error.reason).inc()
+        event(
+            LOG,
+            "bad request",
+            logging.WARNING,
+            webhook=handler.name,
+            status=error.status,
+            problem=error.message,
+        )
+
+    def failed(self, handler: Handler, request: review.AdmissionRequest, error: Exception) -> None:
+        self.metrics.policy_errors.labels("engine").inc()
+        LOG.error(
+            "evaluation failed",
+            exc_info=error,
+            extra={"fields": {"uid": request.uid, "webhook": handler.name}},
+        )
+
+    def answered(
+        self,
+        handler: Handler,
+        request: review.AdmissionRequest,
+        decision: Decision | None,
+        seconds: float,
+    ) -> None:
+        m = self.metrics
+        outcome = decision.outcome if decision is not None else "error"
+        m.requests.labels(
+            handler.name,
+            bounded_operation(request.operation),
+            bounded_kind(request.kind.kind),
+            outcome,
+            "true" if request.dry_run else "false",
+        ).inc()
+        m.duration.labels(handler.name).observe(seconds)
+        if decision is not None:
+            for verdict in decision.verdicts:
+                role = verdict.finding.role.value if verdict.finding.role else "pod"
+                m.findings.labels(verdict.policy, verdict.mode.value, role, handler.webhook).inc()
+            for error in decision.errors:
+                m.policy_errors.labels(error.policy).inc()
+        metadata = (request.object or {}).get("metadata")
+        generate_name = metadata.get("generateName", "") if isinstance(metadata, dict) else ""
+        event(
+            DECISIONS,
+            "decision",
+            uid=request.uid,
+            webhook=handler.name,
+            kind=request.kind.kind,
+            namespace=request.namespace,
+            name=request.name,
+            generateName=generate_name,
+            operation=request.operation,
+            subResource=request.sub_resource,
+            user=request.user_info.username,
+            dryRun=request.dry_run,
+            decision=outcome,
+            reason=decision.reason if decision is not None else "evaluation failed",
+            policies=decision.policies if decision is not None else [],
+            findings=len(decision.verdicts) if decision is not None else 0,
+            errors=[f"{e.policy}: {e.error}" for e in decision.errors] if decision else [],
+            durationMs=round(seconds * 1000, 3),
+        )
+
+
+def create_app(settings: ServerSettings, *, state: AppState | None = None) -> FastAPI:
+    """The application. `state` is built from `settings` unless given (tests share one)."""
+    state = state if state is not None else build_state(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        watcher = None
+        if settings.config_path is not None:
+            watcher = asyncio.create_task(state.store.watch(settings.reload_interval))
+        state.readiness.config = True
+        event(LOG, "configuration active", source=state.store.current.source)
+        try:
+            yield
+        finally:
+            state.readiness.config = False
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    app = FastAPI(
+        title="initgate",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.initgate = state
+    observer = Instrumentation(state.metrics)
+
+    # Admission endpoints are plain Starlette routes: they read the raw body themselves (they must
+    # cap it before reading, and patch against the bytes as received), so FastAPI's parameter
+    # machinery would only add latency to every pod creation in the cluster.
+    for webhook in WEBHOOKS:
+        for cap in CAPS:
+            handler = Handler(webhook=webhook, cap=cap, plan=lambda: state.store.plan)
+            admit = endpoint(
+                handler,
+                observer,
+                limit=settings.max_body_bytes,
+                closing=lambda: state.readiness.draining,
+            )
+            app.router.routes.append(Route(f"/{handler.name}", admit, methods=["POST"]))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        problems = state.readiness.problems()
+        if problems:
+            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready", "config": state.store.current.source})
+
+    return app

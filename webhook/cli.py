@@ -1,0 +1,191 @@
+"""The `initgate` command: serve, review, config, selfcheck, version.
+
+Exit status: 0 success (or admitted), 1 denied (or check failed), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.base import Mode
+from webhook._version import __version__
+from webhook.config import ConfigError, load_config, parse_config
+from webhook.configdoc import render_default
+from webhook.settings import ServerSettings
+
+USAGE_ERROR = 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from webhook.server import run
+    from webhook.tls import CertificateError
+
+    try:
+        settings = ServerSettings(
+            host=args.host,
+            port=args.port,
+            metrics_host=args.metrics_host or args.host,
+            metrics_port=args.metrics_port,
+            config_path=args.config,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            client_ca=args.client_ca,
+            state_dir=args.state_dir,
+            shutdown_delay=args.shutdown_delay,
+            reload_interval=args.reload_interval,
+            log_level=args.log_level,
+        )
+        return run(settings)
+    except (ConfigError, CertificateError, ValueError) as error:
+        print(f"initgate: cannot start: {error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def read_document(source: str) -> Any:
+    """One JSON or YAML document from a file or `-` (standard input)."""
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return yaml.safe_load(text)
+
+
+def _object(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise TypeError("expected one object: an AdmissionReview or a manifest")
+    return document
+
+
+def _review(args: argparse.Namespace) -> int:
+    from webhook.offline import as_review, chain
+    from webhook.plan import compile_plan
+
+    try:
+        plan = compile_plan(load_config(args.config))
+        document = read_document(args.file)
+        incoming = as_review(_object(document), namespace=args.namespace)
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
+        print(f"initgate review: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    result = chain(incoming, plan, cap=Mode(args.mode))
+    print(json.dumps({"mutate": result.mutate, "validate": result.validate}, indent=2))
+    return 0 if result.validate["response"]["allowed"] else 1
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.action == "default":
+        sys.stdout.write(render_default())
+        return 0
+    try:
+        parse_config(Path(args.file).read_text(encoding="utf-8"), source=args.file)
+    except OSError as error:
+        print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{args.file}: valid")
+    return 0
+
+
+def _selfcheck(args: argparse.Namespace) -> int:
+    from webhook.selfcheck import SelfCheckError, check
+
+    try:
+        print(check(args.url, ca=args.ca, client_cert=args.client_cert, client_key=args.client_key))
+    except SelfCheckError as error:
+        print(f"initgate selfcheck: FAILED: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _version(_: argparse.Namespace) -> int:
+    print(f"initgate {__version__}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line parser (also used by the docs and the tests)."""
+    top = argparse.ArgumentParser(
+        prog="initgate", description="Admission webhook that guards init containers."
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the webhook over HTTPS")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=8443, help="HTTPS port (default: 8443)")
+    serve.add_argument("--metrics-host", default=None, help="metrics address (default: --host)")
+    serve.add_argument(
+        "--metrics-port", type=int, default=9090, help="plain-HTTP metrics port; 0: off"
+    )
+    serve.add_argument("--config", type=Path, help="configuration file, reloaded on change")
+    serve.add_argument("--tls-cert", type=Path, help="certificate chain (PEM), reloaded on change")
+    serve.add_argument("--tls-key", type=Path, help="private key (PEM), reloaded on change")
+    serve.add_argument(
+        "--client-ca", type=Path, help="require client certificates signed by this CA"
+    )
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".state"),
+        help="where a development certificate is created when none is given (default: .state)",
+    )
+    serve.add_argument(
+        "--shutdown-delay", type=float, default=3.0, help="seconds to drain after SIGTERM"
+    )
+    serve.add_argument(
+        "--reload-interval", type=float, default=2.0, help="seconds between file checks"
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
+
+    review_cmd = commands.add_parser(
+        "review", help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)"
+    )
+    review_cmd.add_argument("file", help="JSON or YAML file, or - for standard input")
+    review_cmd.add_argument("--config", type=Path, help="configuration file (default: built-in)")
+    review_cmd.add_argument(
+        "--mode",
+        default="enforce",
+        choices=[m.value for m in Mode if m is not Mode.OFF],
+        help="endpoint cap, as a namespace labelled initgate.io/mode would get",
+    )
+    review_cmd.add_argument("--namespace", default="default", help="namespace of a plain manifest")
+    review_cmd.set_defaults(run=_review)
+
+    config = commands.add_parser("config", help="print or check a configuration")
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("default", help="print the built-in default as commented YAML")
+    validate = actions.add_parser("validate", help="check a configuration file")
+    validate.add_argument("file")
+    config.set_defaults(run=_config)
+
+    selfcheck = commands.add_parser("selfcheck", help="one AdmissionReview round trip over TLS")
+    selfcheck.add_argument(
+        "--url", required=True, help="e.g. https://initgate.initgate.svc:443/validate"
+    )
+    selfcheck.add_argument("--ca", type=Path, help="CA bundle that must verify the server")
+    selfcheck.add_argument("--client-cert", type=Path, help="client certificate (mutual TLS)")
+    selfcheck.add_argument("--client-key", type=Path, help="client key (mutual TLS)")
+    selfcheck.set_defaults(run=_selfcheck)
+
+    version = commands.add_parser("version", help="print the version")
+    version.set_defaults(run=_version)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The one evaluation path: the webhook, the offline CLI and the cluster audit all call `decide`.
+
+Policies only report findings. Whether a finding denies, warns, is recorded for audit or patches the
+object is decided here, in one place, from the policy's mode capped by the endpoint's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from policies.base import Context, Finding, Mode, PatchOp, PodView
+from webhook import messages
+from webhook.objects import Request, Subject, subject_of
+from webhook.plan import Plan, Rule
+
+Webhook = Literal["validate", "mutate"]
+WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A finding, the policy that made it and the mode it was judged in."""
+
+    policy: str
+    mode: Mode
+    finding: Finding
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyError:
+    """A policy that raised instead of answering (a bug, or an object no API server would send)."""
+
+    policy: str
+    error: str
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the engine concluded; the protocol layer turns it into an AdmissionReview response."""
+
+    allowed: bool = True
+    outcome: Literal["allowed", "denied", "patched", "exempt", "skipped"] = "allowed"
+    reason: str = ""
+    """Why a request was skipped or exempt: `unhandled`, `unchanged`, `namespace`..."""
+    message: str = ""
+    patch: list[PatchOp] = field(default_factory=list)
+    would_patch: list[PatchOp] = field(default_factory=list)
+    """Operations that warn or audit mode kept back: what enforce mode would have applied."""
+    warnings: list[str] = field(default_factory=list)
+    audit_annotations: dict[str, str] = field(default_factory=dict)
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[PolicyError] = field(default_factory=list)
+
+    @property
+    def policies(self) -> list[str]:
+        """Policies with something to say, in evaluation order, each once."""
+        return list(dict.fromkeys(v.policy for v in self.verdicts))
+
+
+def decide(request: Request, plan: Plan, *, webhook: Webhook, cap: Mode = Mode.ENFORCE) -> Decision:
+    """Evaluate every enabled policy of `webhook` on the request and decide from their modes."""
+    subject = subject_of(request)
+    if isinstance(subject, str):
+        return Decision(outcome="skipped", reason=subject)
+    if webhook == "mutate" and not subject.mutable:
+        return Decision(outcome="skipped", reason="not-mutated")
+    exempt = plan.who.exempts(request)
+    if exempt is not None:
+        return Decision(outcome="exempt", reason=exempt)
+    context = Context(
+        operation=request.operation,
+        namespace=request.effective_namespace,
+        username=request.username,
+        groups=request.groups,
+    )
+    decision = Decision()
+    for rule in plan.rules(webhook):
+        mode = rule.mode.cap(cap)
+        if mode is Mode.OFF or rule.who.exempts(request) is not None:
+            continue
+        try:
+            findings = _findings(rule, subject, context)
+        except Exception as error:  # noqa: BLE001 - one policy's bug must not stop admission
+            decision.errors.append(PolicyError(rule.policy.id, f"{type(error).__name__}: {error}"))
+            continue
+        decision.verdicts.extend(Verdict(rule.policy.id, mode, f) for f in findings)
+    _conclude(decision, request, subject, plan, webhook)
+    return decision
+
+
+def _findings(rule: Rule, subject: Subject, context: Context) -> list[Finding]:
+    findings = [
+        f for f in rule.policy.evaluate(subject.pod, context, rule.settings) if not rule.exempts(f)
+    ]
+    if subject.old is not None and findings:
+        findings = _new_only(findings, rule, subject.old, context)
+    return findings
+
+
+def _new_only(findings: list[Finding], rule: Rule, old: PodView, context: Context) -> list[Finding]:
+    """Drop what the object already had before this UPDATE: a pod admitted before initgate (or
+    while exempt) must stay labelable and deletable."""
+
+    def identity(f: Finding) -> tuple[str, str]:
+        return f.key, f.location
+
+    before = {identity(f) for f in rule.policy.evaluate(old, context, rule.settings)}
+    return [f for f in findings if identity(f) not in before]
+
+
+def _conclude(
+    decision: Decision, request: Request, subject: Subject, plan: Plan, webhook: Webhook
+) -> None:
+    config = plan.config
+    mutate = webhook == "mutate"
+    enforced = [v for v in decision.verdicts if v.mode is Mode.ENFORCE]
+    for verdict in decision.verdicts:
+        if verdict.mode is Mode.WARN:
+            decision.warnings.append(
+                messages.warning(verdict.policy, verdict.finding, mutate=mutate)
+            )
+    audited = [v for v in decision.verdicts if v.mode is Mode.AUDIT]
+    decision.audit_annotations.update(messages.audit_annotations(audited, mutate=mutate))
+    if mutate:
+        decision.patch = _merge(decision, (op for v in enforced for op in v.finding.patch))
+        kept_back = (
+            op for v in decision.verdicts if v.mode is not Mode.ENFORCE for op in v.finding.patch
+        )
+        decision.would_patch = _merge(decision, kept_back)
+        if decision.would_patch and audited:
+            decision.audit_annotations["would-patch"] = messages.compact_json(decision.would_patch)
+    for error in decision.errors:
+        decision.warnings.append(messages.error_warning(error.policy, config.on_policy_error))
+    denied = bool(enforced and not mutate) or bool(
+        decision.errors and config.on_policy_error == "deny"
+    )
+    if denied:
+        decision.allowed = False
+        decision.outcome = "denied"
+        decision.message = messages.denial(
+            request,
+            subject,
+            [(v.policy, v.finding) for v in enforced] if not mutate else [],
+            errors=[e.policy for e in decision.errors] if config.on_policy_error == "deny" else [],
+            footer=config.message_footer,
+        )
+    elif decision.patch:
+        decision.outcome = "patched"
+
+
+def _merge(decision: Decision, ops: Iterable[PatchOp]) -> list[PatchOp]:
+    """Operations of all policies as one patch. Policies never touch the same path; if two ever do,
+    the first one wins and the conflict is reported as an error of the engine."""
+    merged: list[PatchOp] = []
+    taken: list[str] = []
+    for op in ops:
+        path = op["path"]
+        clash = next((t for t in taken if t == path or _nested(t, path) or _nested(path, t)), None)
+        if clash is not None:
+            if clash != path or op not in merged:
+                decision.errors.append(PolicyError("engine", f"patch conflict at {path}"))
+            continue
+        merged.append(op)
+        taken.append(path)
+    return merged
+
+
+def _nested(parent: str, child: str) -> bool:
+    return child.startswith(parent) and child[len(parent) : len(parent) + 1] == "/"

@@ -1,0 +1,99 @@
+"""What people read: denial messages, warning lines and audit annotations.
+
+They are read under pressure, in a failing deploy: each names the container, the field and what to
+do. Warnings are single lines of at most 120 characters (kubectl prints one `Warning:` line each,
+and the API server may truncate longer ones).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from policies import BY_ID
+from policies.base import Finding
+
+if TYPE_CHECKING:
+    from webhook.engine import Verdict
+    from webhook.objects import Request, Subject
+
+WARNING_LIMIT = 120
+
+
+def one_line(text: str, limit: int = WARNING_LIMIT) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def warning(policy: str, finding: Finding, *, mutate: bool) -> str:
+    """The warning line of a finding in warn mode: `initgate POLICY: CONTAINER: MESSAGE`."""
+    message = f"would {finding.message}" if mutate else finding.message
+    line = f"initgate {policy}: {finding.location}: {message}"
+    if finding.hint and len(line) + 2 + len(finding.hint) <= WARNING_LIMIT:
+        line = f"{line}; {finding.hint}"
+    return one_line(line)
+
+
+def error_warning(policy: str, choice: str) -> str:
+    """The warning line of a policy that could not be evaluated."""
+    outcome = "allowed anyway" if choice == "allow" else "denied"
+    return one_line(f"initgate {policy}: could not evaluate this object; {outcome} (onPolicyError)")
+
+
+def audit_annotations(verdicts: Sequence[Verdict], *, mutate: bool) -> dict[str, str]:
+    """One audit annotation per policy, its findings joined. The API server prefixes each key with
+    the webhook's name in the audit log (`validate.initgate.io/init-privileged`)."""
+    lines: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        finding = verdict.finding
+        message = f"would {finding.message}" if mutate else finding.message
+        lines.setdefault(verdict.policy, []).append(f"{finding.location}: {message}")
+    return {policy: "; ".join(found) for policy, found in lines.items()}
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _field(subject: Subject, finding: Finding) -> str:
+    prefix = subject.pod.path[1:].replace("/", ".")
+    if finding.container is not None:
+        return f"{prefix}.{finding.container.field}"
+    if finding.volume is not None:
+        return f"{prefix}.volumes[{finding.volume.index}]"
+    return prefix
+
+
+def denial(
+    request: Request,
+    subject: Subject,
+    found: Sequence[tuple[str, Finding]],
+    *,
+    errors: Sequence[str],
+    footer: str,
+) -> str:
+    """The status message of a denied request: every finding, then how to comply.
+
+    `Deployment "web" is denied by initgate (2 problems in its pod template spec.template.spec):`
+    `- init-unbounded: init "migrate" (spec.template.spec.initContainers[0]): resources.limits...`
+    """
+    problems = len(found) + len(errors)
+    noun = "problem" if problems == 1 else "problems"
+    where = f" in its pod template {subject.template}" if subject.template else ""
+    lines = [
+        f'{request.kind} "{request.display_name}" is denied by initgate ({problems} {noun}{where}):'
+    ]
+    lines.extend(
+        f"- {policy}: {finding.location} ({_field(subject, finding)}): {finding.message}"
+        + (f"; {finding.hint}" if finding.hint else "")
+        for policy, finding in found
+    )
+    lines.extend(
+        f"- {policy}: could not evaluate this object (onPolicyError: deny)" for policy in errors
+    )
+    lines.extend(f"{p}: {BY_ID[p].remedy}" for p in dict.fromkeys(p for p, _ in found))
+    if footer:
+        lines.append(footer)
+    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""A configuration compiled for the request path: modes resolved, globs turned into regexes.
+
+A `Plan` is built once per configuration load and never changes; a reload swaps the whole plan, so a
+request sees one configuration from start to end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from policies import REGISTRY
+from policies.base import (
+    Exemptions,
+    Finding,
+    ImageExemption,
+    Mode,
+    Policy,
+    PolicySettings,
+    glob_matcher,
+)
+from webhook.config import Config
+from webhook.objects import Request
+
+
+@lru_cache(maxsize=4096)
+def normalise_image(image: str) -> str:
+    """The image with its implicit registry and namespace (`nginx` is docker.io/library/nginx)."""
+    first, slash, rest = image.partition("/")
+    if not slash:
+        return f"docker.io/library/{image}"
+    if first == "index.docker.io":
+        return f"docker.io/{rest}" if "/" in rest else f"docker.io/library/{rest}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{image}"
+    return image
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRule:
+    """A compiled image exemption."""
+
+    matches: Callable[[str], bool]
+    allows: Callable[[str], bool] | None
+    """Which finding keys it exempts; None: all of them."""
+
+    @classmethod
+    def of(cls, exemption: ImageExemption) -> ImageRule:
+        allows = None if exemption.allow is None else glob_matcher(exemption.allow)
+        return cls(glob_matcher((exemption.image,)), allows)
+
+    def covers(self, image: str, key: str) -> bool:
+        if not (self.matches(image) or self.matches(normalise_image(image))):
+            return False
+        return self.allows is None or self.allows(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Compiled namespace, user and group exemptions."""
+
+    namespace: Callable[[str], bool]
+    user: Callable[[str], bool]
+    group: Callable[[str], bool]
+
+    @classmethod
+    def of(cls, exemptions: Exemptions) -> Who:
+        return cls(
+            glob_matcher(exemptions.namespaces),
+            glob_matcher(exemptions.users),
+            glob_matcher(exemptions.groups),
+        )
+
+    def exempts(self, request: Request) -> str | None:
+        """Why the request is exempt (for the decision log), or None."""
+        if self.namespace(request.effective_namespace):
+            return "namespace"
+        if self.user(request.username):
+            return "user"
+        if any(self.group(g) for g in request.groups):
+            return "group"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy as configured: its settings, its mode, its exemptions."""
+
+    policy: Policy[Any]
+    settings: PolicySettings
+    mode: Mode
+    who: Who
+    images: tuple[ImageRule, ...]
+
+    def exempts(self, finding: Finding) -> bool:
+        """Whether an image exemption covers the finding."""
+        if finding.container is None or not self.images:
+            return False
+        image = finding.container.image
+        return any(rule.covers(image, finding.key) for rule in self.images)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    config: Config
+    who: Who
+    validate: tuple[Rule, ...]
+    mutate: tuple[Rule, ...]
+
+    def rules(self, webhook: str) -> tuple[Rule, ...]:
+        return self.mutate if webhook == "mutate" else self.validate
+
+
+def compile_plan(config: Config) -> Plan:
+    """Resolve every policy's mode and compile every exemption of `config`."""
+    shared_images = tuple(ImageRule.of(e) for e in config.exemptions.images)
+    rules: list[Rule] = []
+    for policy in REGISTRY:
+        settings = config.policy(policy.id)
+        rules.append(
+            Rule(
+                policy=policy,
+                settings=settings,
+                mode=settings.mode or config.mode,
+                who=Who.of(settings.exemptions),
+                images=(*shared_images, *(ImageRule.of(e) for e in settings.image_exemptions())),
+            )
+        )
+    return Plan(
+        config=config,
+        who=Who.of(config.exemptions),
+        validate=tuple(r for r in rules if r.policy.kind == "validate"),
+        mutate=tuple(r for r in rules if r.policy.kind == "mutate"),
+    )

@@ -1,0 +1,166 @@
+"""The HTTP side of a webhook call: body present and capped, content type checked, review decoded,
+handler run with its failures recovered, review answered in the same version.
+
+Two kinds of error, never mixed: a request that is not a usable AdmissionReview gets an HTTP 4xx
+with a Kubernetes `Status` body; an object that is not admitted gets HTTP 200 with `allowed: false`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from webhook import review
+from webhook.engine import Decision
+from webhook.handler import Handler
+
+# The API server refuses request bodies above 3 MiB, and an UPDATE review carries the object twice
+# (`object` and `oldObject`) plus its own envelope: 7 MiB admits every review a real API server can
+# send, and refuses anything bigger before it is read, so that no client can make us buffer more.
+MAX_BODY_BYTES = 7 * 1024 * 1024
+
+
+class BadRequest(Exception):  # noqa: N818 - named after the HTTP status it becomes
+    """The request is not a usable AdmissionReview (HTTP 4xx)."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it is known to exceed `limit` bytes."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.partition(";")[0].strip().lower() != "application/json":
+        raise BadRequest(
+            415, "content-type", f"content type must be application/json, not {content_type!r}"
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadRequest(400, "content-length", f"invalid Content-Length {declared!r}")
+        if int(declared) > limit:
+            raise BadRequest(
+                413, "too-large", f"body of {declared} bytes exceeds the {limit}-byte cap"
+            )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, "too-large", f"body exceeds the {limit}-byte cap")
+        chunks.append(chunk)
+    if not size:
+        raise BadRequest(400, "empty", "empty body: expected an AdmissionReview")
+    return b"".join(chunks)
+
+
+def decode(body: bytes) -> review.AdmissionReview:
+    """The AdmissionReview in `body`; raises `BadRequest` (400) saying what is wrong with it."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise BadRequest(400, "malformed-json", f"malformed JSON: {error}") from error
+    if not isinstance(data, dict) or data.get("kind") != review.KIND:
+        raise BadRequest(
+            400, "not-a-review", "not an AdmissionReview: expected kind AdmissionReview"
+        )
+    if data.get("apiVersion") != review.API_VERSION:
+        raise BadRequest(
+            400,
+            "api-version",
+            f"unsupported apiVersion {data.get('apiVersion')!r}: initgate answers "
+            f"{review.API_VERSION} only (admissionReviewVersions: [v1])",
+        )
+    try:
+        return review.AdmissionReview.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        count = error.error_count()
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        raise BadRequest(
+            400, "invalid-review", f"invalid AdmissionReview: {where}: {first['msg']}{more}"
+        ) from error
+
+
+def problem(error: BadRequest) -> Response:
+    """A Kubernetes `Status` answer for a request we cannot use."""
+    status = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": error.message,
+        "reason": error.reason,
+        "code": error.status,
+    }
+    return Response(json.dumps(status), status_code=error.status, media_type="application/json")
+
+
+class Observer(Protocol):
+    """What wraps every handler once: metrics and the decision log (see `webhook.app`)."""
+
+    def bad_request(self, handler: Handler, error: BadRequest) -> None: ...
+
+    def failed(
+        self, handler: Handler, request: review.AdmissionRequest, error: Exception
+    ) -> None: ...
+
+    def answered(
+        self,
+        handler: Handler,
+        request: review.AdmissionRequest,
+        decision: Decision | None,
+        seconds: float,
+    ) -> None: ...
+
+
+def endpoint(
+    handler: Handler,
+    observer: Observer,
+    *,
+    limit: int = MAX_BODY_BYTES,
+    closing: Callable[[], bool] = lambda: False,
+) -> Callable[[Request], Awaitable[Response]]:
+    """The ASGI endpoint of one handler. `closing` says the server is draining: answers then ask
+    clients to close their connection, so that they reconnect to a replica that stays."""
+
+    async def admit(http: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            incoming = decode(await read_body(http, limit))
+        except BadRequest as error:
+            observer.bad_request(handler, error)
+            return problem(error)
+        request = incoming.request
+        decision: Decision | None = None
+        try:
+            response, decision = handler.handle(request)
+        except Exception as error:  # noqa: BLE001 - recovered, answered, logged and counted
+            observer.failed(handler, request, error)
+            response = _failure(handler)
+        body = json.dumps(review.complete(request.uid, response), separators=(",", ":"))
+        observer.answered(handler, request, decision, time.perf_counter() - started)
+        headers = {"connection": "close"} if closing() else None
+        return Response(body, media_type="application/json", headers=headers)
+
+    return admit
+
+
+def _failure(handler: Handler) -> review.Response:
+    """The answer when evaluation itself failed: the configured `onPolicyError` choice."""
+    if handler.plan().config.on_policy_error == "deny":
+        return review.denied(
+            "initgate could not evaluate this object (onPolicyError: deny)", code=500
+        )
+    return review.allowed(
+        warnings=["initgate: could not evaluate this object; allowed (onPolicyError)"]
+    )

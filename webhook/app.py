@@ -192,7 +192,9 @@ def create_app(settings: ServerSettings, *, state: AppState | None = None) -> Fa
                 limit=settings.max_body_bytes,
                 closing=lambda: state.readiness.draining,
             )
-            app.router.routes.append(Route(f"/{handler.name}", admit, methods=["POST"]))
+            # /validate and /validate/enforce are the same endpoint: the chart routes by mode.
+            paths = [f"/{webhook}/{cap.value}"] + ([f"/{webhook}"] if cap is Mode.ENFORCE else [])
+            app.router.routes.extend(Route(path, admit, methods=["POST"]) for path in paths)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -116,11 +116,13 @@ def _conclude(
     config = plan.config
     mutate = webhook == "mutate"
     enforced = [v for v in decision.verdicts if v.mode is Mode.ENFORCE]
-    for verdict in decision.verdicts:
-        if verdict.mode is Mode.WARN:
-            decision.warnings.append(
-                messages.warning(verdict.policy, verdict.finding, mutate=mutate)
-            )
+    lines = (
+        line
+        for verdict in decision.verdicts
+        if verdict.mode is Mode.WARN
+        for line in messages.warning(verdict.policy, verdict.finding, mutate=mutate)
+    )
+    decision.warnings.extend(dict.fromkeys(lines))
     audited = [v for v in decision.verdicts if v.mode is Mode.AUDIT]
     decision.audit_annotations.update(messages.audit_annotations(audited, mutate=mutate))
     if mutate:

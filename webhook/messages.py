@@ -27,13 +27,16 @@ def one_line(text: str, limit: int = WARNING_LIMIT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def warning(policy: str, finding: Finding, *, mutate: bool) -> str:
-    """The warning line of a finding in warn mode: `initgate POLICY: CONTAINER: MESSAGE`."""
+def warning(policy: str, finding: Finding, *, mutate: bool) -> list[str]:
+    """The warning line of a finding in warn mode: `initgate POLICY: CONTAINER: MESSAGE`; its hint
+    is appended, or given a line of its own when both would not fit in one."""
     message = f"would {finding.message}" if mutate else finding.message
     line = f"initgate {policy}: {finding.location}: {message}"
-    if finding.hint and len(line) + 2 + len(finding.hint) <= WARNING_LIMIT:
-        line = f"{line}; {finding.hint}"
-    return one_line(line)
+    if not finding.hint:
+        return [one_line(line)]
+    if len(line) + 2 + len(finding.hint) <= WARNING_LIMIT:
+        return [one_line(f"{line}; {finding.hint}")]
+    return [one_line(line), one_line(f"initgate {policy}: {finding.hint}")]
 
 
 def error_warning(policy: str, choice: str) -> str:

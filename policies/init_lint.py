@@ -88,7 +88,7 @@ def _script_problem(
         return (
             "unbounded-wait",
             "waits in a loop with no bound; add a retry limit or wrap it in timeout",
-            "else the pod can hang in Init forever",
+            "",
         )
     return None
 
@@ -143,8 +143,7 @@ def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> lis
             for name in _unused(pod, container):
                 finding(
                     f"unused-volume:{name}",
-                    f'writes emptyDir "{name}" that no later container mounts',
-                    "what it writes is lost; mount the volume where it is used",
+                    f'writes emptyDir "{name}" that no later container mounts; it is lost',
                 )
         if "image-tag" in checks and (tag_problem := image_problem(container.image)):
             finding("image-tag", tag_problem)

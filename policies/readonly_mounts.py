@@ -104,7 +104,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
                 Finding(
                     key=f"volume:{name}",
                     message=f'mount "{name}" readOnly ({writer.label} fills it)',
-                    hint=f'opt out: annotation {ANNOTATION}: "{name}"',
+                    hint=f'to keep it writable, annotate the pod {ANNOTATION}: "{name}"',
                     role=container.role,
                     container=container,
                     patch=(add(f"{container.path}/volumeMounts/{index}/readOnly", value=True),),

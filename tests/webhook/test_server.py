@@ -270,9 +270,10 @@ def test_warn_mode_mutation_says_what_would_change(client: httpx.Client) -> None
         "allowed": True,
         "warnings": [
             'initgate emptydir-sizelimit: volume "shared": would set emptyDir.sizeLimit=2Gi',
-            'initgate readonly-mounts: app "app": would mount "shared" readOnly (init "setup" fills it)',
-            "initgate readonly-mounts: to keep it writable, annotate the pod initgate.io/writable-volumes:"
-            ' "shared"',
+            'initgate readonly-mounts: app "app": would mount "shared" readOnly '
+            '(init "setup" fills it)',
+            "initgate readonly-mounts: to keep it writable, annotate the pod "
+            'initgate.io/writable-volumes: "shared"',
         ],
     }
 

@@ -291,7 +291,7 @@ def test_what_is_not_understood_passes_untouched(
 ) -> None:
     obj = {**copy.deepcopy(BAD_POD), "kind": kind, "apiVersion": api_version}
     for webhook in ("validate", "mutate"):
-        decision = judge(obj, webhook=webhook, operation=operation)  # type: ignore[arg-type]
+        decision = judge(obj, webhook=webhook, operation=operation)
         assert (decision.allowed, decision.outcome, decision.reason) == (True, "skipped", reason)
         assert decision.patch == []
         assert decision.warnings == []
@@ -358,12 +358,14 @@ def test_a_workload_template_change_is_judged_whole() -> None:
 # ---- failures and merging ---------------------------------------------------------------------
 
 
-def _with_policy(plan: Plan, webhook: str, index: int, evaluate: Any) -> Plan:
+def _with_policy(plan: Plan, webhook: Webhook, index: int, evaluate: Any) -> Plan:
     rules = list(plan.rules(webhook))
     rules[index] = dataclasses.replace(
         rules[index], policy=dataclasses.replace(rules[index].policy, evaluate=evaluate)
     )
-    return dataclasses.replace(plan, **{webhook: tuple(rules)})
+    if webhook == "mutate":
+        return dataclasses.replace(plan, mutate=tuple(rules))
+    return dataclasses.replace(plan, validate=tuple(rules))
 
 
 def test_one_failing_policy_does_not_stop_the_others() -> None:

@@ -248,5 +248,5 @@ def test_bad_requests_are_counted_by_reason(client: TestClient) -> None:
         metrics.registry.get_sample_value(
             "initgate_bad_requests_total", {"reason": "malformed-json"}
         )
-        >= 1
+        or 0 >= 1
     )

@@ -71,9 +71,9 @@ def test_reload_applies_changes_and_keeps_the_last_good(
 
 def test_a_configmap_style_symlink_swap_is_seen(tmp_path: Path) -> None:
     """The kubelet updates a ConfigMap volume by pointing `..data` at a new directory."""
-    for name, mode in (("v1", "enforce"), ("v2", "audit")):
+    for name, text in (("v1", "enforce"), ("v2", "audit")):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "config.yaml").write_text(f"mode: {mode}\n")
+        (tmp_path / name / "config.yaml").write_text(f"mode: {text}\n")
     (tmp_path / "..data").symlink_to("v1")
     (tmp_path / "config.yaml").symlink_to("..data/config.yaml")
     store = ConfigStore(tmp_path / "config.yaml")

@@ -2,7 +2,8 @@
 
 cert-manager and the Helm chart rotate the certificate by rewriting the mounted Secret; the server
 picks the new pair up within seconds, without a restart. Existing connections keep the certificate
-they were opened with; new handshakes get the new one.
+they were opened with; new handshakes get the new one. A pair that cannot be used (a key that does
+not match, a truncated file) is refused, logged and counted, and the previous pair stays.
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ def expiry(pem: bytes) -> datetime.datetime:
 
 
 class ServingCertificate:
-    """The server's SSL context, whose certificate follows the files it was loaded from."""
+    """The server's SSL context, whose certificate (and client CA) follow the files they came from.
+
+    `context` is the listener's context. Each load builds a complete new context, and a handshake
+    callback (run for every handshake, with or without SNI) moves each new connection onto the
+    newest one. A new context, rather than loading into the live one, because OpenSSL can only add
+    trusted CAs to a context: a client CA removed from the file must stop being trusted.
+    """
+
+    _current: ssl.SSLContext
 
     def __init__(
         self,
@@ -57,54 +66,69 @@ class ServingCertificate:
         self.cert, self.key, self.client_ca = cert, key, client_ca
         self._observer = observer
         self._digest = ""
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.context.set_ciphers(CIPHERS)
-        if client_ca is not None:
-            self.context.verify_mode = ssl.CERT_REQUIRED
+        self._suspect = ""
+        self._started = False
         if not self.reload():
             raise CertificateError(f"cannot load the certificate {cert} and key {key}")
+        self._started = True
+        self.context = self._current
+        self.context.sni_callback = self._select
 
     def reload(self) -> bool | None:
         """Load the files again if they changed: True when loaded, False when refused (the
-        previous certificate stays), None when unchanged."""
+        previous certificate stays), None when unchanged or not yet judged."""
         try:
             cert, key = self.cert.read_bytes(), self.key.read_bytes()
             client_ca = self.client_ca.read_bytes() if self.client_ca else b""
         except OSError as error:
-            return self._refuse(f"cannot read: {error}")
+            return self._fault(f"cannot read: {error}", digest=f"unreadable: {error}")
         digest = hashlib.sha256(b"\0".join((cert, key, client_ca))).hexdigest()
         if digest == self._digest:
             return None
         try:
             expires = expiry(cert)
-            self._load(cert, key, client_ca)
+            self._current = self._build(cert, key, client_ca)
         except (ssl.SSLError, ValueError) as error:
-            self._digest = digest
-            return self._refuse(str(error))
+            return self._fault(str(error), digest=digest)
         self._digest = digest
         event(LOG, "serving certificate loaded", cert=str(self.cert), expires=expires.isoformat())
         if self._observer is not None:
             self._observer("success", expires)
         return True
 
-    def _load(self, cert: bytes, key: bytes, client_ca: bytes) -> None:
-        # The bytes read are the bytes loaded: a pair is first proven on a throwaway context, then
-        # loaded from the same private copies, so a rotation racing this read can never leave the
-        # live context with a certificate and a key that do not match.
+    def _build(self, cert: bytes, key: bytes, client_ca: bytes) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(CIPHERS)
+        if self.client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cadata=client_ca.decode())
+            # A resumed session skips the client certificate: without tickets, a client whose
+            # CA was removed cannot come back on a session from before the removal.
+            context.options |= ssl.OP_NO_TICKET
+            context.num_tickets = 0
+        # The bytes read are the bytes loaded (ssl loads keys from files only): a rotation racing
+        # the read can at worst give a pair that does not match, which load_cert_chain refuses.
         with tempfile.TemporaryDirectory(prefix="initgate-tls-") as private:
             cert_copy, key_copy = Path(private, "tls.crt"), Path(private, "tls.key")
             cert_copy.write_bytes(cert)
             key_copy.touch(mode=0o600)
             key_copy.write_bytes(key)
-            trial = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            trial.load_cert_chain(cert_copy, key_copy)
-            if client_ca:
-                trial.load_verify_locations(cadata=client_ca.decode())
-                self.context.load_verify_locations(cadata=client_ca.decode())
-            self.context.load_cert_chain(cert_copy, key_copy)
+            context.load_cert_chain(cert_copy, key_copy)
+        return context
 
-    def _refuse(self, problem: str) -> bool:
+    def _select(self, connection: ssl.SSLObject, _name: str | None, _: ssl.SSLContext) -> None:
+        current = self._current
+        if connection.context is not current:
+            connection.context = current
+
+    def _fault(self, problem: str, *, digest: str) -> bool | None:
+        # A rotation that rewrites the files one after the other (not the atomic swap of a Secret
+        # volume) can be read half-done; a fault counts only when the next look finds the same.
+        if self._started and digest != self._suspect:
+            self._suspect = digest
+            return None
+        self._digest = digest
         event(
             LOG,
             "serving certificate refused; the previous one stays",
@@ -117,7 +141,7 @@ class ServingCertificate:
 
     async def watch(self, interval: float) -> None:
         """Reload whenever the files change, until cancelled (runs on the event loop's thread, so
-        no handshake sees the context half-loaded)."""
+        a handshake never sees a context being built)."""
         while True:
             await asyncio.sleep(interval)
             self.reload()

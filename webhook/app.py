@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -78,13 +79,25 @@ def build_state(settings: ServerSettings, *, metrics: Metrics | None = None) -> 
 
 
 class Instrumentation:
-    """Metrics and the decision log around every handler (the `protocol.Observer`)."""
+    """Metrics and the decision log around every handler (the `protocol.Observer`).
+
+    Labelled children are looked up once and kept: prometheus_client's `labels()` validates and
+    locks on every call, and this runs on every admission request.
+    """
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def bad_request(self, handler: Handler, error: BadRequest) -> None:
-        self.metrics.bad_requests.labels(error.reason).inc()
+        self._child(self.metrics.bad_requests, error.reason).inc()
         event(
             LOG,
             "bad request",
@@ -95,7 +108,7 @@ class Instrumentation:
         )
 
     def failed(self, handler: Handler, request: review.AdmissionRequest, error: Exception) -> None:
-        self.metrics.policy_errors.labels("engine").inc()
+        self._child(self.metrics.policy_errors, "engine").inc()
         LOG.error(
             "evaluation failed",
             exc_info=error,
@@ -111,20 +124,25 @@ class Instrumentation:
     ) -> None:
         m = self.metrics
         outcome = decision.outcome if decision is not None else "error"
-        m.requests.labels(
+        self._child(
+            m.requests,
             handler.name,
             bounded_operation(request.operation),
             bounded_kind(request.kind.kind),
             outcome,
             "true" if request.dry_run else "false",
         ).inc()
-        m.duration.labels(handler.name).observe(seconds)
+        self._child(m.duration, handler.name).observe(seconds)
         if decision is not None:
             for verdict in decision.verdicts:
                 role = verdict.finding.role.value if verdict.finding.role else "pod"
-                m.findings.labels(verdict.policy, verdict.mode.value, role, handler.webhook).inc()
+                self._child(
+                    m.findings, verdict.policy, verdict.mode.value, role, handler.webhook
+                ).inc()
             for error in decision.errors:
-                m.policy_errors.labels(error.policy).inc()
+                self._child(m.policy_errors, error.policy).inc()
+        if not DECISIONS.isEnabledFor(logging.INFO):
+            return
         metadata = (request.object or {}).get("metadata")
         generate_name = metadata.get("generateName", "") if isinstance(metadata, dict) else ""
         event(

@@ -6,11 +6,12 @@ hold environment variables, and environment variables hold secrets.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from typing import Any
+
+import orjson
 
 DECISIONS = logging.getLogger("initgate.decision")
 LOG = logging.getLogger("initgate")
@@ -19,10 +20,22 @@ LOG = logging.getLogger("initgate")
 class JSONFormatter(logging.Formatter):
     """`{"time": ..., "level": ..., "logger": ..., "msg": ..., **fields}` on one line."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._stamp = ""
+
+    def _time(self, created: float) -> str:
+        # One strftime per second: the decision log writes a line per admission request.
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -32,11 +45,17 @@ class JSONFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure(level: str = "info") -> None:
     """Send every log record (ours, uvicorn's) to stderr as JSON lines."""
+    # Records need no caller, thread or process: skipping their lookups halves the cost of a line
+    # (`_srcfile = None` is the documented way to skip the caller's frame walk).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter())
     root = logging.getLogger()

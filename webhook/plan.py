@@ -7,7 +7,7 @@ request sees one configuration from start to end.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -51,10 +51,11 @@ class ImageRule:
         allows = None if exemption.allow is None else glob_matcher(exemption.allow)
         return cls(glob_matcher((exemption.image,)), allows)
 
+    def matches_image(self, image: str) -> bool:
+        return self.matches(image) or self.matches(normalise_image(image))
+
     def covers(self, image: str, key: str) -> bool:
-        if not (self.matches(image) or self.matches(normalise_image(image))):
-            return False
-        return self.allows is None or self.allows(key)
+        return self.matches_image(image) and (self.allows is None or self.allows(key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class Who:
     namespace: Callable[[str], bool]
     user: Callable[[str], bool]
     group: Callable[[str], bool]
+    empty: bool
+    """No exemption at all: most policies, so the common case costs one attribute read."""
 
     @classmethod
     def of(cls, exemptions: Exemptions) -> Who:
@@ -71,10 +74,13 @@ class Who:
             glob_matcher(exemptions.namespaces),
             glob_matcher(exemptions.users),
             glob_matcher(exemptions.groups),
+            empty=not (exemptions.namespaces or exemptions.users or exemptions.groups),
         )
 
     def exempts(self, request: Request) -> str | None:
         """Why the request is exempt (for the decision log), or None."""
+        if self.empty:
+            return None
         if self.namespace(request.effective_namespace):
             return "namespace"
         if self.user(request.username):
@@ -82,6 +88,11 @@ class Who:
         if any(self.group(g) for g in request.groups):
             return "group"
         return None
+
+
+# Image exemptions are matched once per image and plan, not once per finding: a cluster runs a
+# bounded set of images, and the presets alone are five globs tried on two spellings of each.
+_IMAGE_CACHE_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +104,20 @@ class Rule:
     mode: Mode
     who: Who
     images: tuple[ImageRule, ...]
+    _by_image: dict[str, tuple[ImageRule, ...]] = field(default_factory=dict, compare=False)
 
     def exempts(self, finding: Finding) -> bool:
         """Whether an image exemption covers the finding."""
         if finding.container is None or not self.images:
             return False
         image = finding.container.image
-        return any(rule.covers(image, finding.key) for rule in self.images)
+        matching = self._by_image.get(image)
+        if matching is None:
+            if len(self._by_image) >= _IMAGE_CACHE_LIMIT:
+                self._by_image.clear()
+            matching = tuple(r for r in self.images if r.matches_image(image))
+            self._by_image[image] = matching
+        return any(r.allows is None or r.allows(finding.key) for r in matching)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -123,3 +125,11 @@ def test_default_yaml_is_plain_yaml() -> None:
     data = yaml.safe_load(render_default())
     assert data["policies"]["init-lint"]["mode"] == "warn"
     assert "mode" not in data["policies"]["init-privileged"]
+
+
+def test_the_configuration_docs_show_the_real_default() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    block = docs.split("## The built-in default", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == render_default(), (
+        "docs/configuration.md is stale: paste `initgate config default`"
+    )

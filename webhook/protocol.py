@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from webhook import review
@@ -27,37 +27,55 @@ MAX_BODY_BYTES = 7 * 1024 * 1024
 
 
 class BadRequest(Exception):  # noqa: N818 - named after the HTTP status it becomes
-    """The request is not a usable AdmissionReview (HTTP 4xx)."""
+    """The request is not a usable AdmissionReview (HTTP 4xx). `close`: the body was not read
+    (whole), so the connection cannot carry another request."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str, *, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.message = message
+        self.close = close
+
+
+class Disconnected(Exception):  # noqa: N818 - an event, not an error of ours
+    """The client left before sending its whole body: there is no one to answer."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it is known to exceed `limit` bytes."""
+    """The request body, refused (413) as soon as it is known to exceed `limit` bytes: from its
+    declared Content-Length before reading any of it, else (chunked) at the first chunk past it."""
     content_type = request.headers.get("content-type", "")
     if content_type.partition(";")[0].strip().lower() != "application/json":
         raise BadRequest(
-            415, "content-type", f"content type must be application/json, not {content_type!r}"
+            415,
+            "content-type",
+            f"content type must be application/json, not {content_type!r}",
+            close=True,
         )
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            raise BadRequest(400, "content-length", f"invalid Content-Length {declared!r}")
+            raise BadRequest(
+                400, "content-length", f"invalid Content-Length {declared!r}", close=True
+            )
         if int(declared) > limit:
             raise BadRequest(
-                413, "too-large", f"body of {declared} bytes exceeds the {limit}-byte cap"
+                413,
+                "too-large",
+                f"body of {declared} bytes exceeds the {limit}-byte cap",
+                close=True,
             )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, "too-large", f"body exceeds the {limit}-byte cap")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BadRequest(413, "too-large", f"body exceeds the {limit}-byte cap", close=True)
+            chunks.append(chunk)
+    except ClientDisconnect as error:
+        raise Disconnected from error
     if not size:
         raise BadRequest(400, "empty", "empty body: expected an AdmissionReview")
     return b"".join(chunks)
@@ -92,8 +110,10 @@ def decode(body: bytes) -> review.AdmissionReview:
         ) from error
 
 
-def problem(error: BadRequest) -> Response:
-    """A Kubernetes `Status` answer for a request we cannot use."""
+def problem(error: BadRequest, *, closing: bool = False) -> Response:
+    """A Kubernetes `Status` answer for a request we cannot use. Unread bytes of the body (or a
+    draining server, `closing`) end the connection: the server does not read on through a body
+    it refused, however large the client declared it."""
     status = {
         "kind": "Status",
         "apiVersion": "v1",
@@ -102,7 +122,13 @@ def problem(error: BadRequest) -> Response:
         "reason": error.reason,
         "code": error.status,
     }
-    return Response(json.dumps(status), status_code=error.status, media_type="application/json")
+    headers = {"connection": "close"} if error.close or closing else None
+    return Response(
+        json.dumps(status),
+        status_code=error.status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 class Observer(Protocol):
@@ -139,7 +165,10 @@ def endpoint(
             incoming = decode(await read_body(http, limit))
         except BadRequest as error:
             observer.bad_request(handler, error)
-            return problem(error)
+            return problem(error, closing=closing())
+        except Disconnected:
+            # Nobody reads this answer; without it the disconnect would surface as a crash.
+            return Response(status_code=400, headers={"connection": "close"})
         request = incoming.request
         decision: Decision | None = None
         try:

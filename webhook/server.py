@@ -21,6 +21,7 @@ from prometheus_client import disable_created_metrics, start_http_server
 
 from webhook import logs
 from webhook.app import AppState, build_state, create_app
+from webhook.connection import Guard, protocol
 from webhook.logs import LOG, event
 from webhook.metrics import Metrics
 from webhook.settings import ServerSettings
@@ -95,10 +96,15 @@ def run(settings: ServerSettings) -> int:
     def context(_: uvicorn.Config, __: object) -> ssl.SSLContext:
         return serving.context
 
+    guard = Guard(
+        read_timeout=settings.read_timeout,
+        refused=lambda reason: metrics.bad_requests.labels(reason).inc(),
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=protocol(guard),
         ssl_context_factory=context,
         log_config=None,
         access_log=False,

@@ -28,6 +28,8 @@ class ServerSettings(BaseModel):
     state_dir: Path = Path(".state")
     """Where the development CA and certificate go when no certificate is given."""
     max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
+    read_timeout: float = Field(10.0, gt=0)
+    """Seconds a client has to send a whole request (head and body) before it gets 408."""
     reload_interval: float = Field(2.0, gt=0)
     """Seconds between checks of the configuration and certificate files."""
     shutdown_delay: float = Field(3.0, ge=0)

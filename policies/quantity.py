@@ -6,7 +6,9 @@ suffix (Ki..Ei), decimal suffix (n, u, m, k, M..E) or decimal exponent (e3, E-2)
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
@@ -27,13 +29,19 @@ _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
     r"(?:(?P<binary>Ki|Mi|Gi|Ti|Pi|Ei)|[eE](?P<exponent>[+-]?\d+)|(?P<decimal>[numkMGTPE]?))"
 )
+# Kubernetes accepts any exponent and any number of digits, but exact powers of ten that large
+# would cost real time on the request path. Exponents beyond this bound are clamped to it: such a
+# quantity still compares above (or below) every real one. Longer numbers are refused.
+_MAX_EXPONENT = 1000
+_MAX_DIGITS = 100
 
 
 class QuantityError(ValueError):
     """The text is not a Kubernetes quantity."""
 
 
-@lru_cache(maxsize=1024)
+# typed: `True == 1` for an untyped cache, and a boolean is not a quantity.
+@lru_cache(maxsize=1024, typed=True)
 def parse(value: str | int | float) -> Fraction:
     """The exact value of a quantity; raises `QuantityError` when it is not one.
 
@@ -41,16 +49,24 @@ def parse(value: str | int | float) -> Fraction:
     """
     if isinstance(value, bool):
         raise QuantityError(f"{value!r} is not a quantity")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise QuantityError(f"{value!r} is not a quantity")
     if isinstance(value, int | float):
         return Fraction(value)
     match = _QUANTITY.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
         raise QuantityError(f"{value!r} is not a quantity (examples: 500m, 1.5, 256Mi, 2Gi)")
-    number = Fraction(match["number"])
+    if len(match["number"]) > _MAX_DIGITS:
+        raise QuantityError(f"{value[:20]!r}... has too many digits to be a quantity")
+    number = Fraction(Decimal(match["number"]))
     if match["binary"]:
         return number * _BINARY[match["binary"]]
     if match["exponent"] is not None:
-        return number * Fraction(10) ** int(match["exponent"])
+        written = match["exponent"]
+        sign = -1 if written.startswith("-") else 1
+        exponent = int(written) if len(written) < 8 else sign * _MAX_EXPONENT
+        exponent = max(-_MAX_EXPONENT, min(_MAX_EXPONENT, exponent))
+        return number * Fraction(10) ** exponent
     return number * _DECIMAL[match["decimal"] or ""]
 
 

@@ -110,7 +110,10 @@ def _judge(pod: PodView, container: Container, allowed: frozenset[str]) -> list[
     role = container.role
 
     def finding(key: str, message: str) -> None:
-        found.append(Finding(key=key, message=message, role=role, container=container))
+        # Once per key: `NET_ADMIN` and `CAP_NET_ADMIN`, or two mounts of one volume, are one
+        # privilege to drop.
+        if all(f.key != key for f in found):
+            found.append(Finding(key=key, message=message, role=role, container=container))
 
     context = mapping(container.raw.get("securityContext"))
     if context:

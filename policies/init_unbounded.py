@@ -8,7 +8,7 @@ itself (`spec.resources`, pod-level resources) bound every container and satisfy
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -36,16 +36,41 @@ class InitUnboundedSettings(PolicySettings):
         return values
 
 
+def _suggestion(resource: str, requests: dict[str, Any], settings: InitUnboundedSettings) -> str:
+    """The value to suggest for a missing limit: the configured one, raised to the container's own
+    request (a limit below it would be refused by the API server)."""
+    suggested = settings.suggested.get(resource)
+    request = requests.get(resource)
+    wanted = quantity.parse_or_none(request)
+    if wanted is not None and (suggested is None or wanted > quantity.parse(suggested)):
+        return str(request)
+    return suggested or ""
+
+
+def _above(resource: str, value: Any, highest: str) -> str | None:
+    """What is wrong with a limit above its maximum, or with one that is no quantity at all."""
+    parsed = quantity.parse_or_none(value)
+    if parsed is None:
+        # Fail closed: an API server never sends an unparseable quantity, and one that initgate
+        # cannot read must not slip past a configured maximum.
+        shown = repr(value)[:24]
+        return f"resources.limits.{resource} is {shown}, not a quantity; use e.g. {highest}"
+    if parsed > quantity.parse(highest):
+        return f"resources.limits.{resource} is {value}, above the maximum {highest}; lower it"
+    return None
+
+
 def evaluate(pod: PodView, _context: Context, settings: InitUnboundedSettings) -> list[Finding]:
     """A finding for each required limit that is missing and each limit above its maximum."""
     pod_limits = mapping(mapping(pod.spec.get("resources")).get("limits"))
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
-        limits = mapping(mapping(container.raw.get("resources")).get("limits"))
+        resources = mapping(container.raw.get("resources"))
+        limits, requests = mapping(resources.get("limits")), mapping(resources.get("requests"))
         for resource in settings.required:
-            if resource in limits or resource in pod_limits:
+            if limits.get(resource) is not None or pod_limits.get(resource) is not None:
                 continue
-            example = settings.suggested.get(resource)
+            example = _suggestion(resource, requests, settings)
             advice = f"set one, e.g. {resource}: {example}" if example else "set one"
             found.append(
                 Finding(
@@ -56,15 +81,13 @@ def evaluate(pod: PodView, _context: Context, settings: InitUnboundedSettings) -
                 )
             )
         for resource, highest in settings.maximum.items():
-            value = quantity.parse_or_none(limits.get(resource))
-            if value is not None and value > quantity.parse(highest):
+            if limits.get(resource) is None:
+                continue
+            if (problem := _above(resource, limits[resource], highest)) is not None:
                 found.append(
                     Finding(
                         key=f"max:{resource}",
-                        message=(
-                            f"resources.limits.{resource} is {limits[resource]}, above the "
-                            f"maximum {highest}; lower it"
-                        ),
+                        message=problem,
                         role=container.role,
                         container=container,
                     )

@@ -4,10 +4,13 @@ Conservative heuristics, each chosen for a low false-positive rate:
 - `never-ends`: `tail -f`, `sleep infinity` or `while true` without exit; the pod never leaves
   `Init:0/N`. What should run beside the app is a native sidecar (`restartPolicy: Always`).
 - `unbounded-wait`: a wait loop (`until ...; do ...; done`, `while ! ...`, `while true` broken out
-  of on success) with no attempt counter, comparison or `timeout`, in a pod without
-  `activeDeadlineSeconds`: if the awaited service never comes, the pod hangs in `Init` forever.
-- `unused-volume:NAME`: an init container writes an emptyDir that no later container mounts, so
-  whatever it wrote is lost (scratch mounts such as /tmp are not counted).
+  of on success) with no attempt counter (shell arithmetic, `expr`, `let`, `seq`, a `for` loop,
+  `$SECONDS`) and no `timeout` command, in a pod without `activeDeadlineSeconds`: if the awaited
+  service never comes, the pod hangs in `Init` forever. What `echo` and `printf` print is ignored
+  ("waiting for db" is no `for` loop, and "timeout" in a message bounds nothing).
+- `unused-volume:NAME`: an init container writes an emptyDir that no later container mounts (nor a
+  native sidecar anywhere: it runs beside every later step), so whatever it wrote is lost. Scratch
+  mounts (/tmp, /run, /var/cache, home directories) are not counted.
 - `image-tag`: an init image without a tag, or with `:latest`: what runs changes under you.
 """
 
@@ -36,13 +39,21 @@ _NEVER_ENDS = (
     (re.compile(r"\btail\b[^;&|\n]*(?:\s-[a-zA-Z0-9]*[fF]\b|\s--follow\b)"), "tail -f"),
     (re.compile(r"\bsleep\s+(?:infinity|inf)\b"), "sleep infinity"),
 )
-_FOREVER = re.compile(r"\bwhile\s+(?:true|:|\[\s*1\s*\]|\[\s*true\s*\])\s*;?\s*do\b")
-_EXITS = re.compile(r"\b(?:exit|break|return)\b")
-_WAIT_LOOP = re.compile(r"\buntil\s|\bwhile\s+!")
-_BOUNDED = re.compile(
-    r"\btimeout\b|\$\(\(|\(\(|\bexpr\b|\blet\b|\s-(?:gt|ge|lt|le|eq|ne)\s|\bseq\b|\bfor\b"
+_FOREVER = re.compile(
+    r"\b(?:while\s+(?:true|:|\[\s*1\s*\]|\[\s*true\s*\])|until\s+false)\s*;?\s*do\b"
 )
-_SCRATCH = ("/tmp", "/var/tmp", "/run", "/var/run")  # noqa: S108 - mount paths, not files we open
+_EXITS = re.compile(r"\b(?:exit|break|return)\b")
+_WAIT_LOOP = re.compile(r"\buntil\s|\bwhile\s+(?:!|\[\[?\s+!|test\s+!)")
+_BOUNDED = re.compile(
+    r"(?<![-\w])timeout\s"  # the timeout command (not curl's --connect-timeout)
+    r"|\$\(\(|\(\(|\$\[|\bexpr\s|\blet\s|\bseq\b|\bSECONDS\b"  # a counter or a clock
+    r"|(?:^|[;&|\n(]|\bdo|\bthen)\s*for\s"  # a for loop, bounded by its list
+)
+# What a script prints is prose: "waiting for db" must not read as a for loop.
+_PRINTS = re.compile(r"\b(?:echo|printf)\b[^;&|\n]*")
+# A container's own scratch space (temporary, runtime, cache and home directories): what an init
+# container keeps there is meant to be thrown away (Vault's agent keeps its config in /home/vault).
+_SCRATCH = ("/tmp", "/var/tmp", "/run", "/var/run", "/var/cache", "/home", "/root")  # noqa: S108
 CHECKS = ("never-ends", "unbounded-wait", "unused-volume", "image-tag")
 
 
@@ -67,18 +78,21 @@ class InitLintSettings(PolicySettings):
 
 def _script_problem(
     container: Container, *, deadline: bool, checks: frozenset[str]
-) -> tuple[str, str, str] | None:
-    """(key, message, hint) for what the container's script shows, if anything."""
+) -> tuple[str, str] | None:
+    """(key, message) for what the container's script shows, if anything."""
     script = command_line(container)
     if not script:
         return None
+    script = _PRINTS.sub("echo", script)
     if "never-ends" in checks:
         what = next((what for pattern, what in _NEVER_ENDS if pattern.search(script)), None)
         if what is None and _FOREVER.search(script) and not _EXITS.search(script):
             what = "while true"
         if what is not None:
-            message = f"never ends ({what}); make it a native sidecar: restartPolicy: Always"
-            return "never-ends", message, ""
+            return (
+                "never-ends",
+                f"never ends ({what}); make it a native sidecar: restartPolicy: Always",
+            )
     if (
         "unbounded-wait" in checks
         and not deadline
@@ -88,7 +102,6 @@ def _script_problem(
         return (
             "unbounded-wait",
             "waits in a loop with no bound; add a retry limit or wrap it in timeout",
-            "",
         )
     return None
 
@@ -105,11 +118,15 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-def _unused(pod: PodView, container: Container) -> list[str]:
-    later = pod.containers[pod.containers.index(container) + 1 :]
-    read_later = {
-        text(m.get("name")) for c in later if c.role is not Role.EPHEMERAL for _, m in c.mounts()
-    }
+def _unused(pod: PodView, position: int) -> list[str]:
+    """emptyDirs the init container at `position` writes and nobody reads afterwards."""
+    container = pod.containers[position]
+    readers = (
+        c
+        for index, c in enumerate(pod.containers)
+        if (index > position and c.role is not Role.EPHEMERAL) or c.role is Role.SIDECAR
+    )
+    read_later = {text(m.get("name")) for c in readers for _, m in c.mounts()}
     names: list[str] = []
     for _, mount in container.mounts():
         name = text(mount.get("name"))
@@ -120,6 +137,7 @@ def _unused(pod: PodView, container: Container) -> list[str]:
             or "emptyDir" not in volume.raw
             or not writes(mount)
             or name in read_later
+            or name in names
             or any(path == s or path.startswith(s + "/") for s in _SCRATCH)
         ):
             continue
@@ -132,15 +150,18 @@ def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> lis
     checks = frozenset(settings.checks)
     deadline = pod.spec.get("activeDeadlineSeconds") is not None
     found: list[Finding] = []
+    # Judged containers are the pod's own Container objects: find their place by identity.
+    positions = {id(c): index for index, c in enumerate(pod.containers)}
     for container in pod.select(settings.role_set):
+        position = positions[id(container)]
 
-        def finding(key: str, message: str, hint: str = "", c: Container = container) -> None:
-            found.append(Finding(key=key, message=message, hint=hint, role=c.role, container=c))
+        def finding(key: str, message: str, c: Container = container) -> None:
+            found.append(Finding(key=key, message=message, role=c.role, container=c))
 
         if problem := _script_problem(container, deadline=deadline, checks=checks):
             finding(*problem)
         if "unused-volume" in checks and pod.whole:
-            for name in _unused(pod, container):
+            for name in _unused(pod, position):
                 finding(
                     f"unused-volume:{name}",
                     f'writes emptyDir "{name}" that no later container mounts; it is lost',

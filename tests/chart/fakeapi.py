@@ -1,0 +1,130 @@
+"""A minimal Kubernetes API server over plain HTTP, for `helm template --dry-run=server`: just the
+discovery documents helm needs to map the chart's kinds, and GET of the Secrets it is given, so
+that the chart's `lookup` of an existing certificate Secret can be exercised without a cluster."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+# group/version -> (resource, kind, namespaced) of every kind the chart renders.
+RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
+    "v1": [
+        ("secrets", "Secret", True),
+        ("configmaps", "ConfigMap", True),
+        ("services", "Service", True),
+        ("serviceaccounts", "ServiceAccount", True),
+        ("pods", "Pod", True),
+        ("namespaces", "Namespace", False),
+    ],
+    "apps/v1": [("deployments", "Deployment", True)],
+    "policy/v1": [("poddisruptionbudgets", "PodDisruptionBudget", True)],
+    "admissionregistration.k8s.io/v1": [
+        ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False),
+        ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
+    ],
+}
+
+
+def _discovery(path: str) -> dict[str, Any] | None:
+    if path == "/version":
+        return {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+    if path == "/apis":
+        groups = [
+            {
+                "name": gv.split("/")[0],
+                "versions": [{"groupVersion": gv, "version": gv.split("/")[1]}],
+                "preferredVersion": {"groupVersion": gv, "version": gv.split("/")[1]},
+            }
+            for gv in RESOURCES
+            if "/" in gv
+        ]
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    group_version = path.removeprefix("/api/").removeprefix("/apis/")
+    if group_version in RESOURCES and path in (f"/api/{group_version}", f"/apis/{group_version}"):
+        return {
+            "kind": "APIResourceList",
+            "groupVersion": group_version,
+            "resources": [
+                {
+                    "name": name,
+                    "singularName": kind.lower(),
+                    "namespaced": namespaced,
+                    "kind": kind,
+                    "verbs": ["get", "list", "create", "update", "patch", "delete"],
+                }
+                for name, kind, namespaced in RESOURCES[group_version]
+            ],
+        }
+    return None
+
+
+class FakeAPI:
+    """Serves discovery and `secrets` (namespace, name) -> object; everything else is NotFound."""
+
+    def __init__(self, secrets: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.secrets = secrets
+        self.requests: list[str] = []
+
+    def answer(self, path: str) -> tuple[int, dict[str, Any]]:
+        self.requests.append(path)
+        found = _discovery(path)
+        if found is not None:
+            return 200, found
+        parts = path.strip("/").split("/")
+        if len(parts) == 6 and parts[:2] == ["api", "v1"] and parts[4] == "secrets":
+            secret = self.secrets.get((parts[3], parts[5]))
+            if secret is not None:
+                return 200, secret
+        status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404}
+        return 404, {**status, "reason": "NotFound", "message": f"{path} not found"}
+
+
+@contextmanager
+def serve(api: FakeAPI, folder: Path) -> Iterator[Path]:
+    """Run `api` on a free local port; yield the path of a kubeconfig that points at it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = api.answer(urlsplit(self.path).path)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the test reads `api.requests` instead."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    kubeconfig = folder / "kubeconfig"
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": url}}],
+                "users": [{"name": "fake", "user": {"token": "fake"}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                "current-context": "fake",
+            }
+        )
+    )
+    try:
+        yield kubeconfig
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

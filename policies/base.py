@@ -135,7 +135,8 @@ def command_line(container: Container) -> str | None:
         return None
     program = words[0].rsplit("/", 1)[-1]
     if program == "busybox" and len(words) > 1:
-        words, program = words[1:], words[1]
+        words = words[1:]
+        program = words[0].rsplit("/", 1)[-1]
     if program in _SHELLS:
         for position, word in enumerate(words[1:-1], start=1):
             if word.startswith("-") and "c" in word[1:] and not word.startswith("--"):
@@ -148,10 +149,6 @@ def writes(mount: dict[str, Any]) -> bool:
     return mount.get("readOnly") is not True
 
 
-# Volume sources the kubelet always mounts read-only: nothing written there reaches anyone.
-READ_ONLY_SOURCES = frozenset(("configMap", "secret", "projected", "downwardAPI", "image"))
-
-
 @dataclass(frozen=True, slots=True)
 class Volume:
     """One entry of `spec.volumes`."""
@@ -159,11 +156,6 @@ class Volume:
     index: int
     name: str
     raw: dict[str, Any]
-
-    @property
-    def writable(self) -> bool:
-        """Whether a container can write into this volume at all."""
-        return not any(source in self.raw for source in READ_ONLY_SOURCES)
 
 
 @dataclass(frozen=True, slots=True)

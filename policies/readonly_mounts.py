@@ -3,9 +3,18 @@
 A volume is init-populated when an init container (not a native sidecar) mounts it writable: the
 init container downloads a model, renders configuration, copies binaries. The app container that
 mounts it afterwards gets `readOnly: true`, so that a compromised or buggy app cannot tamper with
-what was prepared for it. Volumes written by sidecars stay writable (a log volume shared with a log
-shipper), and so do volumes that an init container only prepares for writing (`chown`, `chmod`,
-`mkdir`): the app is meant to write there.
+what was prepared for it.
+
+What stays writable, because making it read-only would break pods that work today:
+- volumes written by sidecars (a log volume shared with a log shipper);
+- volumes an init container only prepares for writing (`chown`, `chmod`, `mkdir`): the app is
+  meant to write there;
+- volumes that outlive the pod (a PersistentVolumeClaim, hostPath, NFS...): only `emptyDir` and
+  generic `ephemeral` volumes, born empty with the pod, can be populated by an init container. A
+  database whose init container restores or seeds its PVC writes it afterwards;
+- the mounts of an app container running the same program (image repository and command) as an
+  init container that fills the volume: it is that init container's long-running half (Vault's
+  agent, Prometheus' config reloader), which keeps rewriting what its init step wrote first.
 
 The opt-out is the pod annotation `initgate.io/writable-volumes: "cache,scratch"`: an explicit
 `readOnly: false` cannot be honoured, because the API server drops false booleans before any webhook
@@ -34,22 +43,76 @@ from policies.base import (
 
 ANNOTATION = "initgate.io/writable-volumes"
 
-_PREPARES = frozenset(("chown", "chmod", "chgrp", "setfacl", "mkdir", "set", "true", "exit"))
+# Commands that change metadata or write nothing: an init container running only these prepares a
+# volume for the app to write (or just looks at it); it does not fill it.
+_HARMLESS_COMMANDS = frozenset(
+    (
+        *("chown", "chmod", "chgrp", "setfacl", "mkdir", "umask", "cd"),
+        *("set", "true", "exit", ":", "echo", "printf", "ls", "id", "whoami", "stat", "test", "["),
+    )
+)
+# Shell words that only introduce the command after them, or close a compound command.
+_KEYWORDS = frozenset(("if", "then", "else", "elif", "while", "until", "do", "!", "{", "exec"))
+_CLOSERS = frozenset(("fi", "done", "esac", "}", "]"))
 _STEPS = re.compile(r"&&|\|\||[;\n|&]")
+_DUPLICATES = re.compile(r"\d*[<>]&(?:\d+|-)")  # 2>&1, >&2: no file written
+_WRITES_TO = re.compile(r"\d*>>?\|?\s*([^\s;&|<>()]+)")
+_HARMLESS_TARGETS = frozenset(("/dev/null", "/dev/stdout", "/dev/stderr"))
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _harmless(words: list[str]) -> bool:
+    """Whether one simple command writes no file content."""
+    program = words[0].rsplit("/", 1)[-1]
+    if program == "install":
+        return "-d" in words
+    if program == "find":
+        # `find /data -exec chown 1000 {} +`: only the commands it runs can write.
+        run = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-exec", "-execdir")]
+        writes_itself = any(w == "-delete" or w.startswith(("-fprint", "-fls")) for w in words)
+        return not writes_itself and all(_harmless([command]) for command in run)
+    return program in _HARMLESS_COMMANDS
 
 
 def prepares_only(container: Container) -> bool:
-    """Whether the init container only creates directories or changes ownership and modes."""
+    """Whether the init container writes no file: it only creates directories, changes ownership
+    and modes, and prints or checks things on the way."""
     script = command_line(container)
     if not script:
         return False
-    for step in _STEPS.split(script):
+    script = _DUPLICATES.sub(" ", script)
+    if any(target not in _HARMLESS_TARGETS for target in _WRITES_TO.findall(script)):
+        return False
+    for step in _STEPS.split(_WRITES_TO.sub(" ", script)):
         words = step.split()
-        if words and words[0] == "exec":
+        while words and (words[0] in _KEYWORDS or _ASSIGNMENT.match(words[0])):
             words = words[1:]
-        if words and words[0].rsplit("/", 1)[-1] not in _PREPARES:
+        if not words or words[0] in _CLOSERS or words[0] in ("for", "case"):
+            continue
+        if not _harmless(words):
             return False
     return True
+
+
+def repository(image: str) -> str:
+    """The image without tag, digest and Docker Hub's implicit prefixes: `hashicorp/vault`."""
+    name = image.split("@", 1)[0]
+    head, slash, last = name.rpartition("/")
+    name = head + slash + last.split(":", 1)[0]
+    for prefix in ("docker.io/", "index.docker.io/"):
+        name = name.removeprefix(prefix)
+    return name.removeprefix("library/")
+
+
+def same_program(one: Container, other: Container) -> bool:
+    """Whether two containers run the same program: same image repository, same command (both
+    may run the image's entrypoint), whatever their tags and arguments."""
+    same_command = one.raw.get("command") == other.raw.get("command")
+    return same_command and repository(one.image) == repository(other.image)
+
+
+# Sources whose content is born with the pod: the only ones an init container can populate.
+_POD_SCOPED = ("emptyDir", "ephemeral")
 
 
 class ReadonlyMountsSettings(PolicySettings):
@@ -60,13 +123,14 @@ class ReadonlyMountsSettings(PolicySettings):
     writable_volumes: tuple[str, ...] = ()
     """Volume names (globs) that always stay writable, in every pod."""
     ignore_preparing_inits: bool = True
-    """Init containers that only run chown, chmod, chgrp, setfacl or mkdir do not make a volume
+    """Init containers that write no file (they only run chown, chmod, chgrp, setfacl, mkdir,
+    install -d, find -exec chown..., with echo, ls, test or cd around them) do not make a volume
     init-populated: they prepare it for the app to write."""
 
 
-def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, Container]:
-    """Init-populated volumes, each with the first init container that writes it."""
-    writers: dict[str, Container] = {}
+def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, list[Container]]:
+    """Init-populated volumes, each with the init containers that write it, in pod order."""
+    writers: dict[str, list[Container]] = {}
     for container in pod.containers:
         if container.role is not Role.INIT:
             continue
@@ -74,8 +138,14 @@ def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, Conta
             continue
         for _, mount in container.mounts():
             volume = pod.volumes.get(text(mount.get("name")))
-            if volume is not None and volume.writable and writes(mount):
-                writers.setdefault(volume.name, container)
+            if (
+                volume is not None
+                and any(source in volume.raw for source in _POD_SCOPED)
+                and writes(mount)
+            ):
+                found = writers.setdefault(volume.name, [])
+                if container not in found:
+                    found.append(container)
     return writers
 
 
@@ -90,20 +160,21 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
     for container in pod.select(settings.role_set):
         for index, mount in container.mounts():
             name = text(mount.get("name"))
-            writer = writers.get(name)
+            filled_by = writers.get(name)
             if (
-                writer is None
+                not filled_by
                 or not writes(mount)
                 or name in opted_out
                 or keep_writable(name)
                 # Bidirectional propagation exists to write back to the host: leave it alone.
                 or mount.get("mountPropagation") == "Bidirectional"
+                or any(same_program(writer, container) for writer in filled_by)
             ):
                 continue
             found.append(
                 Finding(
                     key=f"volume:{name}",
-                    message=f'mount "{name}" readOnly ({writer.label} fills it)',
+                    message=f'mount "{name}" readOnly ({filled_by[0].label} fills it)',
                     hint=f'to keep it writable, annotate the pod {ANNOTATION}: "{name}"',
                     role=container.role,
                     container=container,

@@ -51,6 +51,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._cut: asyncio.TimerHandle | None = None
         self._in_head = False
         self._refused = False
+        self._stopping = False
         self._head_bytes = 0  # exact, from the parser
         self._head_read = 0  # bytes received while the head was incomplete
 
@@ -97,6 +98,17 @@ class GuardedProtocol(HttpToolsProtocol):
         self._in_head = False
         if not self._refused:
             super().on_headers_complete()
+            if self._stopping:
+                self.cycle.keep_alive = False
+
+    def shutdown(self) -> None:
+        """The server stops: uvicorn closes every connection without a request in progress,
+        including one whose head is half received. That request was sent before the listener
+        closed; it is answered, and then the connection closes."""
+        if self._in_head:
+            self._stopping = True
+            return
+        super().shutdown()
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:

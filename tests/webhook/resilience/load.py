@@ -78,11 +78,15 @@ class Load:
     def _send(self, client: httpx.Client, worker: str, path: str, body: bytes) -> Outcome:
         started = time.monotonic()
         try:
-            response = client.post(f"{path}?timeout=10s", content=body, headers=JSON)
+            # Streamed, to see the connection before an answer with `connection: close` ends it.
+            with client.stream(
+                "POST", f"{path}?timeout=10s", content=body, headers=JSON
+            ) as response:
+                port, serial = _connection_of(response)
+                response.read()
             answer = response.json()
         except (httpx.HTTPError, ValueError) as error:
             return Outcome(worker, started, time.monotonic(), path, error=repr(error))
-        port, serial = _connection_of(response)
         return Outcome(
             worker,
             started,

@@ -1,0 +1,10 @@
+"""Auditing what already runs and what is about to be applied, through the webhook's own engine.
+
+- `manifests`: reading files, directories and standard input (multi-document YAML, JSON, Lists).
+- `evaluate`: one object through `webhook.engine.decide`, chained as the API server chains the
+  webhooks; workloads also through the pod their controller would create.
+- `report`, `sarif`: the table, JSON and SARIF outputs, and the exit status.
+- `mutate`: the manifests as the mutating webhook would leave them.
+- `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`).
+- `continuous`, `policyreports`: the in-cluster loop, its gauges and `PolicyReport` objects.
+"""

@@ -1,0 +1,301 @@
+"""Auditing what runs: a scan through the official `kubernetes` client.
+
+Every list call is paginated (`limit` + `continue`, followed to the end), and objects are read as
+raw JSON (`_preload_content=False`): the client's typed models would drop fields they do not know,
+and the policies read the objects exactly as the API server stores them. Lists come from the API
+server without `apiVersion` and `kind` on their items; both are filled in from the list.
+
+Each workload is reported once: an object whose controller (an `ownerReferences` entry with
+`controller: true`) was listed is reported through it: pods through their ReplicaSet, Job,
+StatefulSet, DaemonSet or ReplicationController; ReplicaSets through their Deployment; Jobs through
+their CronJob. Owners are listed before what they own, so a scan streams page by page.
+
+Namespaces are audited as the webhook configurations route them: `initgate.io/ignore` (any value)
+leaves a namespace out, `initgate.io/mode` caps its mode (`off`, or a value no webhook matches,
+leaves it out), an unlabelled namespace gets the default mode, and kube-system, kube-node-lease and
+(in the cluster) the namespace initgate runs in are never sent to the webhook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from policies.base import Mode, items, mapping, text
+from webhook.audit.evaluate import Target, evaluate
+from webhook.audit.report import Report
+from webhook.plan import Plan
+
+IGNORE_LABEL = "initgate.io/ignore"
+MODE_LABEL = "initgate.io/mode"
+EXCLUDED = {
+    "kube-system": "excluded by the webhook configuration",
+    "kube-node-lease": "excluded by the webhook configuration",
+}
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+TIMEOUT = (10, 60)
+"""(connect, read) seconds of each call: a stuck API server must not stall a scan forever."""
+ORDER = {"Deployment": 0, "CronJob": 1, "StatefulSet": 2, "DaemonSet": 3}
+ORDER.update({"ReplicationController": 4, "ReplicaSet": 5, "Job": 6, "Pod": 7})
+
+
+class ClusterError(Exception):
+    """The cluster could not be reached or read; the message says which call failed and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Why a namespace is not audited: the webhook configurations do not send it to initgate."""
+
+    reason: str
+
+
+class Stopped(Exception):  # noqa: N818 - not an error: the process is asked to stop
+    """The scan was interrupted (SIGTERM)."""
+
+
+@dataclass(slots=True)
+class Cluster:
+    """A connection, and the namespaces the webhook never sees besides kube-system and
+    kube-node-lease (in the cluster: the one initgate runs in)."""
+
+    api: client.ApiClient
+    excluded: dict[str, str] = field(default_factory=lambda: dict(EXCLUDED))
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """(resource, continue token) of every list call, for logs and tests."""
+
+    def close(self) -> None:
+        self.api.close()  # type: ignore[no-untyped-call]
+
+
+def connect(kubeconfig: Path | None = None, context: str | None = None) -> Cluster:
+    """A client from `kubeconfig` (or $KUBECONFIG, ~/.kube/config), or, inside a pod with no
+    kubeconfig given, from the pod's service account."""
+    in_cluster = (
+        kubeconfig is None
+        and context is None
+        and "KUBECONFIG" not in os.environ
+        and "KUBERNETES_SERVICE_HOST" in os.environ
+    )
+    try:
+        if in_cluster:
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            api = client.ApiClient(configuration)
+        else:
+            file = str(kubeconfig) if kubeconfig is not None else None
+            api = config.new_client_from_config(config_file=file, context=context)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as error:
+        raise ClusterError(f"cannot configure the kubernetes client: {error}") from error
+    cluster = Cluster(api)
+    if in_cluster and SERVICE_ACCOUNT_NAMESPACE.exists():
+        own = SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip()
+        cluster.excluded[own] = "initgate runs here (excluded by the webhook configuration)"
+    return cluster
+
+
+def route(name: str, labels: dict[str, Any], *, default: Mode, cluster: Cluster) -> Mode | Skip:
+    """The mode the webhook configurations give a namespace, or why they do not send it."""
+    if name in cluster.excluded:
+        return Skip(cluster.excluded[name])
+    if IGNORE_LABEL in labels:
+        return Skip(f"labelled {IGNORE_LABEL}")
+    value = labels.get(MODE_LABEL)
+    if value is None:
+        return default if default is not Mode.OFF else Skip(f"no {MODE_LABEL} label, default off")
+    if value == Mode.OFF.value:
+        return Skip(f"labelled {MODE_LABEL}=off")
+    if value in (Mode.ENFORCE.value, Mode.WARN.value, Mode.AUDIT.value):
+        return Mode(value)
+    return Skip(f"labelled {MODE_LABEL}={value}, which no webhook matches")
+
+
+def _fail(what: str, error: Exception) -> ClusterError:
+    if isinstance(error, ApiException):
+        reason = f"HTTP {error.status} {error.reason}"
+        message = text(mapping(_json(error.body)).get("message"))
+        return ClusterError(f"{what}: {reason}" + (f": {message}" if message else ""))
+    return ClusterError(f"{what}: {type(error).__name__}: {error}")
+
+
+def _json(body: Any) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def fetch(call: Callable[..., Any], what: str, **kwargs: Any) -> dict[str, Any]:
+    """The JSON body of one call of the client, read raw; any failure is a `ClusterError`."""
+    try:
+        response = call(**kwargs, _preload_content=False, _request_timeout=TIMEOUT)
+        try:
+            data = json.loads(response.data)
+        finally:
+            response.release_conn()
+    except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        raise _fail(what, error) from error
+    return mapping(data)
+
+
+def pages(
+    cluster: Cluster,
+    resource: str,
+    call: Callable[..., Any],
+    *,
+    page_size: int,
+    stop: Callable[[], bool] = lambda: False,
+    **kwargs: Any,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a list call, followed to the end, items completed with apiVersion and kind.
+
+    A continue token that expired (HTTP 410, after minutes on a huge list) restarts the list once
+    from the beginning; objects already yielded are not yielded again."""
+    token, restarted, seen = "", False, set[str]()
+    while True:
+        if stop():
+            raise Stopped
+        cluster.calls.append((resource, token))
+        try:
+            body = fetch(
+                call, f"list {resource}", limit=page_size, _continue=token or None, **kwargs
+            )
+        except ClusterError as error:
+            cause = error.__cause__
+            if isinstance(cause, ApiException) and cause.status == 410 and token and not restarted:
+                token, restarted = "", True
+                continue
+            raise
+        kind = text(body.get("kind")).removesuffix("List")
+        api_version = text(body.get("apiVersion"))
+        page: list[dict[str, Any]] = []
+        for item in items(body.get("items")):
+            if not isinstance(item, dict):
+                continue
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+            uid = text(mapping(item.get("metadata")).get("uid"))
+            if uid and uid in seen:
+                continue
+            seen.add(uid)
+            page.append(item)
+        yield page
+        token = text(mapping(body.get("metadata")).get("continue"))
+        if not token:
+            return
+
+
+def _lists(api: client.ApiClient) -> list[tuple[str, Callable[..., Any], Callable[..., Any]]]:
+    """(resource, list in all namespaces, list in one), owners before what they own."""
+    core, apps, batch = client.CoreV1Api(api), client.AppsV1Api(api), client.BatchV1Api(api)
+    return [
+        ("deployments", apps.list_deployment_for_all_namespaces, apps.list_namespaced_deployment),
+        ("cronjobs", batch.list_cron_job_for_all_namespaces, batch.list_namespaced_cron_job),
+        (
+            "statefulsets",
+            apps.list_stateful_set_for_all_namespaces,
+            apps.list_namespaced_stateful_set,
+        ),
+        ("daemonsets", apps.list_daemon_set_for_all_namespaces, apps.list_namespaced_daemon_set),
+        (
+            "replicationcontrollers",
+            core.list_replication_controller_for_all_namespaces,
+            core.list_namespaced_replication_controller,
+        ),
+        ("replicasets", apps.list_replica_set_for_all_namespaces, apps.list_namespaced_replica_set),
+        ("jobs", batch.list_job_for_all_namespaces, batch.list_namespaced_job),
+        ("pods", core.list_pod_for_all_namespaces, core.list_namespaced_pod),
+    ]
+
+
+def controller_of(obj: dict[str, Any]) -> str:
+    """The uid of the object's controller ("" when it has none)."""
+    for owner in items(mapping(obj.get("metadata")).get("ownerReferences")):
+        if mapping(owner).get("controller") is True:
+            return text(owner.get("uid"))
+    return ""
+
+
+def scan(
+    cluster: Cluster,
+    plan: Plan,
+    *,
+    namespace: str | None = None,
+    default_mode: Mode = Mode.ENFORCE,
+    page_size: int = 500,
+    stop: Callable[[], bool] = lambda: False,
+) -> Report:
+    """Audit every pod and workload of the cluster (or of one namespace), each once."""
+    core = client.CoreV1Api(cluster.api)
+    if namespace is not None:
+        found = [fetch(core.read_namespace, f"get namespace {namespace}", name=namespace)]
+    else:
+        found = [
+            ns
+            for page in pages(
+                cluster, "namespaces", core.list_namespace, page_size=page_size, stop=stop
+            )
+            for ns in page
+        ]
+    routes: dict[str, Mode | Skip] = {}
+    for ns in found:
+        metadata = mapping(ns.get("metadata"))
+        name = text(metadata.get("name"))
+        routes[name] = route(
+            name, mapping(metadata.get("labels")), default=default_mode, cluster=cluster
+        )
+    report = Report(namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)})
+    if namespace is not None and not isinstance(routes[namespace], Mode):
+        return report
+    scope = {"namespace": namespace} if namespace is not None else {}
+    listed: set[str] = set()
+    for resource, everywhere, within in _lists(cluster.api):
+        call = within if namespace is not None else everywhere
+        for page in pages(cluster, resource, call, page_size=page_size, stop=stop, **scope):
+            for obj in page:
+                _audit_one(
+                    obj,
+                    plan,
+                    routes=routes,
+                    listed=listed,
+                    report=report,
+                    default=default_mode,
+                    cluster=cluster,
+                )
+    report.objects.sort(key=lambda a: (a.namespace, ORDER.get(a.kind, 9), a.name))
+    return report
+
+
+def _audit_one(
+    obj: dict[str, Any],
+    plan: Plan,
+    *,
+    routes: dict[str, Mode | Skip],
+    listed: set[str],
+    report: Report,
+    default: Mode,
+    cluster: Cluster,
+) -> None:
+    metadata = mapping(obj.get("metadata"))
+    if obj.get("kind") != "Pod":
+        listed.add(text(metadata.get("uid")))
+    owner = controller_of(obj)
+    if owner and owner in listed:
+        return
+    namespace = text(metadata.get("namespace"))
+    if namespace not in routes:  # created since the namespaces were listed: no labels known
+        routes[namespace] = route(namespace, {}, default=default, cluster=cluster)
+    cap = routes[namespace]
+    if isinstance(cap, Skip):
+        report.namespaces[namespace] = cap.reason
+    if isinstance(cap, Mode):
+        report.add(evaluate(Target(obj=obj, namespace=namespace, cap=cap), plan))

@@ -1,0 +1,134 @@
+"""`initgate audit` and `initgate mutate`: options in, output and an exit status out.
+
+The `kubernetes` client is imported only when a cluster is audited: offline audits in CI must not
+pay for it (nor need a kubeconfig).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+
+from policies.base import Mode
+from webhook.audit import offline
+from webhook.audit.manifests import load
+from webhook.audit.report import FailOn, Report, write_json, write_problems, write_table
+from webhook.audit.sarif import to_sarif
+from webhook.config import ConfigError, load_config
+from webhook.plan import Plan, compile_plan
+
+USAGE_ERROR = 2
+Output = Literal["table", "json", "sarif"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditOptions:
+    files: tuple[str, ...] = ()
+    cluster: bool = False
+    config: Path | None = None
+    output: Output = "table"
+    fail_on: FailOn = "deny"
+    namespace: str | None = None
+    mode: Mode = Mode.ENFORCE
+    default_mode: Mode = Mode.ENFORCE
+    kubeconfig: Path | None = None
+    context: str | None = None
+    page_size: int = 500
+    interval: float | None = None
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - the chart's audit Deployment is scraped remotely
+    metrics_port: int = 9090
+    policy_reports: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MutateOptions:
+    files: tuple[str, ...]
+    config: Path | None = None
+    namespace: str = "default"
+    mode: Mode = Mode.ENFORCE
+    templates: bool = False
+    show: Literal["manifests", "diff", "patch"] = "manifests"
+
+
+def _plan(config: Path | None, err: TextIO, command: str) -> Plan | None:
+    try:
+        return compile_plan(load_config(config))
+    except ConfigError as error:
+        err.write(f"initgate {command}: {error}\n")
+        return None
+
+
+def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Audit manifests or a cluster; print the report; return the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr
+    if options.cluster and options.interval is not None:
+        from webhook.audit.continuous import run  # noqa: PLC0415 - imports kubernetes
+
+        return run(options)
+    plan = _plan(options.config, err, "audit")
+    if plan is None:
+        return USAGE_ERROR
+    if options.cluster:
+        from webhook.audit.cluster import ClusterError, connect, scan  # noqa: PLC0415
+        from webhook.audit.policyreports import PolicyReports  # noqa: PLC0415
+
+        try:
+            cluster = connect(options.kubeconfig, options.context)
+            try:
+                report = scan(
+                    cluster,
+                    plan,
+                    namespace=options.namespace,
+                    default_mode=options.default_mode,
+                    page_size=options.page_size,
+                )
+                if options.policy_reports:
+                    PolicyReports(cluster, page_size=options.page_size).write(report, plan)
+            finally:
+                cluster.close()
+        except ClusterError as error:
+            err.write(f"initgate audit: {error}\n")
+            return USAGE_ERROR
+    else:
+        loaded = load(options.files, stdin=sys.stdin)
+        report = offline.audit(
+            loaded, plan, namespace=options.namespace or "default", cap=options.mode
+        )
+    write_problems(report.problems, err)
+    emit(report, plan, options, out)
+    return report.status(options.fail_on)
+
+
+def emit(report: Report, plan: Plan, options: AuditOptions, out: TextIO) -> None:
+    if options.output == "json":
+        write_json(report, out, fail_on=options.fail_on)
+    elif options.output == "sarif":
+        json.dump(to_sarif(report, plan), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        write_table(report, out)
+
+
+def mutate(options: MutateOptions, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print the manifests as the mutating webhook would leave them (or the diff, or patches)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    plan = _plan(options.config, err, "mutate")
+    if plan is None:
+        return USAGE_ERROR
+    loaded = load(options.files, stdin=sys.stdin)
+    for problem in loaded.problems:
+        err.write(f"initgate mutate: {problem.display}\n")
+    mutated = offline.mutate(
+        loaded, plan, namespace=options.namespace, cap=options.mode, templates=options.templates
+    )
+    if options.show == "diff":
+        out.write(offline.diff(mutated))
+    elif options.show == "patch":
+        json.dump(offline.patches(mutated), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(offline.render(mutated))
+    return USAGE_ERROR if loaded.problems else 0

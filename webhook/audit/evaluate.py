@@ -1,0 +1,302 @@
+"""One object through the engine, as admission would take it.
+
+A Pod is chained as the API server chains the webhooks: mutate, apply the patch, validate the
+result. A workload is validated as it is (that is what `kubectl apply` meets); its template is
+never patched (the mutating webhook only sees pods), so the mutating policies run on the Pod its
+controller would create, whose patch is reported with paths into the template, and that mutated Pod
+is validated too: a finding only the pods would meet (a user exemption that covers the controller
+but not the person applying, or a problem a mutation brings) is reported as applying to the pods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import jsonpatch
+
+from policies.base import Finding, Mode, PatchOp, mapping, text
+from webhook.audit.manifests import Locate, Source
+from webhook.engine import Decision, Verdict, Webhook, decide
+from webhook.objects import TEMPLATES, Request
+from webhook.plan import Plan
+
+Outcome = Literal["denied", "warned", "patched", "audited", "clean", "exempt", "skipped"]
+AppliesTo = Literal["object", "pods"]
+
+# Who creates a workload's pods (kube-controller-manager with --use-service-account-credentials, as
+# kubeadm and managed clusters run it): user and group exemptions see this user.
+CONTROLLERS = {
+    "Deployment": "replicaset-controller",
+    "ReplicaSet": "replicaset-controller",
+    "StatefulSet": "statefulset-controller",
+    "DaemonSet": "daemon-set-controller",
+    "ReplicationController": "replication-controller",
+    "Job": "job-controller",
+    "CronJob": "job-controller",
+}
+CONTROLLER_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One finding as the audit reports it; `pointer` and `patch` are relative to the audited
+    object (for a workload, into its pod template)."""
+
+    policy: str
+    webhook: Webhook
+    mode: Mode
+    key: str
+    role: str | None
+    container: str | None
+    volume: str | None
+    location: str
+    pointer: str
+    message: str
+    hint: str
+    patch: tuple[PatchOp, ...]
+    applies_to: AppliesTo
+    line: int | None = None
+
+    @property
+    def field(self) -> str:
+        """The pointer as kubectl spells a field: `spec.template.spec.initContainers[0]`."""
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in self.pointer.split("/")[1:]]
+        return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts).lstrip(".")
+
+    @property
+    def action(self) -> str:
+        """What admission does with it: deny, warn, audit or patch."""
+        if self.mode is Mode.ENFORCE:
+            return "patch" if self.webhook == "mutate" else "deny"
+        return self.mode.value
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An object to audit and how admission would receive it."""
+
+    obj: dict[str, Any]
+    namespace: str
+    cap: Mode = Mode.ENFORCE
+    """The endpoint's mode, as the namespace's `initgate.io/mode` label would choose it."""
+    username: str = ""
+    source: Source | None = None
+    locate: Locate | None = None
+
+
+@dataclass(slots=True)
+class Audited:
+    """What admission would make of one object."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    cap: Mode
+    outcome: Outcome = "clean"
+    reason: str = ""
+    """Why the object was exempt or skipped."""
+    uid: str = ""
+    items: list[Item] = field(default_factory=list)
+    patch: list[PatchOp] = field(default_factory=list)
+    """What the mutating webhook applies (enforce mode): to the Pod itself, or to every pod the
+    workload's controller creates, with paths into the template."""
+    would_patch: list[PatchOp] = field(default_factory=list)
+    """What warn and audit modes kept back."""
+    errors: list[str] = field(default_factory=list)
+    source: Source | None = None
+
+    @property
+    def denied(self) -> bool:
+        return self.outcome == "denied"
+
+
+def evaluate(target: Target, plan: Plan) -> Audited:
+    """Everything admission would say about `target.obj`, through `webhook.engine.decide`."""
+    obj = target.obj
+    metadata = mapping(obj.get("metadata"))
+    group, _, version = text(obj.get("apiVersion")).rpartition("/")
+    kind = text(obj.get("kind"))
+    audited = Audited(
+        api_version=text(obj.get("apiVersion")),
+        kind=kind,
+        namespace=target.namespace,
+        name=text(metadata.get("name")) or text(metadata.get("generateName")),
+        cap=target.cap,
+        uid=text(metadata.get("uid")),
+        source=target.source,
+    )
+    pointer = TEMPLATES.get((group, version, kind))
+    if pointer is None:
+        audited.outcome, audited.reason = "skipped", "unhandled"
+        return audited
+    request = Request(
+        object=obj,
+        group=group,
+        version=version,
+        kind=kind,
+        namespace=target.namespace,
+        name=text(metadata.get("name")),
+        username=target.username,
+    )
+    run = _Run(audited, plan, target)
+    if pointer:
+        run.workload(request, pointer)
+    else:
+        run.pod(request)
+    return audited
+
+
+@dataclass(slots=True)
+class _Run:
+    audited: Audited
+    plan: Plan
+    target: Target
+    decisions: list[Decision] = field(default_factory=list)
+
+    def decide(self, request: Request, webhook: Webhook) -> Decision:
+        decision = decide(request, self.plan, webhook=webhook, cap=self.target.cap)
+        self.decisions.append(decision)
+        return decision
+
+    def pod(self, request: Request) -> None:
+        mutation = self.decide(request, "mutate")
+        if mutation.outcome == "exempt":
+            self.exempt(mutation)
+            return
+        mutated = apply(request.object, mutation.patch)
+        validation = self.decide(dataclasses.replace(request, object=mutated), "validate")
+        self.add(mutation, "mutate", "/spec")
+        self.add(validation, "validate", "/spec")
+        self.conclude(mutation)
+
+    def workload(self, request: Request, pointer: str) -> None:
+        validation = self.decide(request, "validate")
+        if validation.outcome == "exempt":
+            self.exempt(validation)
+            return
+        self.add(validation, "validate", f"{pointer}/spec")
+        pod = would_be_pod(request.object, pointer, self.target.namespace)
+        controller = CONTROLLERS[request.kind]
+        pod_request = Request(
+            object=pod,
+            namespace=self.target.namespace,
+            username=f"system:serviceaccount:kube-system:{controller}",
+            groups=CONTROLLER_GROUPS,
+        )
+        mutation = self.decide(pod_request, "mutate")
+        if mutation.outcome != "exempt":
+            mutated = apply(pod, mutation.patch)
+            pod_validation = self.decide(
+                dataclasses.replace(pod_request, object=mutated), "validate"
+            )
+            self.add(mutation, "mutate", "/spec", pointer)
+            self.add(pod_validation, "validate", "/spec", pointer)
+        self.conclude(mutation, prefix=pointer)
+
+    def exempt(self, decision: Decision) -> None:
+        self.audited.outcome, self.audited.reason = "exempt", decision.reason
+
+    def add(self, decision: Decision, webhook: Webhook, spec: str, prefix: str = "") -> None:
+        """The decision's verdicts as items. `spec` is where the evaluated pod spec is, `prefix`
+        where the evaluated Pod sits in the audited object (its template), if elsewhere. A pod's
+        finding already found on its workload (same policy, key and place) is not repeated."""
+        applies_to: AppliesTo = "pods" if prefix else "object"
+        seen = {(i.policy, i.key, i.pointer) for i in self.audited.items}
+        for verdict in decision.verdicts:
+            item = _item(
+                verdict,
+                webhook=webhook,
+                spec=spec,
+                prefix=prefix,
+                applies_to=applies_to,
+                locate=self.target.locate,
+            )
+            if (item.policy, item.key, item.pointer) not in seen:
+                self.audited.items.append(item)
+        for error in decision.errors:
+            line = f"{error.policy}: {error.error}"
+            if line not in self.audited.errors:
+                self.audited.errors.append(line)
+
+    def conclude(self, mutation: Decision, *, prefix: str = "") -> None:
+        audited = self.audited
+        audited.patch = list(_moved(mutation.patch, prefix))
+        audited.would_patch = list(_moved(mutation.would_patch, prefix))
+        if any(not d.allowed for d in self.decisions):
+            audited.outcome = "denied"
+        elif any(d.warnings for d in self.decisions):
+            audited.outcome = "warned"
+        elif audited.patch:
+            audited.outcome = "patched"
+        elif audited.items or audited.errors:
+            audited.outcome = "audited"
+
+
+def _item(
+    verdict: Verdict,
+    *,
+    webhook: Webhook,
+    spec: str,
+    prefix: str,
+    applies_to: AppliesTo,
+    locate: Locate | None,
+) -> Item:
+    finding = verdict.finding
+    pointer = prefix + _pointer(finding, spec)
+    return Item(
+        policy=verdict.policy,
+        webhook=webhook,
+        mode=verdict.mode,
+        key=finding.key,
+        role=finding.role.value if finding.role is not None else None,
+        container=finding.container.name if finding.container is not None else None,
+        volume=finding.volume.name if finding.volume is not None else None,
+        location=finding.location,
+        pointer=pointer,
+        message=finding.message,
+        hint=finding.hint,
+        patch=tuple(_moved(finding.patch, prefix)),
+        applies_to=applies_to,
+        line=locate(pointer) if locate is not None else None,
+    )
+
+
+def _pointer(finding: Finding, spec: str) -> str:
+    if finding.container is not None:
+        return finding.container.path
+    if finding.volume is not None:
+        return f"{spec}/volumes/{finding.volume.index}"
+    return spec
+
+
+def _moved(ops: Iterable[PatchOp], prefix: str) -> Iterable[PatchOp]:
+    """Operations on a Pod, moved to the template at `prefix` of a workload."""
+    if not prefix:
+        return ops
+    return ({"op": op["op"], "path": prefix + op["path"], "value": op["value"]} for op in ops)
+
+
+def apply(obj: dict[str, Any], ops: list[PatchOp]) -> dict[str, Any]:
+    """`obj` with `ops` applied (a copy), as the API server applies a webhook's patch."""
+    if not ops:
+        return obj
+    patched: dict[str, Any] = jsonpatch.apply_patch(obj, ops, in_place=False)
+    return patched
+
+
+def would_be_pod(workload: dict[str, Any], pointer: str, namespace: str) -> dict[str, Any]:
+    """The Pod a controller creates from the template at `pointer`: the template's metadata and
+    spec, in the workload's namespace. Shares the template's dicts (nothing here modifies them)."""
+    node: Any = workload
+    for part in pointer.split("/")[1:]:
+        node = mapping(node).get(part)
+    template = mapping(node)
+    name = text(mapping(workload.get("metadata")).get("name"))
+    metadata = {**mapping(template.get("metadata")), "namespace": namespace}
+    if name:
+        metadata.setdefault("generateName", f"{name}-")
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template.get("spec")}

@@ -1,0 +1,144 @@
+"""SARIF 2.1.0, so that CI systems (GitHub code scanning, GitLab...) show findings inline.
+
+One rule per policy, in registry order (so `ruleIndex` is stable); one result per finding, at the
+file and line of the container or volume it is about. Documents that could not be read become
+tool execution notifications, and the invocation is then not successful.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import quote
+
+from policies import REGISTRY
+from policies.base import Mode
+from webhook._version import __version__
+from webhook.audit.evaluate import Audited, Item
+from webhook.audit.manifests import STDIN, Problem, Source
+from webhook.audit.report import Report, describe, title
+from webhook.config import DOCS_URL
+from webhook.plan import Plan
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/initgate/initgate"
+_LEVELS = {Mode.ENFORCE: "error", Mode.WARN: "warning", Mode.AUDIT: "note", Mode.OFF: "none"}
+
+
+def level(item: Item) -> str:
+    """error for what would be denied, warning for warnings, note for audit findings and for
+    patches (the webhook fixes those itself)."""
+    if item.webhook == "mutate":
+        return "warning" if item.mode is Mode.WARN else "note"
+    return _LEVELS[item.mode]
+
+
+def _rules(plan: Plan) -> list[dict[str, Any]]:
+    modes = {rule.policy.id: rule.mode for rule in (*plan.validate, *plan.mutate)}
+    rules = []
+    for policy in REGISTRY:
+        mode = modes.get(policy.id, Mode.OFF)
+        default = "note" if policy.kind == "mutate" and mode is not Mode.OFF else _LEVELS[mode]
+        rules.append(
+            {
+                "id": policy.id,
+                "name": "".join(word.title() for word in policy.id.split("-")),
+                "shortDescription": {"text": policy.summary},
+                "fullDescription": {"text": f"{policy.summary} {policy.remedy}"},
+                "help": {
+                    "text": policy.remedy,
+                    "markdown": f"{policy.remedy}\n\nSee [{policy.id}]({DOCS_URL}#{policy.id}).",
+                },
+                "helpUri": f"{DOCS_URL}#{policy.id}",
+                "defaultConfiguration": {"level": default},
+                "properties": {"kind": policy.kind, "tags": ["kubernetes", "init-containers"]},
+            }
+        )
+    return rules
+
+
+def _uri(file: str) -> str:
+    return quote(file.replace("\\", "/"), safe="/:")
+
+
+def _physical(source: Source | None, line: int | None) -> dict[str, Any] | None:
+    if source is None or source.file == STDIN:
+        return None
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(source.file)}}
+    start = line if line is not None else source.line
+    if start is not None:
+        physical["region"] = {"startLine": start}
+    return physical
+
+
+def _result(audited: Audited, item: Item, index: dict[str, int]) -> dict[str, Any]:
+    where = f"{audited.namespace}/{audited.kind}/{audited.name}/{item.field}"
+    location: dict[str, Any] = {
+        "logicalLocations": [
+            {"name": item.container or item.volume or "pod", "fullyQualifiedName": where}
+        ]
+    }
+    physical = _physical(audited.source, item.line)
+    if physical is not None:
+        location["physicalLocation"] = physical
+    fingerprint = hashlib.sha256(f"{where}|{item.policy}|{item.key}".encode()).hexdigest()
+    return {
+        "ruleId": item.policy,
+        "ruleIndex": index[item.policy],
+        "level": level(item),
+        "message": {"text": f"{title(audited)}: {item.location}: {describe(item)}"},
+        "locations": [location],
+        "partialFingerprints": {"initgateFinding/v1": fingerprint},
+        "properties": {
+            "mode": item.mode.value,
+            "action": item.action,
+            "webhook": item.webhook,
+            "key": item.key,
+            "role": item.role,
+            "appliesTo": item.applies_to,
+            "patch": list(item.patch),
+        },
+    }
+
+
+def _notification(problem: Problem) -> dict[str, Any]:
+    notification: dict[str, Any] = {"level": "error", "message": {"text": problem.display}}
+    source = Source(problem.file, problem.document or 1, problem.line)
+    physical = _physical(source, problem.line)
+    if physical is not None:
+        notification["locations"] = [{"physicalLocation": physical}]
+    return notification
+
+
+def to_sarif(report: Report, plan: Plan) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log with one run."""
+    rules = _rules(plan)
+    index = {rule["id"]: position for position, rule in enumerate(rules)}
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "initgate",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not report.problems,
+                        "toolExecutionNotifications": [_notification(p) for p in report.problems],
+                    }
+                ],
+                "columnKind": "unicodeCodePoints",
+                "results": [
+                    _result(audited, item, index)
+                    for audited in report.objects
+                    for item in audited.items
+                ],
+            }
+        ],
+    }

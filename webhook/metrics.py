@@ -3,6 +3,8 @@ modes, roles, webhooks, operations, handled kinds; never names of pods or free t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -11,6 +13,8 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from webhook._version import __version__
 from webhook.objects import KINDS
@@ -27,18 +31,23 @@ def bounded_operation(operation: str) -> str:
     return operation if operation in OPERATIONS else "other"
 
 
+def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
+    """`registry` (or a new one) with process and platform metrics and `initgate_build_info`."""
+    registry = registry if registry is not None else CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    build_info = Gauge(
+        "initgate_build_info", "Always 1; the version is a label.", ["version"], registry=registry
+    )
+    build_info.labels(__version__).set(1)
+    return registry
+
+
 class Metrics:
     """The webhook's metrics, on a registry of their own (tests run several apps in one process)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry()
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        r = self.registry
-        self.build_info = Gauge(
-            "initgate_build_info", "Always 1; the version is a label.", ["version"], registry=r
-        )
-        self.build_info.labels(__version__).set(1)
+        self.registry = r = _registry(registry)
         self.requests = Counter(
             "initgate_admission_requests",
             "Admission reviews answered, by webhook, operation, kind, decision and dry run.",
@@ -90,5 +99,69 @@ class Metrics:
             "initgate_certificate_reloads",
             "Serving certificate loads and reloads, by result (success or failure).",
             ["result"],
+            registry=r,
+        )
+
+
+class Snapshot(Collector):
+    """A gauge family replaced as a whole: series that the last scan did not see vanish, and a
+    scrape never sees half of a scan (the new values are swapped in with one assignment)."""
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = tuple(labels)
+        self._values: dict[tuple[str, ...], float] = {}
+
+    def replace(self, values: Mapping[tuple[str, ...], float]) -> None:
+        self._values = dict(values)
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
+
+    def describe(self) -> Iterable[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        for labels, value in self._values.items():
+            family.add_metric(labels, value)
+        yield family
+
+
+class AuditMetrics:
+    """The continuous audit's metrics (`initgate audit --cluster --interval`), on a registry of
+    their own. Label values are bounded: policy ids, modes, roles, kinds, outcomes, and namespaces
+    (as many as the cluster has)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = _registry(registry)
+        self.findings = Snapshot(
+            "initgate_audit_findings",
+            "Findings of the last completed scan, by policy, effective mode, role and namespace.",
+            ["policy", "mode", "role", "namespace"],
+        )
+        self.objects = Snapshot(
+            "initgate_audit_objects",
+            "Pods and workloads of the last completed scan, by namespace, kind and outcome.",
+            ["namespace", "kind", "outcome"],
+        )
+        r.register(self.findings)
+        r.register(self.objects)
+        self.last_scan = Gauge(
+            "initgate_audit_last_scan_timestamp_seconds",
+            "When the last completed scan finished (Unix time).",
+            registry=r,
+        )
+        self.scan_duration = Gauge(
+            "initgate_audit_scan_duration_seconds",
+            "How long the last completed scan took.",
+            registry=r,
+        )
+        self.scans = Counter("initgate_audit_scans", "Completed scans.", registry=r)
+        self.scan_errors = Counter(
+            "initgate_audit_scan_errors",
+            "Scans that failed (stage scan) and PolicyReport writes that failed (policy-reports).",
+            ["stage"],
             registry=r,
         )

@@ -3,6 +3,8 @@
 An emptyDir without `sizeLimit` can fill the node's disk (or, with `medium: Memory`, its memory)
 until the kubelet evicts other pods. Init containers fill emptyDirs all the time: model downloads,
 unpacked archives, generated config. With a limit, the kubelet evicts the offending pod instead.
+Volumes backed by huge pages (`medium: HugePages`) are left alone: the pod's hugepages limits bound
+them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from policies import quantity
-from policies.base import Context, Finding, PodView, Policy, PolicySettings, Role, add
+from policies.base import Context, Finding, PodView, Policy, PolicySettings, Role, add, text
 
 
 class EmptyDirSizeLimitSettings(PolicySettings):
@@ -47,7 +49,12 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
         source = volume.raw["emptyDir"]
         if isinstance(source, dict) and source.get("sizeLimit") is not None:
             continue
-        memory = isinstance(source, dict) and source.get("medium") == "Memory"
+        medium = text(source.get("medium")) if isinstance(source, dict) else ""
+        if medium.startswith("HugePages"):
+            # Huge pages are bounded by the pod's hugepages-* limits, which the API server already
+            # requires; a disk-sized limit would only let the eviction manager misjudge them.
+            continue
+        memory = medium == "Memory"
         limit = settings.memory_size_limit if memory else settings.size_limit
         path = f"{pod.path}/volumes/{volume.index}/emptyDir"
         patch = (

@@ -96,6 +96,22 @@ def app(name: str = "app", image: str = "nginx:1.27", **fields: Any) -> dict[str
     return {"name": name, "image": image, "resources": {}, **fields}
 
 
+def every_role(**fields: Any) -> dict[str, Any]:
+    """One container of each role, each with `fields`: init "setup", sidecar "logs", app "web",
+    ephemeral "debug" (for tests of which roles a policy judges)."""
+    obj = pod(
+        init=[
+            {"name": "setup", "image": BUSYBOX, "command": ["sh", "-c", "true"], **fields},
+            {"name": "logs", "image": BUSYBOX, "restartPolicy": "Always", **fields},
+        ],
+        app=[{"name": "web", "image": "nginx:1.27", **fields}],
+    )
+    obj["spec"]["ephemeralContainers"] = [
+        {"name": "debug", "image": BUSYBOX, **copy.deepcopy(fields)}
+    ]
+    return obj
+
+
 def model_download() -> dict[str, Any]:
     """An init container downloads model weights into an emptyDir; the server reads them."""
     fetch = shell(

@@ -189,22 +189,6 @@ def test_every_privilege_of_one_container_in_field_order() -> None:
     ]
 
 
-PRIVILEGED: dict[str, Any] = {"securityContext": {"privileged": True}}
-
-
-def _everywhere() -> dict[str, Any]:
-    """A privileged container of each role."""
-    obj = pod(
-        init=[
-            pods.shell("setup", "true", **PRIVILEGED),
-            pods.shell("logs", "tail -F /x", restartPolicy="Always", **PRIVILEGED),
-        ],
-        app=[pods.app("web", **PRIVILEGED)],
-    )
-    obj["spec"]["ephemeralContainers"] = [{"name": "debug", "image": "busybox:1.36", **PRIVILEGED}]
-    return obj
-
-
 @pytest.mark.parametrize(
     ("roles", "flagged"),
     [
@@ -217,9 +201,10 @@ def _everywhere() -> dict[str, Any]:
     ],
 )
 def test_roles(roles: list[str] | None, flagged: list[str]) -> None:
+    privileged = pods.every_role(securityContext={"privileged": True})
     settings = {} if roles is None else {"roles": roles}
     assert [
-        location for location, _, _ in rows(evaluate(POLICY, _everywhere(), **settings))
+        location for location, _, _ in rows(evaluate(POLICY, privileged, **settings))
     ] == flagged
 
 

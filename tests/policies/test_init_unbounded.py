@@ -156,16 +156,6 @@ def test_findings(obj: dict[str, Any], settings: dict[str, Any], expected: list[
     assert patch_of(findings) == []
 
 
-def _roles_pod() -> dict[str, Any]:
-    return pod(
-        init=[
-            pods.shell("setup", "true", resources={}),
-            pods.shell("logs", "tail -F /x", resources={}, restartPolicy="Always"),
-        ],
-        app=[pods.app("web")],
-    )
-
-
 @pytest.mark.parametrize(
     ("roles", "flagged"),
     [
@@ -176,7 +166,10 @@ def _roles_pod() -> dict[str, Any]:
 )
 def test_roles(roles: list[str] | None, flagged: list[str]) -> None:
     settings = {} if roles is None else {"roles": roles, "required": ["memory"]}
-    locations = [location for location, _, _ in rows(evaluate(POLICY, _roles_pod(), **settings))]
+    locations = [
+        location
+        for location, _, _ in rows(evaluate(POLICY, pods.every_role(resources={}), **settings))
+    ]
     assert list(dict.fromkeys(locations)) == flagged
 
 

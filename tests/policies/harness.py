@@ -59,8 +59,11 @@ def request(
     username: str = "alice",
     groups: tuple[str, ...] = ("system:authenticated",),
 ) -> Request:
+    group, _, version = obj["apiVersion"].rpartition("/")
     return Request(
         object=obj,
+        group=group,
+        version=version,
         kind=obj["kind"],
         namespace=namespace,
         name=obj["metadata"].get("name", ""),

@@ -56,8 +56,15 @@ soak: setup
 e2e: setup tools
 	$(BIN)/pytest -q -m "e2e" tests/e2e
 
+# The image's pins: runtime dependencies (requirements.lock) and the build backend
+# (requirements-build.lock), every file by hash, without this machine's index settings.
+# Existing pins are kept; `make lock LOCK_FLAGS=--upgrade` moves them.
+LOCK = $(BIN)/pip-compile --quiet --strip-extras --generate-hashes --no-emit-index-url \
+	--no-emit-find-links $(LOCK_FLAGS)
 lock: setup
-	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --output-file requirements.lock pyproject.toml
+	$(LOCK) --output-file requirements.lock pyproject.toml
+	$(LOCK) --only-build-deps --all-build-deps --allow-unsafe \
+		--output-file requirements-build.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .tools .state .mypy_cache .ruff_cache .pytest_cache .hypothesis

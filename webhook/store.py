@@ -72,7 +72,12 @@ class ConfigStore:
         except ConfigError as error:
             return self._refuse(str(error), digest=f"unreadable:{error}")
         digest = _digest(data)
-        if digest in (self._current.digest, self._refused):
+        if digest == self._current.digest:
+            # Back to the active content (a bad file was reverted): the same bad file written
+            # again later is news again, to be logged and counted.
+            self._refused = ""
+            return None
+        if digest == self._refused:
             return None
         try:
             config = parse_config(data.decode("utf-8", "replace"), source=str(self.path))

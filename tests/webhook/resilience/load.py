@@ -28,6 +28,8 @@ class Outcome:
     started: float
     ended: float
     path: str
+    request: int
+    """Index of the request in the list the load was given."""
     status: int | None = None
     answer: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -75,7 +77,8 @@ class Load:
             for n in range(fresh)
         ]
 
-    def _send(self, client: httpx.Client, worker: str, path: str, body: bytes) -> Outcome:
+    def _send(self, client: httpx.Client, worker: str, index: int) -> Outcome:
+        path, body = self.requests[index]
         started = time.monotonic()
         try:
             # Streamed, to see the connection before an answer with `connection: close` ends it.
@@ -86,12 +89,13 @@ class Load:
                 response.read()
             answer = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            return Outcome(worker, started, time.monotonic(), path, error=repr(error))
+            return Outcome(worker, started, time.monotonic(), path, index, error=repr(error))
         return Outcome(
             worker,
             started,
             time.monotonic(),
             path,
+            index,
             status=response.status_code,
             answer=answer,
             headers=dict(response.headers),
@@ -100,16 +104,16 @@ class Load:
         )
 
     def _run(self, worker: str, keep_alive: bool) -> None:
-        requests = itertools.cycle(self.requests)
+        requests = itertools.cycle(range(len(self.requests)))
         client = self.served.client(timeout=5) if keep_alive else None
         try:
             while not self._stop.is_set():
-                path, body = next(requests)
+                index = next(requests)
                 if client is not None:
-                    outcome = self._send(client, worker, path, body)
+                    outcome = self._send(client, worker, index)
                 else:
                     with self.served.client(timeout=5) as once:
-                        outcome = self._send(once, worker, path, body)
+                        outcome = self._send(once, worker, index)
                 with self._lock:
                     self.outcomes.append(outcome)
                 time.sleep(self.pause)

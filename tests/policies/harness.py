@@ -66,7 +66,6 @@ def request(
         version=version,
         kind=obj["kind"],
         namespace=namespace,
-        name=obj["metadata"].get("name", ""),
         username=username,
         groups=groups,
     )

@@ -2,9 +2,10 @@
 
 Every DURATION (measured from the start of one scan to the start of the next) the configuration
 file is re-read if it changed (a ConfigMap update; a broken file keeps the last good one), the
-cluster is scanned, the gauges are replaced with the new scan's, and, with `--policy-reports`, the
-PolicyReports are written. A scan that fails (the API server unreachable, RBAC missing) is logged
-and counted, and the gauges of the last completed scan stay until the next one succeeds: their
+cluster is scanned, with `--policy-reports` the PolicyReports are written, and then the gauges are
+replaced with the new scan's (so `initgate_audit_scans_total` counts finished rounds). A scan
+that fails (the API server unreachable, RBAC missing) is logged and counted, and the gauges of the
+last completed scan stay until the next one succeeds: their
 `initgate_audit_last_scan_timestamp_seconds` says how old they are. SIGTERM stops the loop between
 two list calls, and the process exits 0.
 """
@@ -80,9 +81,7 @@ class Loop:
             self.metrics.scan_errors.labels("scan").inc()
             event(LOG, "scan failed", logging.ERROR, error=str(error))
             return
-        duration = time.monotonic() - started
-        publish(self.metrics, report, duration=duration, finished=time.time())
-        counts = report.counts()
+        duration, finished = time.monotonic() - started, time.time()
         written = None
         if self.reports is not None:
             try:
@@ -90,6 +89,8 @@ class Loop:
             except ClusterError as error:
                 self.metrics.scan_errors.labels("policy-reports").inc()
                 event(LOG, "policy reports not written", logging.ERROR, error=str(error))
+        publish(self.metrics, report, duration=duration, finished=finished)
+        counts = report.counts()
         event(
             LOG,
             "scan complete",

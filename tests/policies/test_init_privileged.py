@@ -11,8 +11,11 @@ from pydantic import ValidationError
 from policies import init_privileged
 from policies.init_privileged import InitPrivilegedSettings
 from tests.policies import pods
-from tests.policies.harness import Row, evaluate, found, patch_of, policy_config, rows, run
-from tests.support.reviews import pod
+from tests.policies.harness import Row, evaluate, found, patch_of, plan, policy_config, rows, run
+from tests.support.reviews import captured, pod
+from webhook import review
+from webhook.engine import decide
+from webhook.handler import engine_request
 
 POLICY = init_privileged.POLICY
 ID = POLICY.id
@@ -432,3 +435,29 @@ def test_off_mode_and_warn_mode() -> None:
         True,
         ['initgate init-privileged: init "sysctl": securityContext.privileged is true; remove it'],
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param(None, [], id="ephemeral-not-judged-by-default"),
+        pytest.param(
+            policy_config(ID, roles=["init", "sidecar", "ephemeral"]),
+            [
+                (
+                    'ephemeral "debugger"',
+                    "capability:SYS_PTRACE",
+                    "capabilities.add has SYS_PTRACE; drop it",
+                )
+            ],
+            id="only-the-new-ephemeral-container",
+        ),
+    ],
+)
+def test_captured_kubectl_debug(config: dict[str, Any] | None, expected: list[Row]) -> None:
+    # The pod already has a privileged init container; the UPDATE only adds a debugger.
+    incoming = review.AdmissionReview.model_validate(
+        captured("pod-ephemeral-kubectl-debug", "validate")
+    )
+    decision = decide(engine_request(incoming.request), plan(config), webhook="validate")
+    assert found(decision, ID) == expected

@@ -174,3 +174,67 @@ def test_warn_mode_on_the_longest_names_keeps_what_matters_up_front() -> None:
         "initgate init-unbounded"
     ] * 2 + ["initgate init-lint"] * 2
     assert all(f'init "{LONG}"' in w for w in warnings)
+
+
+# Every captured request, through the chain with the real operation, subresource and user:
+# (mutate outcome, patched paths) and (validate outcome, enforced finding keys).
+CAPTURED: dict[str, tuple[str, list[str], str, list[str]]] = {
+    "deployment-create": ("skipped", [], "denied", ["limit:cpu", "limit:memory"]),
+    "deployment-update-image": ("skipped", [], "denied", ["limit:cpu", "limit:memory"]),
+    "pod-create-by-serviceaccount": (
+        "patched",
+        ["requests", "limits"],
+        "denied",
+        ["limit:cpu", "limit:memory"],
+    ),
+    "pod-create-dryrun-client-side-apply": (
+        "patched",
+        ["requests", "limits"],
+        "denied",
+        ["limit:cpu", "limit:memory"],
+    ),
+    "pod-create-dryrun-server-side-apply": (
+        "patched",
+        ["requests", "limits"],
+        "denied",
+        ["limit:cpu", "limit:memory"],
+    ),
+    "pod-create-generatename": (
+        "patched",
+        ["requests", "limits", "sizeLimit"],
+        "denied",
+        ["limit:cpu", "limit:memory"],
+    ),
+    "pod-create-kube-system": ("exempt", [], "exempt", []),
+    "pod-create-native-sidecar": ("patched", ["requests", "limits"], "allowed", []),
+    "pod-create-two-init": (
+        "patched",
+        ["sizeLimit", "readOnly"],
+        "denied",
+        ["privileged", "limit:cpu", "limit:memory"],
+    ),
+    "pod-ephemeral-kubectl-debug": ("allowed", [], "allowed", []),
+    "pod-ephemeral-subresource-patch": ("allowed", [], "allowed", []),
+    "pod-update-label": ("skipped", [], "skipped", []),
+}
+
+
+@pytest.mark.parametrize("case", reviews.CASES)
+def test_captured_requests(case: str) -> None:
+    incoming = review.AdmissionReview.model_validate(reviews.captured(case, "mutate"))
+    chained = offline.chain(incoming, plan())
+    mutated, validated = chained.mutate_decision, chained.validate_decision
+    assert mutated.errors == validated.errors == []
+    paths = [op["path"].rsplit("/", 1)[-1] for op in mutated.patch]
+    keys = [v.finding.key for v in validated.verdicts if v.mode is Mode.ENFORCE]
+    assert (mutated.outcome, paths, validated.outcome, keys) == CAPTURED[case]
+    obj = incoming.request.object
+    assert obj is not None
+    patched = _patched(chained, obj)
+    again = offline.chain(
+        incoming.model_copy(
+            update={"request": incoming.request.model_copy(update={"object": patched})}
+        ),
+        plan(),
+    )
+    assert again.mutate_decision.patch == []

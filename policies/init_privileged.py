@@ -78,10 +78,10 @@ class InitPrivilegedSettings(PolicySettings):
     """Capabilities an init container may add (default: the Pod Security Standards baseline set).
     `ALL` is never allowed."""
     presets: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PRESETS, True))
-    """Shipped image exemptions for service-mesh init containers (NET_ADMIN and NET_RAW only):
+    """Shipped image exemptions for service-mesh init containers, NET_ADMIN and NET_RAW only:
     `istio` (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2) and `linkerd`
-    (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to switch it
-    off."""
+    (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to
+    switch it off."""
 
     @field_validator("allowed_capabilities")
     @classmethod

@@ -123,9 +123,9 @@ class ReadonlyMountsSettings(PolicySettings):
     writable_volumes: tuple[str, ...] = ()
     """Volume names (globs) that always stay writable, in every pod."""
     ignore_preparing_inits: bool = True
-    """Init containers that write no file (they only run chown, chmod, chgrp, setfacl, mkdir,
-    install -d, find -exec chown..., with echo, ls, test or cd around them) do not make a volume
-    init-populated: they prepare it for the app to write."""
+    """Init containers that write no file (only chown, chmod, chgrp, setfacl, mkdir,
+    install -d, find -exec chown, with echo, ls, test or cd around them) do not make a
+    volume init-populated: they prepare it for the app to write."""
 
 
 def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, list[Container]]:

@@ -135,6 +135,8 @@ class Served:
     tls: Material
     config: Path
     log: Path
+    client_cert: tuple[Path, Path] | None = None
+    """The certificate and key the test clients present (a server started with --client-ca)."""
 
     @property
     def port(self) -> int:
@@ -142,14 +144,21 @@ class Served:
 
     def client(self, **options: object) -> httpx.Client:
         options.setdefault("timeout", 10)
-        return httpx.Client(base_url=self.base, verify=self.tls.context(), **options)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.base, verify=self.context(), **options)  # type: ignore[arg-type]
+
+    def context(self) -> ssl.SSLContext:
+        """A client context that trusts the test CA (and presents `client_cert`, if any)."""
+        context = self.tls.context()
+        if self.client_cert is not None:
+            context.load_cert_chain(*self.client_cert)
+        return context
 
     def connect(
         self, context: ssl.SSLContext | None = None, *, timeout: float = 5
     ) -> ssl.SSLSocket:
         """A new TLS connection, verified against the test CA unless `context` says otherwise."""
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        return (context or self.tls.context()).wrap_socket(raw, server_hostname="127.0.0.1")
+        return (context or self.context()).wrap_socket(raw, server_hostname="127.0.0.1")
 
     def serving_serial(self) -> int:
         """The serial number of the certificate a new connection is given."""
@@ -197,6 +206,7 @@ def start(
     config_path: Path | None = None,
     args: Sequence[str] = (),
     tls: Material | None = None,
+    client_cert: tuple[Path, Path] | None = None,
     ready_timeout: float = 20,
 ) -> Served:
     """Start `initgate serve` on free ports and wait until /readyz answers over verified TLS.
@@ -235,6 +245,7 @@ def start(
         tls=tls,
         config=config_file,
         log=log,
+        client_cert=client_cert,
     )
     deadline = time.monotonic() + ready_timeout
     with served.client() as client:

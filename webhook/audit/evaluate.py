@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import jsonpatch
-
 from policies.base import Finding, Mode, PatchOp, mapping, text
 from webhook.audit.manifests import Locate, Source
+from webhook.audit.patch import PatchError, apply
 from webhook.engine import Decision, Verdict, Webhook, decide
 from webhook.objects import TEMPLATES, Request
 from webhook.plan import Plan
@@ -156,6 +155,7 @@ class _Run:
     plan: Plan
     target: Target
     decisions: list[Decision] = field(default_factory=list)
+    broken: bool = False
 
     def decide(self, request: Request, webhook: Webhook) -> Decision:
         decision = decide(request, self.plan, webhook=webhook, cap=self.target.cap)
@@ -167,11 +167,22 @@ class _Run:
         if mutation.outcome == "exempt":
             self.exempt(mutation)
             return
-        mutated = apply(request.object, mutation.patch)
-        validation = self.decide(dataclasses.replace(request, object=mutated), "validate")
         self.add(mutation, "mutate", "/spec")
-        self.add(validation, "validate", "/spec")
+        mutated = self.patched(request.object, mutation)
+        if mutated is not None:
+            validation = self.decide(dataclasses.replace(request, object=mutated), "validate")
+            self.add(validation, "validate", "/spec")
         self.conclude(mutation)
+
+    def patched(self, obj: dict[str, Any], mutation: Decision) -> dict[str, Any] | None:
+        """`obj` as the mutating webhook's patch leaves it; None when the patch does not apply
+        (the API server then fails the request: a bug of a policy, reported as a denial)."""
+        try:
+            return apply(obj, mutation.patch)
+        except PatchError as error:
+            self.audited.errors.append(f"engine: the patch does not apply: {error}")
+            self.broken = True
+            return None
 
     def workload(self, request: Request, pointer: str) -> None:
         validation = self.decide(request, "validate")
@@ -224,9 +235,10 @@ class _Run:
 
     def conclude(self, mutation: Decision, *, prefix: str = "") -> None:
         audited = self.audited
-        audited.patch = list(_moved(mutation.patch, prefix))
+        if not self.broken:  # a patch that does not apply is not applied: the request fails
+            audited.patch = list(_moved(mutation.patch, prefix))
         audited.would_patch = list(_moved(mutation.would_patch, prefix))
-        if any(not d.allowed for d in self.decisions):
+        if self.broken or any(not d.allowed for d in self.decisions):
             audited.outcome = "denied"
         elif any(d.warnings for d in self.decisions):
             audited.outcome = "warned"
@@ -278,14 +290,6 @@ def _moved(ops: Iterable[PatchOp], prefix: str) -> Iterable[PatchOp]:
     if not prefix:
         return ops
     return ({"op": op["op"], "path": prefix + op["path"], "value": op["value"]} for op in ops)
-
-
-def apply(obj: dict[str, Any], ops: list[PatchOp]) -> dict[str, Any]:
-    """`obj` with `ops` applied (a copy), as the API server applies a webhook's patch."""
-    if not ops:
-        return obj
-    patched: dict[str, Any] = jsonpatch.apply_patch(obj, ops, in_place=False)
-    return patched
 
 
 def would_be_pod(workload: dict[str, Any], pointer: str, namespace: str) -> dict[str, Any]:

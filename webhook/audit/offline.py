@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 
 from policies.base import Mode, PatchOp
-from webhook.audit.evaluate import Audited, Target, apply, evaluate
+from webhook.audit.evaluate import Audited, Target, evaluate
 from webhook.audit.manifests import Document, Loaded, Manifest, namespace_of
+from webhook.audit.patch import apply
 from webhook.audit.report import Report
 from webhook.offline import OFFLINE_USER
 from webhook.plan import Plan

@@ -165,11 +165,13 @@ def manifests(chart: Path) -> str:
             "certs.mode=certManager",
             "--skip-tests",
         ],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         env={**os.environ, "HELM_DEBUG": "false"},
-    ).stdout
+    )
+    if rendered.returncode != 0:
+        raise SystemExit(f"helm template {chart} failed:\n{rendered.stderr}")
     namespace = {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -180,7 +182,7 @@ def manifests(chart: Path) -> str:
         },
     }
     first = yaml.safe_dump(namespace, sort_keys=False)
-    return f"{MANIFEST_HEADER}---\n{first}{rendered}"
+    return f"{MANIFEST_HEADER}---\n{first}{rendered.stdout}"
 
 
 def outputs(chart: Path, manifest: Path) -> list[tuple[Path, Callable[[], str]]]:

@@ -3,16 +3,34 @@
 An emptyDir without `sizeLimit` can fill the node's disk (or, with `medium: Memory`, its memory)
 until the kubelet evicts other pods. Init containers fill emptyDirs all the time: model downloads,
 unpacked archives, generated config. With a limit, the kubelet evicts the offending pod instead.
-Volumes backed by huge pages (`medium: HugePages`) are left alone: the pod's hugepages limits bound
-them.
+
+The default never tightens a bound the pod already chose: the kubelet already holds a pod to the
+sum of its containers' `ephemeral-storage` limits (emptyDirs on disk included), and a memory-backed
+emptyDir to the pod's memory limits. A pod that declares more than the default (a 40Gi model
+download under a 50Gi ephemeral-storage limit) gets its own total as the sizeLimit instead of being
+evicted at the default. Volumes backed by huge pages (`medium: HugePages`) are left alone: the
+pod's hugepages limits bound them.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Any
+
 from pydantic import field_validator
 
 from policies import quantity
-from policies.base import Context, Finding, PodView, Policy, PolicySettings, Role, add, text
+from policies.base import (
+    Context,
+    Finding,
+    PodView,
+    Policy,
+    PolicySettings,
+    Role,
+    add,
+    mapping,
+    text,
+)
 
 
 class EmptyDirSizeLimitSettings(PolicySettings):
@@ -20,14 +38,40 @@ class EmptyDirSizeLimitSettings(PolicySettings):
     """Container roles the policy applies to: init, sidecar, app, ephemeral."""
 
     size_limit: str = "2Gi"
-    """sizeLimit given to a disk-backed emptyDir."""
+    """sizeLimit given to a disk-backed emptyDir (or the sum of the pod's ephemeral-storage
+    limits, when larger)."""
     memory_size_limit: str = "256Mi"
-    """sizeLimit given to an emptyDir with `medium: Memory` (it counts against memory)."""
+    """sizeLimit given to an emptyDir with `medium: Memory`, which counts against memory (or
+    the sum of the pod's memory limits, when larger)."""
 
     @field_validator("size_limit", "memory_size_limit")
     @classmethod
     def _quantity(cls, value: str) -> str:
         return quantity.validate(value)
+
+
+def _limit(raw: dict[str, Any], resource: str) -> Fraction:
+    """A limit of a container (or of the pod), 0 when there is none."""
+    limits = mapping(mapping(raw.get("resources")).get("limits"))
+    return max(Fraction(0), quantity.parse_or_none(limits.get(resource)) or Fraction(0))
+
+
+def _declared(pod: PodView, resource: str) -> Fraction:
+    """The pod's own budget of `resource`, as the kubelet sizes the pod: its pod-level limit, else
+    the sum of its running containers (app and sidecars), or its largest init container beside
+    the sidecars, whichever is more (an over-estimate at worst, which only loosens the default)."""
+    if own := _limit(pod.spec, resource):
+        return own
+    by_role: dict[Role, list[Fraction]] = {role: [] for role in Role}
+    for container in pod.containers:
+        by_role[container.role].append(_limit(container.raw, resource))
+    sidecars = sum(by_role[Role.SIDECAR], Fraction(0))
+    running = sidecars + sum(by_role[Role.APP], Fraction(0))
+    return max(running, max(by_role[Role.INIT], default=Fraction(0)) + sidecars)
+
+
+def _size(default: str, declared: Fraction) -> str:
+    return quantity.format_bytes(declared) if declared > quantity.parse(default) else default
 
 
 def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSettings) -> list[Finding]:
@@ -54,8 +98,10 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
             # Huge pages are bounded by the pod's hugepages-* limits, which the API server already
             # requires; a disk-sized limit would only let the eviction manager misjudge them.
             continue
-        memory = medium == "Memory"
-        limit = settings.memory_size_limit if memory else settings.size_limit
+        if medium == "Memory":
+            limit = _size(settings.memory_size_limit, _declared(pod, "memory"))
+        else:
+            limit = _size(settings.size_limit, _declared(pod, "ephemeral-storage"))
         path = f"{pod.path}/volumes/{volume.index}/emptyDir"
         patch = (
             add(f"{path}/sizeLimit", limit)

@@ -85,3 +85,16 @@ def validate(value: str) -> str:
     if parse(value) < 0:
         raise QuantityError(f"{value!r} is negative")
     return value
+
+
+_BY_SIZE = sorted(_BINARY.items(), key=lambda item: -item[1])
+
+
+def format_bytes(value: Fraction) -> str:
+    """A byte count as Kubernetes would write it: whole bytes (rounded up), in the largest binary
+    unit that divides it exactly (`1536Mi`, `3Gi`, `1000`)."""
+    whole = math.ceil(value)
+    for suffix, size in _BY_SIZE:
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{suffix}"
+    return str(whole)

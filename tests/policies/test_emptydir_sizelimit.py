@@ -105,12 +105,13 @@ def _work(volume: dict[str, Any], *, mounted_by: str = "app") -> dict[str, Any]:
         pytest.param(
             pods.istio(),
             {},
+            # istio-proxy (1Gi) and web (128Mi) already bound the memory volume at 1152Mi.
             [
                 _row("workload-socket", "2Gi"),
-                _row("istio-envoy", "256Mi"),
+                _row("istio-envoy", "1152Mi"),
                 _row("istio-data", "2Gi"),
             ],
-            [_size(0, "2Gi"), _size(1, "256Mi"), _size(2, "2Gi")],
+            [_size(0, "2Gi"), _size(1, "1152Mi"), _size(2, "2Gi")],
             id="realistic-istio",
         ),
         pytest.param(
@@ -226,3 +227,90 @@ def test_warn_mode_line() -> None:
         'initgate emptydir-sizelimit: volume "work": would set emptyDir.sizeLimit=2Gi'
     ]
     assert decision.would_patch == [_size(0, "2Gi")]
+
+
+def _budget(
+    *containers: tuple[str, str, dict[str, str]], pod_limits: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A pod with a disk and a memory emptyDir, and containers (role, name, limits)."""
+    volumes = [pods.empty_dir("scratch"), pods.empty_dir("shm", medium="Memory")]
+    mounts = [pods.mount("scratch", "/scratch"), pods.mount("shm", "/dev/shm")]
+    init: list[dict[str, Any]] = []
+    app: list[dict[str, Any]] = []
+    for role, name, limits in containers:
+        raw = {
+            "name": name,
+            "image": "busybox:1.36",
+            "resources": {"limits": limits},
+            "volumeMounts": mounts,
+        }
+        if role == "sidecar":
+            raw["restartPolicy"] = "Always"
+        (app if role == "app" else init).append(raw)
+    obj = pod(init=init, app=app, volumes=volumes)
+    if pod_limits is not None:
+        obj["spec"]["resources"] = {"limits": pod_limits}
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("obj", "disk", "memory"),
+    [
+        pytest.param(
+            _budget(("app", "a", {"memory": "64Mi"})), "2Gi", "256Mi", id="below-defaults"
+        ),
+        pytest.param(
+            _budget(("app", "model", {"ephemeral-storage": "50Gi", "memory": "8Gi"})),
+            "50Gi",
+            "8Gi",
+            id="one-container-declares-more",
+        ),
+        pytest.param(
+            _budget(
+                ("app", "a", {"ephemeral-storage": "10Gi"}),
+                ("app", "b", {"ephemeral-storage": "5Gi"}),
+            ),
+            "15Gi",
+            "256Mi",
+            id="running-containers-add-up",
+        ),
+        pytest.param(
+            _budget(
+                ("init", "download", {"ephemeral-storage": "40Gi"}),
+                ("app", "serve", {"ephemeral-storage": "1Gi"}),
+            ),
+            "40Gi",
+            "256Mi",
+            id="largest-init-container",
+        ),
+        pytest.param(
+            _budget(
+                ("sidecar", "logs", {"memory": "1Gi"}),
+                ("init", "prepare", {"memory": "4Gi"}),
+                ("app", "web", {"memory": "2Gi"}),
+            ),
+            "2Gi",
+            "5Gi",
+            id="init-beside-sidecars",
+        ),
+        pytest.param(
+            _budget(("app", "a", {"memory": "2G"})), "2Gi", "1953125Ki", id="decimal-units-in-bytes"
+        ),
+        pytest.param(
+            _budget(
+                ("app", "a", {"memory": "64Mi"}),
+                pod_limits={"memory": "4Gi", "ephemeral-storage": "1Gi"},
+            ),
+            "2Gi",
+            "4Gi",
+            id="pod-level-limits",
+        ),
+    ],
+)
+def test_the_default_never_tightens_the_pods_own_budget(
+    obj: dict[str, Any], disk: str, memory: str
+) -> None:
+    findings = evaluate(POLICY, obj)
+    assert patch_of(findings) == [_size(0, disk), _size(1, memory)]
+    if "resources" not in obj["spec"]:  # pod-level resources: unknown to the 1.30 schema
+        assert evaluate(POLICY, apply_findings(obj, findings)) == []

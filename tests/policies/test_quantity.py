@@ -107,3 +107,19 @@ def test_validate_refuses_for_settings(value: str, error: str) -> None:
 
 def test_validate_returns_the_text_unchanged() -> None:
     assert quantity.validate("1.5Gi") == "1.5Gi"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        pytest.param(Fraction(3 * 2**30), "3Gi", id="gibi"),
+        pytest.param(Fraction(1536 * 2**20), "1536Mi", id="largest-exact-unit"),
+        pytest.param(Fraction(2 * 10**9), "1953125Ki", id="decimal-giga"),
+        pytest.param(Fraction(1000), "1000", id="no-binary-unit"),
+        pytest.param(Fraction(3, 2), "2", id="rounded-up-to-a-byte"),
+        pytest.param(Fraction(2**60), "1Ei", id="exbi"),
+    ],
+)
+def test_format_bytes(value: Fraction, text: str) -> None:
+    assert quantity.format_bytes(value) == text
+    assert parse(text) >= value

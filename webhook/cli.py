@@ -103,9 +103,12 @@ def _audit(args: argparse.Namespace) -> int:
 
     if bool(args.file) == args.cluster:
         args.parser.error("give either -f PATH (manifests) or --cluster")
-    cluster_only = ("interval", "kubeconfig", "context", "policy_reports")
+    cluster_only = ("interval", "kubeconfig", "context", "policy_reports", "exclude_namespace")
     if not args.cluster and any(getattr(args, name) for name in cluster_only):
-        args.parser.error("--interval, --kubeconfig, --context and --policy-reports need --cluster")
+        args.parser.error(
+            "--interval, --kubeconfig, --context, --policy-reports and --exclude-namespace "
+            "need --cluster"
+        )
     if args.interval is not None and args.output != "table":
         args.parser.error("-o applies to a single audit, not to --interval")
     options = AuditOptions(
@@ -117,6 +120,7 @@ def _audit(args: argparse.Namespace) -> int:
         namespace=args.namespace,
         mode=Mode(args.mode),
         default_mode=Mode(args.default_mode),
+        exclude_namespaces=tuple(args.exclude_namespace or ()),
         kubeconfig=args.kubeconfig,
         context=args.context,
         page_size=args.page_size,
@@ -302,6 +306,13 @@ def _audit_parser(commands: Any) -> None:
         default="enforce",
         choices=[m.value for m in Mode],
         help="--cluster: mode of namespaces without an initgate.io/mode label (default: enforce)",
+    )
+    audit.add_argument(
+        "--exclude-namespace",
+        action="append",
+        metavar="NS",
+        help="--cluster: a namespace the webhook configurations leave out (besides kube-system, "
+        "kube-node-lease, initgate's own and those labelled initgate.io/ignore); repeatable",
     )
     audit.add_argument(
         "--kubeconfig",

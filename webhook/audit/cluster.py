@@ -10,17 +10,18 @@ Each workload is reported once: an object whose controller (an `ownerReferences`
 StatefulSet, DaemonSet or ReplicationController; ReplicaSets through their Deployment; Jobs through
 their CronJob. Owners are listed before what they own, so a scan streams page by page.
 
-Namespaces are audited as the webhook configurations route them: `initgate.io/ignore` (any value)
-leaves a namespace out, `initgate.io/mode` caps its mode (`off`, or a value no webhook matches,
-leaves it out), an unlabelled namespace gets the default mode, and kube-system, kube-node-lease and
-(in the cluster) the namespace initgate runs in are never sent to the webhook.
+Namespaces are audited as the chart's webhook configurations route them: `initgate.io/ignore` (any
+value) leaves a namespace out, `initgate.io/mode` (enforce, warn, audit) caps its mode and `off`
+leaves it out, a namespace without the label or with another value gets the default mode (`off`
+leaves it out), and kube-system, kube-node-lease, the namespaces given with `--exclude-namespace`
+and (in the cluster) the namespace initgate runs in are never sent to the webhook.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,12 @@ class Cluster:
         self.api.close()  # type: ignore[no-untyped-call]
 
 
-def connect(kubeconfig: Path | None = None, context: str | None = None) -> Cluster:
+def connect(
+    kubeconfig: Path | None = None, context: str | None = None, *, exclude: Iterable[str] = ()
+) -> Cluster:
     """A client from `kubeconfig` (or $KUBECONFIG, ~/.kube/config), or, inside a pod with no
-    kubeconfig given, from the pod's service account."""
+    kubeconfig given, from the pod's service account. `exclude`: namespaces the webhook
+    configurations leave out besides the usual ones (the chart's `webhooks.excludeNamespaces`)."""
     in_cluster = (
         kubeconfig is None
         and context is None
@@ -97,6 +101,7 @@ def connect(kubeconfig: Path | None = None, context: str | None = None) -> Clust
     except (ConfigException, OSError) as error:
         raise ClusterError(f"cannot configure the kubernetes client: {error}") from error
     cluster = Cluster(api)
+    cluster.excluded.update(dict.fromkeys(exclude, "excluded with --exclude-namespace"))
     if in_cluster and SERVICE_ACCOUNT_NAMESPACE.exists():
         own = SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip()
         cluster.excluded[own] = "initgate runs here (excluded by the webhook configuration)"
@@ -110,13 +115,15 @@ def route(name: str, labels: dict[str, Any], *, default: Mode, cluster: Cluster)
     if IGNORE_LABEL in labels:
         return Skip(f"labelled {IGNORE_LABEL}")
     value = labels.get(MODE_LABEL)
-    if value is None:
-        return default if default is not Mode.OFF else Skip(f"no {MODE_LABEL} label, default off")
-    if value == Mode.OFF.value:
-        return Skip(f"labelled {MODE_LABEL}=off")
     if value in (Mode.ENFORCE.value, Mode.WARN.value, Mode.AUDIT.value):
         return Mode(value)
-    return Skip(f"labelled {MODE_LABEL}={value}, which no webhook matches")
+    if value == Mode.OFF.value:
+        return Skip(f"labelled {MODE_LABEL}=off")
+    # The default mode's webhook entry takes every namespace whose label is not another mode:
+    # unlabelled ones, and those with a value it does not know (`Enforce`, `yes`).
+    if default is Mode.OFF:
+        return Skip(f"{MODE_LABEL} {'is ' + repr(value) if value else 'not set'}; default mode off")
+    return default
 
 
 def _fail(what: str, error: Exception) -> ClusterError:

@@ -34,6 +34,7 @@ class AuditOptions:
     namespace: str | None = None
     mode: Mode = Mode.ENFORCE
     default_mode: Mode = Mode.ENFORCE
+    exclude_namespaces: tuple[str, ...] = ()
     kubeconfig: Path | None = None
     context: str | None = None
     page_size: int = 500
@@ -76,7 +77,9 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
         from webhook.audit.policyreports import PolicyReports  # noqa: PLC0415
 
         try:
-            cluster = connect(options.kubeconfig, options.context)
+            cluster = connect(
+                options.kubeconfig, options.context, exclude=options.exclude_namespaces
+            )
             try:
                 report = scan(
                     cluster,

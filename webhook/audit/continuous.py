@@ -126,7 +126,7 @@ def run(options: AuditOptions) -> int:
     disable_created_metrics()  # type: ignore[no-untyped-call]
     try:
         store = ConfigStore(options.config)
-        cluster = connect(options.kubeconfig, options.context)
+        cluster = connect(options.kubeconfig, options.context, exclude=options.exclude_namespaces)
     except (ConfigError, ClusterError) as error:
         print(f"initgate audit: cannot start: {error}", file=sys.stderr)  # noqa: T201
         return USAGE_ERROR

@@ -219,7 +219,6 @@ def test_namespace_labels_route_as_the_webhook_configurations_do(
     }
     report = scan(cluster, default_plan, page_size=500, default_mode=Mode.AUDIT)
     assert report.namespaces == {
-        "chain-test": "labelled initgate.io/mode=Enforce, which no webhook matches",
         "kube-node-lease": "excluded by the webhook configuration",
         "kube-system": "excluded by the webhook configuration",
         "patch-test": "labelled initgate.io/ignore",
@@ -233,6 +232,8 @@ def test_namespace_labels_route_as_the_webhook_configurations_do(
         ("demo", "pod-h-gen-7lx8v"): ("warn", "warned"),
         ("demo", "pod-j-by-sa"): ("warn", "warned"),
         ("demo", "verify-init"): ("warn", "warned"),
+        # An unknown value goes to the default mode's webhook entry, as an unlabelled namespace.
+        ("chain-test", "pod-step8"): ("audit", "audited"),
         ("workloads", "report"): ("enforce", "patched"),
         ("workloads", "db"): ("enforce", "denied"),
         ("workloads", "node-tuner"): ("enforce", "denied"),
@@ -290,3 +291,21 @@ def test_wrong_credentials_and_a_missing_kubeconfig(tmp_path: Path, kubeconfig: 
         scan(connect(kubeconfig), compile_plan(Config()))
     with pytest.raises(ClusterError, match="cannot configure the kubernetes client"):
         connect(tmp_path / "nothing")
+
+
+def test_extra_excluded_namespaces(kubeconfig: Path, replay: Replay, default_plan: Plan) -> None:
+    cluster = connect(kubeconfig, exclude=("demo",))
+    try:
+        report = scan(cluster, default_plan, default_mode=Mode.OFF)
+    finally:
+        cluster.close()
+    assert report.namespaces["demo"] == "excluded with --exclude-namespace"
+    assert report.namespaces["workloads"] == "initgate.io/mode not set; default mode off"
+    assert report.objects == []
+    replay.state.labels = {"workloads": {"initgate.io/mode": "bogus"}}
+    cluster = connect(kubeconfig)
+    try:
+        report = scan(cluster, default_plan, default_mode=Mode.OFF, namespace="workloads")
+    finally:
+        cluster.close()
+    assert report.namespaces == {"workloads": "initgate.io/mode is 'bogus'; default mode off"}

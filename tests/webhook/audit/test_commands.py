@@ -160,6 +160,7 @@ def test_exit_status(argv: list[str], status: int, capsys: pytest.CaptureFixture
         [],
         ["-f", POD, "--cluster"],
         ["-f", POD, "--interval", "5m"],
+        ["-f", POD, "--exclude-namespace", "demo"],
         ["--cluster", "--interval", "5x"],
         ["--cluster", "--interval", "1m", "-o", "json"],
         ["--cluster", "--page-size", "0"],

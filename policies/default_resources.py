@@ -107,15 +107,17 @@ def evaluate(pod: PodView, _context: Context, settings: DefaultResourcesSettings
         new_limits = _missing(limits, settings.limits, requests, ceiling=False)
         if not new_requests and not new_limits:
             continue
+        # `set requests cpu=100m memory=128Mi, limits memory=256Mi`: short enough that a warning
+        # line ("would set ...") keeps every value after the container's label.
         described = ", ".join(
-            f"{key}.{name}={value}"
+            f"{key} " + " ".join(f"{name}={value}" for name, value in values.items())
             for key, values in (("requests", new_requests), ("limits", new_limits))
-            for name, value in values.items()
+            if values
         )
         found.append(
             Finding(
                 key="resources",
-                message=f"set resources {described}",
+                message=f"set {described}",
                 role=container.role,
                 container=container,
                 patch=tuple(_patch(container, new_requests, new_limits)),

@@ -27,7 +27,7 @@ POLICY = default_resources.POLICY
 ID = POLICY.id
 BASE = "/spec/containers/0/resources"
 DEFAULTS = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
-ALL_DEFAULTS = "set resources requests.cpu=100m, requests.memory=128Mi, limits.memory=256Mi"
+ALL_DEFAULTS = "set requests cpu=100m memory=128Mi, limits memory=256Mi"
 
 
 def _add(path: str, value: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _web(
         pytest.param(
             _web({"requests": {"cpu": "250m"}}),
             {},
-            "set resources requests.memory=128Mi, limits.memory=256Mi",
+            "set requests memory=128Mi, limits memory=256Mi",
             [_add(f"{BASE}/requests/memory", "128Mi"), _add(f"{BASE}/limits", {"memory": "256Mi"})],
             id="existing-request-kept-others-added",
         ),
@@ -88,21 +88,21 @@ def _web(
         pytest.param(
             _web({"limits": {"memory": "64Mi"}}),
             {},
-            "set resources requests.cpu=100m, requests.memory=64Mi",
+            "set requests cpu=100m memory=64Mi",
             [_add(f"{BASE}/requests", {"cpu": "100m", "memory": "64Mi"})],
             id="only-a-limit-caps-the-default-request",
         ),
         pytest.param(
             _web({"limits": {"cpu": "50m", "memory": "1Gi"}, "requests": {"cpu": "50m"}}),
             {},
-            "set resources requests.memory=128Mi",
+            "set requests memory=128Mi",
             [_add(f"{BASE}/requests/memory", "128Mi")],
             id="limit-above-default-request-untouched",
         ),
         pytest.param(
             _web({"limits": {"cpu": "50m"}}),
             {},
-            "set resources requests.cpu=50m, requests.memory=128Mi, limits.memory=256Mi",
+            "set requests cpu=50m memory=128Mi, limits memory=256Mi",
             [
                 _add(f"{BASE}/requests", {"cpu": "50m", "memory": "128Mi"}),
                 _add(f"{BASE}/limits/memory", "256Mi"),
@@ -112,28 +112,28 @@ def _web(
         pytest.param(
             _web({"requests": {"cpu": "100m", "memory": "1Gi"}}),
             {},
-            "set resources limits.memory=1Gi",
+            "set limits memory=1Gi",
             [_add(f"{BASE}/limits", {"memory": "1Gi"})],
             id="request-above-default-limit-raises-it",
         ),
         pytest.param(
             _web({"requests": {"cpu": "100m", "memory": "200Mi"}}),
             {},
-            "set resources limits.memory=256Mi",
+            "set limits memory=256Mi",
             [_add(f"{BASE}/limits", {"memory": "256Mi"})],
             id="request-below-default-limit",
         ),
         pytest.param(
             _web({"requests": {"cpu": "2", "memory": "128Mi"}, "limits": {"memory": "1Gi"}}),
             {"limits": {"cpu": "1", "memory": "256Mi"}},
-            "set resources limits.cpu=2",
+            "set limits cpu=2",
             [_add(f"{BASE}/limits/cpu", "2")],
             id="configured-cpu-limit-raised-to-request",
         ),
         pytest.param(
             _web({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}),
             {"requests": {"example.com/dev~0": "1"}, "limits": {"example.com/dev~0": "1"}},
-            "set resources requests.example.com/dev~0=1, limits.example.com/dev~0=1",
+            "set requests example.com/dev~0=1, limits example.com/dev~0=1",
             [
                 _add(f"{BASE}/requests/example.com~1dev~00", "1"),
                 _add(f"{BASE}/limits/example.com~1dev~00", "1"),
@@ -314,3 +314,13 @@ def test_settles_in_one_round() -> None:
         "limits": {"memory": "64Mi"},
         "requests": {"cpu": "100m", "memory": "64Mi"},
     }
+
+
+def test_a_warning_with_every_default_keeps_every_value() -> None:
+    obj = pod(app=[{"name": "payment-gateway-api", "image": "example.com/pay:2.0"}])
+    (line,) = run(obj, webhook="mutate", config=policy_config(ID, mode="warn")).warnings
+    assert line == (
+        'initgate default-resources: app "payment-gateway-api": '
+        "would set requests cpu=100m memory=128Mi, limits memory=256Mi"
+    )
+    assert len(line) <= 120

@@ -89,7 +89,7 @@ def test_json_output_is_the_documented_structure(capsys: pytest.CaptureFixture[s
                         "field": "spec.initContainers[1]",
                         "line": 19,
                         "appliesTo": "object",
-                        "message": "set resources requests.cpu=100m, requests.memory=128Mi",
+                        "message": "set requests cpu=100m memory=128Mi",
                         "hint": None,
                         "patch": [resources_op],
                     },

@@ -241,7 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body() if method in ("POST", "PUT") else {}
         with self.owner.lock:
             self.owner.state.requests.append((method, url.path, query))
-            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            # As the API server's bearer token authenticator: the scheme in any case (the
+            # client's in-cluster configuration sends "bearer").
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or token != TOKEN:
                 self._answer(401, _status(401, "Unauthorized", "Unauthorized"))
                 return
             try:

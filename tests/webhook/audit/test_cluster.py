@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes.config import incluster_config
 
 from policies.base import Mode
-from tests.webhook.audit.apiserver import POD_PAGES, Replay, recorded
+from tests.webhook.audit.apiserver import POD_PAGES, TOKEN, Replay, recorded
+from webhook.audit import cluster as cluster_module
 from webhook.audit.cluster import Cluster, ClusterError, connect, scan
 from webhook.audit.evaluate import Audited
 from webhook.audit.report import Report
@@ -309,3 +311,33 @@ def test_extra_excluded_namespaces(kubeconfig: Path, replay: Replay, default_pla
     finally:
         cluster.close()
     assert report.namespaces == {"workloads": "initgate.io/mode is 'bogus'; default mode off"}
+
+
+def test_in_cluster_with_the_pod_service_account(
+    replay: Replay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, default_plan: Plan
+) -> None:
+    """As the chart's audit Deployment runs: no kubeconfig, the service account's token, CA and
+    namespace (the release namespace, which the webhook configurations exclude)."""
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(TOKEN)
+    (account / "ca.crt").write_bytes(replay.material.ca.read_bytes())
+    (account / "namespace").write_text("demo\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(account / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(account / "ca.crt"))
+    monkeypatch.setattr(cluster_module, "SERVICE_ACCOUNT_NAMESPACE", account / "namespace")
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", replay.url.rsplit(":", 1)[1])
+    connected = connect()
+    try:
+        report = scan(connected, default_plan)
+    finally:
+        connected.close()
+    assert report.namespaces["demo"] == "initgate runs here (excluded by the webhook configuration)"
+    assert {a.namespace for a in report.objects} == {
+        "chain-test",
+        "patch-test",
+        "warn-test",
+        "workloads",
+    }

@@ -68,15 +68,21 @@ def _discovery(path: str) -> dict[str, Any] | None:
 
 
 class FakeAPI:
-    """Serves discovery and `secrets` (namespace, name) -> object; everything else is NotFound."""
+    """Serves discovery, `secrets` (namespace, name) -> object, and `paths` -> body (e.g. a
+    list); everything else is NotFound."""
 
-    def __init__(self, secrets: dict[tuple[str, str], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        secrets: dict[tuple[str, str], dict[str, Any]],
+        paths: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.secrets = secrets
+        self.paths = paths or {}
         self.requests: list[str] = []
 
     def answer(self, path: str) -> tuple[int, dict[str, Any]]:
         self.requests.append(path)
-        found = _discovery(path)
+        found = _discovery(path) or self.paths.get(path)
         if found is not None:
             return 200, found
         parts = path.strip("/").split("/")

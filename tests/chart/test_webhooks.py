@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from starlette.routing import Route
 
+from tests.chart.fakeapi import FakeAPI, serve
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render, render_values, run_helm
+from tests.e2e.cluster import kubectl_binary, registered
 from webhook.app import create_app
 from webhook.objects import TEMPLATES
 from webhook.settings import ServerSettings
@@ -17,6 +20,7 @@ from webhook.settings import ServerSettings
 pytestmark = pytest.mark.chart
 
 CONFIGURATIONS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+ADMISSION = "admissionregistration.k8s.io/v1"
 MODES = ("enforce", "warn", "audit")
 
 
@@ -238,3 +242,21 @@ def test_secret_mode_requires_its_values(setting: str, message: str) -> None:
     result = run_helm("template", "t", str(CHART), "-f", values, "--set", setting, check=False)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "default"), [("helm", "audit"), ("full", "warn"), ("ha-off", "off")]
+)
+def test_e2e_suite_recognises_the_installed_webhooks(
+    values: str, default: str, tmp_path: Path
+) -> None:
+    """tests/e2e finds the release namespace and default mode from what the chart registers
+    (read through kubectl from a fake API server serving the rendered configuration)."""
+    configuration = ci(values).one("ValidatingWebhookConfiguration")
+    listing = {"apiVersion": "v1", "kind": "List", "items": [configuration], "metadata": {}}
+    api = FakeAPI({}, {f"/apis/{ADMISSION}/validatingwebhookconfigurations": listing})
+    kubectl = kubectl_binary()
+    assert kubectl is not None
+    with serve(api, tmp_path) as kubeconfig:
+        found = registered(kubectl, kubeconfig=str(kubeconfig))
+    assert found == (NAMESPACE, default)

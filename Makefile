@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools run test lint types unit integration chart audit-deps bench soak e2e lock clean
+.PHONY: setup tools run test lint types unit integration chart audit-deps bench soak e2e lock manifests clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,15 @@ bench: setup
 soak: setup
 	$(BIN)/python scripts/soak.py
 
+# Against the cluster KUBECONFIG names, where initgate is installed (skipped, with the reason,
+# without one). deploy/kind/e2e.sh does it all in a throwaway kind cluster: build, install, test.
 e2e: setup tools
 	$(BIN)/pytest -q -m "e2e" tests/e2e
+
+# What is generated from other sources: the chart's config schema (from the pydantic model), its
+# README values table (from values.yaml) and deploy/initgate.yaml (the chart, rendered).
+manifests: setup tools
+	$(BIN)/python deploy/generate.py
 
 # The image's pins: runtime dependencies (requirements.lock) and the build backend
 # (requirements-build.lock), every file by hash, without this machine's index settings.

@@ -26,6 +26,13 @@ from webhook.handler import Handler
 MAX_BODY_BYTES = 7 * 1024 * 1024
 
 
+def _quoted(value: object, limit: int = 80) -> str:
+    """`value` for a message that goes back to the client and into the log: clipped, so that a
+    client cannot make either carry megabytes it chose."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 class BadRequest(Exception):  # noqa: N818 - named after the HTTP status it becomes
     """The request is not a usable AdmissionReview (HTTP 4xx). `close`: the body was not read
     (whole), so the connection cannot carry another request."""
@@ -50,33 +57,34 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise BadRequest(
             415,
             "content-type",
-            f"content type must be application/json, not {content_type!r}",
+            f"content type must be application/json, not {_quoted(content_type)}",
             close=True,
         )
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        # ASCII digits only (str.isdigit also takes "²", which int() refuses), and compared by
+        # length first: int() refuses more than 4300 digits, and a head may hold 64 KiB of them.
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(
-                400, "content-length", f"invalid Content-Length {declared!r}", close=True
+                400, "content-length", f"invalid Content-Length {_quoted(declared)}", close=True
             )
-        if int(declared) > limit:
+        size = declared.lstrip("0") or "0"
+        if len(size) > len(str(limit)) or int(size) > limit:
+            shown = size if len(size) <= 20 else f"{size[:20]}... ({len(size)} digits)"
             raise BadRequest(
-                413,
-                "too-large",
-                f"body of {declared} bytes exceeds the {limit}-byte cap",
-                close=True,
+                413, "too-large", f"body of {shown} bytes exceeds the {limit}-byte cap", close=True
             )
     chunks: list[bytes] = []
-    size = 0
+    received = 0
     try:
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
+            received += len(chunk)
+            if received > limit:
                 raise BadRequest(413, "too-large", f"body exceeds the {limit}-byte cap", close=True)
             chunks.append(chunk)
     except ClientDisconnect as error:
         raise Disconnected from error
-    if not size:
+    if not received:
         raise BadRequest(400, "empty", "empty body: expected an AdmissionReview")
     return b"".join(chunks)
 
@@ -95,7 +103,7 @@ def decode(body: bytes) -> review.AdmissionReview:
         raise BadRequest(
             400,
             "api-version",
-            f"unsupported apiVersion {data.get('apiVersion')!r}: initgate answers "
+            f"unsupported apiVersion {_quoted(data.get('apiVersion'))}: initgate answers "
             f"{review.API_VERSION} only (admissionReviewVersions: [v1])",
         )
     try:

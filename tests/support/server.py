@@ -191,7 +191,9 @@ class Served:
 
     def log_entries(self) -> list[dict[str, Any]]:
         """The server's JSON log lines, parsed (any other line is an error in itself)."""
-        return [json.loads(line) for line in self.logs().splitlines() if line.strip()]
+        # The last line may still be being written: only whole lines count.
+        whole = self.logs().split("\n")[:-1]
+        return [json.loads(line) for line in whole if line.strip()]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         if self.process.poll() is None:

@@ -217,8 +217,18 @@ def test_a_head_over_64_kib_gets_431(served: server.Served) -> None:
             400,
         ),
         ({"content_type": "application/json", "content_length": "0"}, b"", 400),
+        ({"content_type": "application/json", "content_length": "9" * 5000}, REVIEW, 400),
+        ({"content_type": "application/json", "content_length": "\u00b2"}, REVIEW, 400),
     ],
-    ids=["no-length", "length-not-a-number", "negative-length", "length-and-chunked", "empty"],
+    ids=[
+        "no-length",
+        "length-not-a-number",
+        "negative-length",
+        "length-and-chunked",
+        "empty",
+        "5000-digits",
+        "superscript-two",
+    ],
 )
 def test_missing_or_invalid_content_length_is_400(
     served: server.Served, headers: dict[str, str], body: bytes, status: int

@@ -1,0 +1,127 @@
+"""What reaches the logs: who asked for what and what was decided, never the object. Pod specs
+hold environment variables, and environment variables hold secrets; annotations hold whatever
+their owners put there."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support import reviews
+from webhook.app import create_app
+from webhook.logs import JSONFormatter
+from webhook.settings import ServerSettings
+
+SECRET = "s3cr3t-token-7f3a"  # noqa: S105 - a planted value the logs must not show
+ANNOTATION = "annotation-payload-9c1e"
+ARGUMENT = "--password=hunter2-b8d0"
+ENDPOINTS = ["/mutate", "/validate", "/mutate/warn", "/validate/warn", "/mutate/audit"]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(ServerSettings()), base_url="https://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def lines() -> Iterator[io.StringIO]:
+    """Every log line the app writes during the test, formatted as in production."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JSONFormatter())
+    logger = logging.getLogger("initgate")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield out
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def secretive_review() -> dict[str, Any]:
+    """A pod with a secret in an env var, data in annotations and a password in an argument,
+    whose init container breaks policies (so that the decision has much to say)."""
+    init = reviews.container(
+        "setup",
+        env=[{"name": "TOKEN", "value": SECRET}],
+        args=[ARGUMENT],
+        securityContext={"privileged": True},
+    )
+    app = reviews.container("app", env=[{"name": "API_TOKEN", "value": SECRET}])
+    pod = reviews.pod(init=[init], app=[app], annotations={"team.example/notes": ANNOTATION})
+    return reviews.review_of(pod, username="alice@example.com")
+
+
+def test_no_secret_and_no_object_reaches_the_log(client: TestClient, lines: io.StringIO) -> None:
+    sent = secretive_review()
+    for path in ENDPOINTS:
+        answer = client.post(f"{path}?timeout=10s", json=sent)
+        assert answer.status_code == 200
+    text = lines.getvalue()
+    for value in (SECRET, ANNOTATION, ARGUMENT, "team.example/notes", '"spec"', '"env"'):
+        assert value not in text
+    entries = [json.loads(line) for line in text.splitlines()]
+    decisions = [e for e in entries if e["msg"] == "decision"]
+    assert len(decisions) == len(ENDPOINTS)
+    request = sent["request"]
+    for entry in decisions:
+        assert entry["uid"] == request["uid"]
+        assert entry["kind"] == "Pod"
+        assert entry["namespace"] == "demo"
+        assert entry["name"] == "web"
+        assert entry["operation"] == "CREATE"
+        assert entry["user"] == "alice@example.com"
+        assert entry["decision"] in {"allowed", "denied", "patched"}
+    assert {e["decision"] for e in decisions} >= {"denied", "patched"}
+
+
+def test_a_bad_request_logs_the_problem_not_the_body(
+    client: TestClient, lines: io.StringIO
+) -> None:
+    sent = secretive_review()
+    sent["request"]["operation"] = "SMUGGLE"
+    body = json.dumps(sent)
+    for broken in (body, body[: body.index(SECRET) + len(SECRET)]):
+        assert (
+            client.post(
+                "/validate", content=broken, headers={"content-type": "application/json"}
+            ).status_code
+            == 400
+        )
+    text = lines.getvalue()
+    assert [json.loads(line)["msg"] for line in text.splitlines()] == ["bad request", "bad request"]
+    assert SECRET not in text
+    assert ANNOTATION not in text
+
+
+def test_an_echoed_value_is_clipped(client: TestClient, lines: io.StringIO) -> None:
+    """The apiVersion a client sent is named back to it (and logged), at most 80 characters of it."""
+    sent = secretive_review()
+    sent["apiVersion"] = "v" * 100_000
+    answer = client.post("/validate", json=sent)
+    assert answer.status_code == 400
+    assert len(answer.json()["message"]) < 300
+    assert max(len(line) for line in lines.getvalue().splitlines()) < 1000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reported to the lead: decision lines copy name/generateName/namespace/user as sent; "
+    "a mutating call (before the API server validates names) can carry a 3 MiB generateName",
+)
+def test_a_decision_line_stays_short_whatever_the_names(
+    client: TestClient, lines: io.StringIO
+) -> None:
+    sent = reviews.captured("pod-create-generatename", "mutate")
+    sent["request"]["object"]["metadata"]["generateName"] = "g" * 1_000_000
+    assert client.post("/mutate", json=sent).status_code == 200
+    assert max(len(line) for line in lines.getvalue().splitlines()) < 4096

@@ -179,7 +179,8 @@ def summary(report: Report) -> str:
     counts = report.counts()
     audited = len(report.objects) - counts["exempt"]
     parts = [f"{counts[o]} {o}" for o in OUTCOMES[:-1] if counts[o]]
-    line = f"{audited} pods and workloads audited" + (f": {', '.join(parts)}" if parts else "")
+    noun = "pod or workload" if audited == 1 else "pods and workloads"
+    line = f"{audited} {noun} audited" + (f": {', '.join(parts)}" if parts else "")
     extra = []
     if counts["exempt"]:
         extra.append(f"{counts['exempt']} exempt")

@@ -4,6 +4,7 @@ validate), workloads validated as they are and their pods mutated, patches moved
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -203,3 +204,37 @@ def test_the_pod_a_controller_creates() -> None:
     assert pod["spec"] is cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     kube.validate(pod)
     assert cron == before
+
+
+def _recorded_objects() -> list[dict[str, Any]]:
+    """Every pod and workload the real API server listed (tests/data/apiserver), completed with
+    the apiVersion and kind its lists leave out."""
+    found: list[dict[str, Any]] = []
+    for name in (
+        "pods-page1",
+        "pods-page2",
+        "pods-page3",
+        "deployments",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+    ):
+        listed = json.loads((reviews.DATA / "apiserver" / f"{name}.json").read_text())
+        kind = {"apiVersion": listed["apiVersion"], "kind": listed["kind"].removesuffix("List")}
+        found.extend({**kind, **item} for item in listed["items"])
+    return found
+
+
+@pytest.mark.parametrize(
+    "obj",
+    _recorded_objects(),
+    ids=lambda o: f"{o['kind']}-{o['metadata']['namespace']}-{o['metadata']['name']}",
+)
+def test_patches_of_real_objects_apply_and_validate(
+    obj: dict[str, Any], default_plan: Plan
+) -> None:
+    namespace = obj["metadata"]["namespace"]
+    audited = evaluate(Target(obj=obj, namespace=namespace), default_plan)
+    patched = kube.check_patched(obj, [dict(op) for op in audited.patch])
+    assert evaluate(Target(obj=patched, namespace=namespace), default_plan).patch == []

@@ -237,3 +237,33 @@ label selector cannot say "In [m] or absent".
     name: {{ include "initgate.suffixed" (list . "config") }}
     defaultMode: 0440
 {{- end }}
+
+{{/* A ServiceMonitor for one component's metrics port: (list $ "component" "name" honorLabels). */}}
+{{- define "initgate.serviceMonitor" -}}
+{{- $root := index . 0 }}
+{{- $component := index . 1 }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ index . 2 }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "initgate.labels" (list $root $component) | nindent 4 }}
+    {{- with $root.Values.metrics.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  namespaceSelector:
+    matchNames: [{{ $root.Release.Namespace }}]
+  selector:
+    matchLabels:
+      {{- include "initgate.selectorLabels" (list $root $component) | nindent 6 }}
+  endpoints:
+    - port: metrics
+      scheme: http
+      path: /metrics
+      interval: {{ $root.Values.metrics.serviceMonitor.interval }}
+      {{- if index . 3 }}
+      honorLabels: true
+      {{- end }}
+{{- end }}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.chart.render import CI_VALUES, CRD_KINDS, RELEASE, render, render_values
 from tests.support.kube import VERSIONS, validate
@@ -112,3 +113,17 @@ def test_custom_resources_are_well_formed(values: Path) -> None:
             assert obj["apiVersion"] == api_version
             assert set(obj) == {"apiVersion", "kind", "metadata", "spec"}
             check(obj)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_plain_manifests_are_valid(version: str) -> None:
+    """deploy/initgate.yaml (kept equal to the chart by test_values): its Namespace too."""
+    manifest = Path(__file__).resolve().parents[2] / "deploy" / "initgate.yaml"
+    objects = [o for o in yaml.safe_load_all(manifest.read_text()) if o]
+    assert objects[0]["kind"] == "Namespace"
+    assert {o["metadata"].get("namespace", "initgate") for o in objects} == {"initgate"}
+    assert "Secret" not in {o["kind"] for o in objects}
+    assert "Pod" not in {o["kind"] for o in objects}
+    for obj in objects:
+        if obj["kind"] not in CRD_KINDS:
+            validate(obj, version)

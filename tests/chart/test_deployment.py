@@ -132,12 +132,21 @@ def test_probes_and_shutdown(values: Path) -> None:
     assert spec["terminationGracePeriodSeconds"] >= sleep + args.shutdown_delay + 10
 
 
-def test_grace_period_too_short_is_refused() -> None:
-    result = run_helm(
-        "template", "t", str(CHART), "--set", "terminationGracePeriodSeconds=12", check=False
-    )
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            ["terminationGracePeriodSeconds=12"],
+            "terminationGracePeriodSeconds (12) must be at least",
+        ),
+        (["clientAuth.enabled=true"], "clientAuth.ca.name: name the ConfigMap or Secret"),
+    ],
+)
+def test_unsafe_values_are_refused(settings: list[str], message: str) -> None:
+    sets = [arg for setting in settings for arg in ("--set", setting)]
+    result = run_helm("template", "t", str(CHART), *sets, check=False)
     assert result.returncode != 0
-    assert "terminationGracePeriodSeconds (12) must be at least" in result.stderr
+    assert message in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,10 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                     page_size=options.page_size,
                 )
                 if options.policy_reports:
-                    PolicyReports(cluster, page_size=options.page_size).write(report, plan)
+                    reports = PolicyReports(cluster, page_size=options.page_size)
+                    if reports.write(report, plan) is None:
+                        err.write("initgate audit: no PolicyReport API in this cluster: ")
+                        err.write("reports not written (install the wgpolicyk8s.io CRDs)\n")
             finally:
                 cluster.close()
         except ClusterError as error:

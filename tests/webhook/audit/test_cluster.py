@@ -277,6 +277,11 @@ def test_the_command_line(
     assert {o["source"] for o in report["objects"]} == {None}
     assert all(o["uid"] for o in report["objects"])
     assert main([*argv, "--namespace", "kube-system"]) == 0
+    assert main([*argv, "--namespace", "kube-system", "--policy-reports"]) == 0
+    assert capsys.readouterr().err == (
+        "initgate audit: no PolicyReport API in this cluster: reports not written "
+        "(install the wgpolicyk8s.io CRDs)\n"
+    )
     assert main([*argv, "--namespace", "nowhere"]) == 2
     assert (
         'get namespace nowhere: HTTP 404 Not Found: namespaces "nowhere" not found'

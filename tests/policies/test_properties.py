@@ -133,7 +133,7 @@ def container(draw: st.DrawFn, name: str, volumes: list[str], *, kind: str) -> d
                 "name": volume,
                 "mountPath": draw(st.sampled_from(("/data", "/tmp", "/srv", "/home/app")))
                 + f"/{i}",
-                **({"readOnly": True} if draw(st.booleans()) else {}),
+                **({"readOnly": True} if draw(st.integers(0, 3)) == 0 else {}),
             }
             for i, volume in enumerate(mounted)
         ]
@@ -163,7 +163,8 @@ def pods(draw: st.DrawFn) -> dict[str, Any]:
     volume_names = draw(st.lists(st.sampled_from(VOLUME_NAMES), unique=True, max_size=4))
     volumes = []
     for name in volume_names:
-        source = draw(st.sampled_from(sorted(SOURCES)))
+        # emptyDirs most often: they are what init containers fill and what gets patched.
+        source = draw(st.sampled_from(("emptyDir", "emptyDir", *sorted(SOURCES))))
         volumes.append({"name": name, source: draw(SOURCES[source])})
     names = iter(draw(st.permutations(CONTAINER_NAMES)))
     spec: dict[str, Any] = {}
@@ -177,9 +178,20 @@ def pods(draw: st.DrawFn) -> dict[str, Any]:
             spec[key] = [
                 draw(container(next(names), volume_names, kind=kind)) for _ in range(count)
             ]
+    if draw(st.booleans()):
+        # The hand-off readonly-mounts is about: an init container fills an emptyDir the first
+        # app container reads (random choices above rarely line all of that up).
+        handoff = {"name": "handoff", "mountPath": "/handoff"}
+        producer = {"name": next(names), "image": "alpine:3.20", "volumeMounts": [handoff]}
+        producer["command"] = ["sh", "-c", draw(st.sampled_from(SCRIPTS))]
+        spec.setdefault("initContainers", []).append(producer)
+        spec["containers"][0].setdefault("volumeMounts", []).append(
+            {**handoff, **({"readOnly": True} if draw(st.integers(0, 3)) == 0 else {})}
+        )
+        volumes.append({"name": "handoff", "emptyDir": draw(SOURCES["emptyDir"])})
     if volumes:
         spec["volumes"] = volumes
-    if draw(st.booleans()):
+    if draw(st.integers(0, 3)) == 0:
         spec["activeDeadlineSeconds"] = 600
     metadata: dict[str, Any] = {"name": "generated", "namespace": "demo"}
     annotate = draw(st.booleans())
@@ -213,7 +225,7 @@ def _check(obj: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 BUDGET = settings(
-    max_examples=250,
+    max_examples=500,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -265,7 +277,9 @@ def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def malformed(draw: st.DrawFn) -> dict[str, Any]:
     """A generated pod with one to three values anywhere replaced by values of the wrong type."""
-    obj = draw(pods())
+    # A copy: the strategies share their sample dicts, and corrupting one in place would change
+    # what later examples draw.
+    obj = copy.deepcopy(draw(pods()))
     for _ in range(draw(st.integers(1, 3))):
         *parent, last = draw(st.sampled_from(_paths(obj)))
         node: Any = obj

@@ -9,12 +9,7 @@ Each workload is reported once: an object whose controller (an `ownerReferences`
 `controller: true`) was listed is reported through it: pods through their ReplicaSet, Job,
 StatefulSet, DaemonSet or ReplicationController; ReplicaSets through their Deployment; Jobs through
 their CronJob. Owners are listed before what they own, so a scan streams page by page.
-
-Namespaces are audited as the chart's webhook configurations route them: `initgate.io/ignore` (any
-value) leaves a namespace out, `initgate.io/mode` (enforce, warn, audit) caps its mode and `off`
-leaves it out, a namespace without the label or with another value gets the default mode (`off`
-leaves it out), and kube-system, kube-node-lease, the namespaces given with `--exclude-namespace`
-and (in the cluster) the namespace initgate runs in are never sent to the webhook.
+Namespaces are routed as the webhook configurations route them (`webhook.audit.routing`).
 """
 
 from __future__ import annotations
@@ -34,14 +29,9 @@ from kubernetes.config.config_exception import ConfigException
 from policies.base import Mode, items, mapping, text
 from webhook.audit.evaluate import Target, evaluate
 from webhook.audit.report import Report
+from webhook.audit.routing import EXCLUDED, Skip, route
 from webhook.plan import Plan
 
-IGNORE_LABEL = "initgate.io/ignore"
-MODE_LABEL = "initgate.io/mode"
-EXCLUDED = {
-    "kube-system": "excluded by the webhook configuration",
-    "kube-node-lease": "excluded by the webhook configuration",
-}
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 TIMEOUT = (10, 60)
 """(connect, read) seconds of each call: a stuck API server must not stall a scan forever."""
@@ -51,13 +41,6 @@ ORDER.update({"ReplicationController": 4, "ReplicaSet": 5, "Job": 6, "Pod": 7})
 
 class ClusterError(Exception):
     """The cluster could not be reached or read; the message says which call failed and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """Why a namespace is not audited: the webhook configurations do not send it to initgate."""
-
-    reason: str
 
 
 class Stopped(Exception):  # noqa: N818 - not an error: the process is asked to stop
@@ -106,24 +89,6 @@ def connect(
         own = SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip()
         cluster.excluded[own] = "initgate runs here (excluded by the webhook configuration)"
     return cluster
-
-
-def route(name: str, labels: dict[str, Any], *, default: Mode, cluster: Cluster) -> Mode | Skip:
-    """The mode the webhook configurations give a namespace, or why they do not send it."""
-    if name in cluster.excluded:
-        return Skip(cluster.excluded[name])
-    if IGNORE_LABEL in labels:
-        return Skip(f"labelled {IGNORE_LABEL}")
-    value = labels.get(MODE_LABEL)
-    if value in (Mode.ENFORCE.value, Mode.WARN.value, Mode.AUDIT.value):
-        return Mode(value)
-    if value == Mode.OFF.value:
-        return Skip(f"labelled {MODE_LABEL}=off")
-    # The default mode's webhook entry takes every namespace whose label is not another mode:
-    # unlabelled ones, and those with a value it does not know (`Enforce`, `yes`).
-    if default is Mode.OFF:
-        return Skip(f"{MODE_LABEL} {'is ' + repr(value) if value else 'not set'}; default mode off")
-    return default
 
 
 def _fail(what: str, error: Exception) -> ClusterError:
@@ -258,7 +223,7 @@ def scan(
         metadata = mapping(ns.get("metadata"))
         name = text(metadata.get("name"))
         routes[name] = route(
-            name, mapping(metadata.get("labels")), default=default_mode, cluster=cluster
+            name, mapping(metadata.get("labels")), default=default_mode, excluded=cluster.excluded
         )
     report = Report(namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)})
     if namespace is not None and not isinstance(routes[namespace], Mode):
@@ -300,7 +265,7 @@ def _audit_one(
         return
     namespace = text(metadata.get("namespace"))
     if namespace not in routes:  # created since the namespaces were listed: no labels known
-        routes[namespace] = route(namespace, {}, default=default, cluster=cluster)
+        routes[namespace] = route(namespace, {}, default=default, excluded=cluster.excluded)
     cap = routes[namespace]
     if isinstance(cap, Skip):
         report.namespaces[namespace] = cap.reason

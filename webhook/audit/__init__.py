@@ -2,9 +2,12 @@
 
 - `manifests`: reading files, directories and standard input (multi-document YAML, JSON, Lists).
 - `evaluate`: one object through `webhook.engine.decide`, chained as the API server chains the
-  webhooks; workloads also through the pod their controller would create.
+  webhooks; workloads also through the pod their controller would create. `patch`: applying a
+  patch without copying the object whole.
 - `report`, `sarif`: the table, JSON and SARIF outputs, and the exit status.
 - `mutate`: the manifests as the mutating webhook would leave them.
-- `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`).
+- `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`);
+  `routing`: which namespaces the webhook configurations send, in which mode.
 - `continuous`, `policyreports`: the in-cluster loop, its gauges and `PolicyReport` objects.
+- `commands`, `duration`: the `audit` and `mutate` commands behind `webhook.cli`.
 """

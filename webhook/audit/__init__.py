@@ -5,7 +5,7 @@
   webhooks; workloads also through the pod their controller would create. `patch`: applying a
   patch without copying the object whole.
 - `report`, `sarif`: the table, JSON and SARIF outputs, and the exit status.
-- `mutate`: the manifests as the mutating webhook would leave them.
+- `offline`: auditing manifests, and `mutate`: the manifests as the mutating webhook leaves them.
 - `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`);
   `routing`: which namespaces the webhook configurations send, in which mode.
 - `continuous`, `policyreports`: the in-cluster loop, its gauges and `PolicyReport` objects.

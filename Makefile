@@ -49,6 +49,7 @@ audit-deps: setup
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_audit.py
 
 soak: setup
 	$(BIN)/python scripts/soak.py

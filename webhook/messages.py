@@ -31,12 +31,23 @@ def warning(policy: str, finding: Finding, *, mutate: bool) -> list[str]:
     """The warning line of a finding in warn mode: `initgate POLICY: CONTAINER: MESSAGE`; its hint
     is appended, or given a line of its own when both would not fit in one."""
     message = f"would {finding.message}" if mutate else finding.message
-    line = f"initgate {policy}: {finding.location}: {message}"
+    line = _fit(f"initgate {policy}: ", finding.location, message)
     if not finding.hint:
         return [one_line(line)]
     if len(line) + 2 + len(finding.hint) <= WARNING_LIMIT:
         return [one_line(f"{line}; {finding.hint}")]
     return [one_line(line), one_line(f"initgate {policy}: {finding.hint}")]
+
+
+def _fit(prefix: str, location: str, message: str) -> str:
+    """`PREFIX LOCATION: MESSAGE` within the limit. Names are what grow (up to 63 characters): the
+    container or volume label is shortened first (`app "a-very-long-na…"`), so that what to do,
+    the message, survives whole whenever it can."""
+    line = f"{prefix}{location}: {message}"
+    room = WARNING_LIMIT - len(prefix) - len(message) - 2
+    if len(line) <= WARNING_LIMIT or room < 12 or not location.endswith('"'):
+        return one_line(line)
+    return one_line(f'{prefix}{location[: room - 2]}…": {message}')
 
 
 def error_warning(policy: str, choice: str) -> str:

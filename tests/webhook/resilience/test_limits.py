@@ -152,7 +152,7 @@ def test_a_head_sent_a_byte_at_a_time_is_cut_off_and_blocks_no_one(
     slow.start()
     latencies = _latencies(served, 30)
     slow.join(timeout=10)
-    assert max(latencies) < 0.5
+    assert max(latencies) < 1.0  # a blocked server would answer after the cut, at 1.5 s
     answer = outcome["answer"]
     assert isinstance(answer, raw.Answer), answer
     assert answer.status == 408
@@ -181,7 +181,7 @@ def test_a_body_never_finished_gets_408(served: server.Served) -> None:
 def test_silent_connections_are_closed_and_block_no_one(served: server.Served) -> None:
     silent = [served.connect() for _ in range(50)]
     try:
-        assert max(_latencies(served, 20)) < 0.5
+        assert max(_latencies(served, 20)) < 1.0
         deadline = time.monotonic() + READ_TIMEOUT + 2
         assert all(raw.closed_by_server(c, timeout=deadline - time.monotonic()) for c in silent)
     finally:

@@ -17,6 +17,22 @@ DECISIONS = logging.getLogger("initgate.decision")
 LOG = logging.getLogger("initgate")
 
 
+# Field values come from requests (names, users, error texts): a mutating call arrives before the
+# API server has validated names, so a client can send megabytes of generateName. No log line
+# carries more than this of any one value.
+FIELD_LIMIT = 512
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) <= FIELD_LIMIT:
+            return value
+        return f"{value[:FIELD_LIMIT]}…({len(value) - FIELD_LIMIT} more characters)"
+    if isinstance(value, list):
+        return [_clip(item) for item in value]
+    return value
+
+
 class JSONFormatter(logging.Formatter):
     """`{"time": ..., "level": ..., "logger": ..., "msg": ..., **fields}` on one line."""
 
@@ -42,7 +58,7 @@ class JSONFormatter(logging.Formatter):
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            entry.update(fields)
+            entry.update({key: _clip(value) for key, value in fields.items()})
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()

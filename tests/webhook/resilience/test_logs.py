@@ -113,11 +113,6 @@ def test_an_echoed_value_is_clipped(client: TestClient, lines: io.StringIO) -> N
     assert max(len(line) for line in lines.getvalue().splitlines()) < 1000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported to the lead: decision lines copy name/generateName/namespace/user as sent; "
-    "a mutating call (before the API server validates names) can carry a 3 MiB generateName",
-)
 def test_a_decision_line_stays_short_whatever_the_names(
     client: TestClient, lines: io.StringIO
 ) -> None:

@@ -7,9 +7,10 @@ and the API server may truncate longer ones).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from policies import BY_ID
 from policies.base import Finding
@@ -68,7 +69,7 @@ def audit_annotations(verdicts: Sequence[Verdict], *, mutate: bool) -> dict[str,
 
 
 def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def _field(subject: Subject, finding: Finding) -> str:

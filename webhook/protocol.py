@@ -7,18 +7,18 @@ with a Kubernetes `Status` body; an object that is not admitted gets HTTP 200 wi
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
+import orjson
 from pydantic import ValidationError
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from webhook import review
 from webhook.engine import Decision
 from webhook.handler import Handler
+from webhook.logs import LOG
 
 # The API server refuses request bodies above 3 MiB, and an UPDATE review carries the object twice
 # (`object` and `oldObject`) plus its own envelope: 7 MiB admits every review a real API server can
@@ -49,10 +49,21 @@ class Disconnected(Exception):  # noqa: N818 - an event, not an error of ours
     """The client left before sending its whole body: there is no one to answer."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def _headers(scope: Scope) -> tuple[str, str | None]:
+    """(content type, content length or None) from the raw ASGI headers (names are lower case)."""
+    content_type, length = "", None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            length = value.decode("latin-1")
+    return content_type, length
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The request body, refused (413) as soon as it is known to exceed `limit` bytes: from its
     declared Content-Length before reading any of it, else (chunked) at the first chunk past it."""
-    content_type = request.headers.get("content-type", "")
+    content_type, declared = _headers(scope)
     if content_type.partition(";")[0].strip().lower() != "application/json":
         raise BadRequest(
             415,
@@ -60,7 +71,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             f"content type must be application/json, not {_quoted(content_type)}",
             close=True,
         )
-    declared = request.headers.get("content-length")
     if declared is not None:
         # ASCII digits only (str.isdigit also takes "²", which int() refuses), and compared by
         # length first: int() refuses more than 4300 digits, and a head may hold 64 KiB of them.
@@ -76,23 +86,26 @@ async def read_body(request: Request, limit: int) -> bytes:
             )
     chunks: list[bytes] = []
     received = 0
-    try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise BadRequest(413, "too-large", f"body exceeds the {limit}-byte cap", close=True)
-            chunks.append(chunk)
-    except ClientDisconnect as error:
-        raise Disconnected from error
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            raise BadRequest(413, "too-large", f"body exceeds the {limit}-byte cap", close=True)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     if not received:
         raise BadRequest(400, "empty", "empty body: expected an AdmissionReview")
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decode(body: bytes) -> review.AdmissionReview:
     """The AdmissionReview in `body`; raises `BadRequest` (400) saying what is wrong with it."""
     try:
-        data = json.loads(body)
+        data = orjson.loads(body)
     except (ValueError, RecursionError) as error:
         raise BadRequest(400, "malformed-json", f"malformed JSON: {error}") from error
     if not isinstance(data, dict) or data.get("kind") != review.KIND:
@@ -118,25 +131,28 @@ def decode(body: bytes) -> review.AdmissionReview:
         ) from error
 
 
-def problem(error: BadRequest, *, closing: bool = False) -> Response:
-    """A Kubernetes `Status` answer for a request we cannot use. Unread bytes of the body (or a
-    draining server, `closing`) end the connection: the server does not read on through a body
-    it refused, however large the client declared it."""
-    status = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "status": "Failure",
-        "message": error.message,
-        "reason": error.reason,
-        "code": error.status,
-    }
-    headers = {"connection": "close"} if error.close or closing else None
-    return Response(
-        json.dumps(status),
-        status_code=error.status,
-        media_type="application/json",
-        headers=headers,
+def problem(error: BadRequest) -> bytes:
+    """A Kubernetes `Status` body for a request we cannot use."""
+    return orjson.dumps(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "message": error.message,
+            "reason": error.reason,
+            "code": error.status,
+        }
     )
+
+
+async def respond(send: Send, status: int, body: bytes, *, close: bool) -> None:
+    """Send a JSON answer. `close` ends the connection after it: unread bytes of a refused body
+    stay unread, and a draining server sends its clients to a replica that stays."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Observer(Protocol):
@@ -157,39 +173,54 @@ class Observer(Protocol):
     ) -> None: ...
 
 
-def endpoint(
-    handler: Handler,
-    observer: Observer,
-    *,
-    limit: int = MAX_BODY_BYTES,
-    closing: Callable[[], bool] = lambda: False,
-) -> Callable[[Request], Awaitable[Response]]:
-    """The ASGI endpoint of one handler. `closing` says the server is draining: answers then ask
-    clients to close their connection, so that they reconnect to a replica that stays."""
+class Endpoint:
+    """One handler as a plain ASGI app (routed by the FastAPI app, see `webhook.app`).
 
-    async def admit(http: Request) -> Response:
+    Plain ASGI, not a FastAPI route: the body must be capped before it is read and decoded from
+    the bytes as received, which leaves FastAPI's parameter and response machinery nothing to do
+    but cost time on every pod creation in the cluster. `closing` says the server is draining.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        observer: Observer,
+        *,
+        limit: int = MAX_BODY_BYTES,
+        closing: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.handler = handler
+        self.observer = observer
+        self.limit = limit
+        self.closing = closing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        handler, observer = self.handler, self.observer
         try:
-            incoming = decode(await read_body(http, limit))
+            incoming = decode(await read_body(scope, receive, self.limit))
         except BadRequest as error:
             observer.bad_request(handler, error)
-            return problem(error, closing=closing())
+            await respond(send, error.status, problem(error), close=error.close or self.closing())
+            return
         except Disconnected:
-            # Nobody reads this answer; without it the disconnect would surface as a crash.
-            return Response(status_code=400, headers={"connection": "close"})
+            # Nobody reads this answer; without one the disconnect would surface as a crash.
+            await respond(send, 400, b"", close=True)
+            return
         request = incoming.request
         decision: Decision | None = None
         try:
             response, decision = handler.handle(request)
+            body = orjson.dumps(review.complete(request.uid, response))
         except Exception as error:  # noqa: BLE001 - recovered, answered, logged and counted
             observer.failed(handler, request, error)
-            response = _failure(handler)
-        body = json.dumps(review.complete(request.uid, response), separators=(",", ":"))
-        observer.answered(handler, request, decision, time.perf_counter() - started)
-        headers = {"connection": "close"} if closing() else None
-        return Response(body, media_type="application/json", headers=headers)
-
-    return admit
+            decision = None
+            body = orjson.dumps(review.complete(request.uid, _failure(handler)))
+        try:
+            observer.answered(handler, request, decision, time.perf_counter() - started)
+        except Exception:  # noqa: BLE001 - a metric or a log line must never cost the answer
+            LOG.exception("could not record a decision", extra={"fields": {"uid": request.uid}})
+        await respond(send, 200, body, close=self.closing())
 
 
 def _failure(handler: Handler) -> review.Response:

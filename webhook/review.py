@@ -9,9 +9,9 @@ through the helpers below; `complete` echoes the request's uid, so no handler ca
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any, Literal, NotRequired, TypedDict
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from policies.base import PatchOp
@@ -108,7 +108,7 @@ def patched(
     audit: dict[str, str] | None = None,
 ) -> Response:
     """Admit the object with a JSON Patch (the API server needs `patchType` beside `patch`)."""
-    encoded = base64.b64encode(json.dumps(ops, separators=(",", ":")).encode()).decode()
+    encoded = base64.b64encode(orjson.dumps(ops)).decode()
     response: Response = {"uid": "", "allowed": True, "patch": encoded, "patchType": "JSONPatch"}
     return _extras(response, warnings, audit)
 

@@ -22,7 +22,7 @@ from webhook.engine import Decision
 from webhook.handler import Handler
 from webhook.metrics import Metrics
 from webhook.plan import Plan, compile_plan
-from webhook.protocol import endpoint
+from webhook.protocol import Endpoint
 from webhook.settings import ServerSettings
 
 JSON = {"content-type": "application/json"}
@@ -54,7 +54,7 @@ def review_with(**request: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "headers", "status", "reason", "says"),
     [
-        (b'{"kind": "AdmissionReview", ', JSON, 400, "malformed-json", "malformed JSON: Expecting"),
+        (b'{"kind": "AdmissionReview", ', JSON, 400, "malformed-json", "malformed JSON: "),
         (b"\xff\xfe\x00", JSON, 400, "malformed-json", "malformed JSON"),
         (b"[]", JSON, 400, "not-a-review", "not an AdmissionReview"),
         (b'{"kind": "Pod", "apiVersion": "v1"}', JSON, 400, "not-a-review", "kind AdmissionReview"),
@@ -184,7 +184,7 @@ def test_a_crashing_policy_is_answered_per_configuration(choice: str, allowed: b
     metrics = Metrics()
     handler = Handler(webhook="validate", cap=Mode.ENFORCE, plan=lambda: plan)
     app = Starlette(
-        routes=[Route("/validate", endpoint(handler, Instrumentation(metrics)), methods=["POST"])]
+        routes=[Route("/validate", Endpoint(handler, Instrumentation(metrics)), methods=["POST"])]
     )
     sent = reviews.captured("pod-create-native-sidecar", "validate")
     with TestClient(app, base_url="https://testserver") as http:
@@ -217,7 +217,7 @@ def test_a_crash_outside_the_policies_is_recovered(choice: str, allowed: bool) -
     metrics = Metrics()
     handler = _Exploding(webhook="validate", cap=Mode.ENFORCE, plan=lambda: plan)
     app = Starlette(
-        routes=[Route("/validate", endpoint(handler, Instrumentation(metrics)), methods=["POST"])]
+        routes=[Route("/validate", Endpoint(handler, Instrumentation(metrics)), methods=["POST"])]
     )
     sent = reviews.captured("pod-create-two-init", "validate")
     with TestClient(app, base_url="https://testserver") as http:

@@ -43,7 +43,7 @@ V1BETA1["apiVersion"] = "admission.k8s.io/v1beta1"
 
 CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("malformed-json", b'{"kind": "AdmissionReview", "request": {', JSON, 400,
-     "malformed JSON: Expecting property name enclosed in double quotes: line 1 column 41 (char 40)"),
+     "malformed JSON: unexpected end of data: line 1 column 41 (char 40)"),
     ("not-a-review", b'{"kind": "Pod", "apiVersion": "v1", "metadata": {}}', JSON, 400,
      "not an AdmissionReview: expected kind AdmissionReview"),
     ("no-request", without("request"), JSON, 400,

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import jsonpatch
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -145,7 +146,8 @@ def check(answer: httpx.Response, body: bytes) -> None:
         assert status["kind"] == "Status"
         assert status["code"] == answer.status_code
         return
-    sent = json.loads(body)
+    # Parsed as the server parses it (orjson: 1024 levels, past the json module's recursion limit).
+    sent = orjson.loads(body)
     review = answer.json()
     assert review["apiVersion"] == "admission.k8s.io/v1"
     assert review["kind"] == "AdmissionReview"
@@ -156,7 +158,7 @@ def check(answer: httpx.Response, body: bytes) -> None:
         assert response["patchType"] == "JSONPatch"
         ops = json.loads(base64.b64decode(response["patch"]))
         # Whatever the object, a patch we send must apply to it as the API server received it.
-        jsonpatch.apply_patch(sent["request"]["object"], ops)
+        jsonpatch.apply_patch(sent["request"]["object"], ops, in_place=True)
         assert all(op["op"] in ("add", "replace") for op in ops)
 
 

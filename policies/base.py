@@ -11,6 +11,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as attribute
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
@@ -98,6 +99,18 @@ class Container:
     path: str
     """JSON pointer of the container in the object as received, e.g. `/spec/initContainers/0`."""
     raw: dict[str, Any]
+    volume_mounts: tuple[tuple[int, dict[str, Any]], ...] = attribute(init=False, repr=False)
+    """The well-formed volume mounts with their indexes (every policy walks them)."""
+    mount_names: frozenset[str] = attribute(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        mounts = tuple(
+            (index, mount)
+            for index, mount in enumerate(items(self.raw.get("volumeMounts")))
+            if isinstance(mount, dict)
+        )
+        object.__setattr__(self, "volume_mounts", mounts)
+        object.__setattr__(self, "mount_names", frozenset(text(m.get("name")) for _, m in mounts))
 
     @property
     def name(self) -> str:
@@ -117,11 +130,9 @@ class Container:
     def image(self) -> str:
         return text(self.raw.get("image"))
 
-    def mounts(self) -> Iterable[tuple[int, dict[str, Any]]]:
+    def mounts(self) -> tuple[tuple[int, dict[str, Any]], ...]:
         """The container's volume mounts with their indexes, skipping malformed entries."""
-        for index, mount in enumerate(items(self.raw.get("volumeMounts"))):
-            if isinstance(mount, dict):
-                yield index, mount
+        return self.volume_mounts
 
 
 _SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))

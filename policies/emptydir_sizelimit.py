@@ -14,7 +14,7 @@ pod's hugepages limits bound them.
 
 from __future__ import annotations
 
-from fractions import Fraction
+import math
 from typing import Any
 
 from pydantic import field_validator
@@ -50,27 +50,33 @@ class EmptyDirSizeLimitSettings(PolicySettings):
         return quantity.validate(value)
 
 
-def _limit(raw: dict[str, Any], resource: str) -> Fraction:
-    """A limit of a container (or of the pod), 0 when there is none."""
+def _limit(raw: dict[str, Any], resource: str) -> int:
+    """A limit of a container (or of the pod) in whole bytes, 0 when there is none. Whole bytes
+    rounded up: exact enough to compare with a default, and integer sums are cheap."""
     limits = mapping(mapping(raw.get("resources")).get("limits"))
-    return max(Fraction(0), quantity.parse_or_none(limits.get(resource)) or Fraction(0))
+    value = quantity.parse_or_none(limits.get(resource))
+    return math.ceil(value) if value is not None and value > 0 else 0
 
 
-def _declared(pod: PodView, resource: str) -> Fraction:
+def _declared(pod: PodView, resource: str) -> int:
     """The pod's own budget of `resource`, as the kubelet sizes the pod: its pod-level limit, else
     the sum of its running containers (app and sidecars), or its largest init container beside
     the sidecars, whichever is more (an over-estimate at worst, which only loosens the default)."""
     if own := _limit(pod.spec, resource):
         return own
-    by_role: dict[Role, list[Fraction]] = {role: [] for role in Role}
+    sidecars = running = largest_init = 0
     for container in pod.containers:
-        by_role[container.role].append(_limit(container.raw, resource))
-    sidecars = sum(by_role[Role.SIDECAR], Fraction(0))
-    running = sidecars + sum(by_role[Role.APP], Fraction(0))
-    return max(running, max(by_role[Role.INIT], default=Fraction(0)) + sidecars)
+        limit = _limit(container.raw, resource)
+        if container.role is Role.SIDECAR:
+            sidecars += limit
+        elif container.role is Role.APP:
+            running += limit
+        elif container.role is Role.INIT:
+            largest_init = max(largest_init, limit)
+    return max(sidecars + running, largest_init + sidecars)
 
 
-def _size(default: str, declared: Fraction) -> str:
+def _size(default: str, declared: int) -> str:
     return quantity.format_bytes(declared) if declared > quantity.parse(default) else default
 
 

@@ -17,6 +17,7 @@ Conservative heuristics, each chosen for a low false-positive rate:
 from __future__ import annotations
 
 import re
+from functools import cached_property, lru_cache
 from typing import ClassVar
 
 from pydantic import field_validator
@@ -67,6 +68,10 @@ class InitLintSettings(PolicySettings):
     checks: tuple[str, ...] = CHECKS
     """Which heuristics run."""
 
+    @cached_property
+    def check_set(self) -> frozenset[str]:
+        return frozenset(self.checks)
+
     @field_validator("checks")
     @classmethod
     def _known_checks(cls, checks: tuple[str, ...]) -> tuple[str, ...]:
@@ -83,6 +88,12 @@ def _script_problem(
     script = command_line(container)
     if not script:
         return None
+    return _judge_script(script, deadline=deadline, checks=checks)
+
+
+# Every pod of a workload runs the same scripts: each is judged once (a bounded cache).
+@lru_cache(maxsize=1024)
+def _judge_script(script: str, *, deadline: bool, checks: frozenset[str]) -> tuple[str, str] | None:
     script = _PRINTS.sub("echo", script)
     if "never-ends" in checks:
         what = next((what for pattern, what in _NEVER_ENDS if pattern.search(script)), None)
@@ -106,6 +117,7 @@ def _script_problem(
     return None
 
 
+@lru_cache(maxsize=1024)
 def image_problem(image: str) -> str | None:
     """What is wrong with an image reference's tag, if anything."""
     if not image or "@" in image:
@@ -126,7 +138,7 @@ def _unused(pod: PodView, position: int) -> list[str]:
         for index, c in enumerate(pod.containers)
         if (index > position and c.role is not Role.EPHEMERAL) or c.role is Role.SIDECAR
     )
-    read_later = {text(m.get("name")) for c in readers for _, m in c.mounts()}
+    read_later = frozenset[str]().union(*(c.mount_names for c in readers))
     names: list[str] = []
     for _, mount in container.mounts():
         name = text(mount.get("name"))
@@ -147,7 +159,7 @@ def _unused(pod: PodView, position: int) -> list[str]:
 
 def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> list[Finding]:
     """At most one finding per heuristic and container (per volume for unused volumes)."""
-    checks = frozenset(settings.checks)
+    checks = settings.check_set
     deadline = pod.spec.get("activeDeadlineSeconds") is not None
     found: list[Finding] = []
     # Judged containers are the pod's own Container objects: find their place by identity.

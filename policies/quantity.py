@@ -90,7 +90,7 @@ def validate(value: str) -> str:
 _BY_SIZE = sorted(_BINARY.items(), key=lambda item: -item[1])
 
 
-def format_bytes(value: Fraction) -> str:
+def format_bytes(value: Fraction | int) -> str:
     """A byte count as Kubernetes would write it: whole bytes (rounded up), in the largest binary
     unit that divides it exactly (`1536Mi`, `3Gi`, `1000`)."""
     whole = math.ceil(value)

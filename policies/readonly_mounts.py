@@ -24,6 +24,8 @@ sees the pod.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 from typing import ClassVar
 
 from policies.base import (
@@ -78,8 +80,12 @@ def prepares_only(container: Container) -> bool:
     """Whether the init container writes no file: it only creates directories, changes ownership
     and modes, and prints or checks things on the way."""
     script = command_line(container)
-    if not script:
-        return False
+    return bool(script) and _prepares_only(script)
+
+
+# Every pod of a workload runs the same scripts: each is read once (a bounded cache).
+@lru_cache(maxsize=1024)
+def _prepares_only(script: str) -> bool:
     script = _DUPLICATES.sub(" ", script)
     if any(target not in _HARMLESS_TARGETS for target in _WRITES_TO.findall(script)):
         return False
@@ -122,6 +128,12 @@ class ReadonlyMountsSettings(PolicySettings):
 
     writable_volumes: tuple[str, ...] = ()
     """Volume names (globs) that always stay writable, in every pod."""
+
+    @cached_property
+    def keep_writable(self) -> Callable[[str], bool]:
+        """`writable_volumes` compiled once."""
+        return glob_matcher(self.writable_volumes)
+
     ignore_preparing_inits: bool = True
     """Init containers that write no file (only chown, chmod, chgrp, setfacl, mkdir,
     install -d, find -exec chown, with echo, ls, test or cd around them) do not make a
@@ -155,7 +167,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
     if not writers:
         return []
     opted_out = {v.strip() for v in text(pod.annotations.get(ANNOTATION)).split(",")}
-    keep_writable = glob_matcher(settings.writable_volumes)
+    keep_writable = settings.keep_writable
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
         for index, mount in container.mounts():

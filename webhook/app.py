@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from policies.base import Mode
-from webhook import review
+from webhook import logs, review
 from webhook._version import __version__
 from webhook.engine import WEBHOOKS, Decision
 from webhook.handler import Handler
@@ -146,9 +146,7 @@ class Instrumentation:
             return
         metadata = (request.object or {}).get("metadata")
         generate_name = metadata.get("generateName", "") if isinstance(metadata, dict) else ""
-        event(
-            DECISIONS,
-            "decision",
+        logs.decision(
             uid=request.uid,
             webhook=handler.name,
             kind=request.kind.kind,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -49,19 +49,26 @@ class JSONFormatter(logging.Formatter):
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
 
-    def format(self, record: logging.LogRecord) -> str:
+    def line(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> str:
+        """One log line (without its newline)."""
         entry: dict[str, Any] = {
-            "time": self._time(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
+            "time": self._time(created),
+            "level": level,
+            "logger": logger,
+            "msg": message,
         }
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            entry.update({key: _clip(value) for key, value in fields.items()})
-        if record.exc_info and record.exc_info[0] is not None:
-            entry["error"] = self.formatException(record.exc_info)
+        entry.update({key: _clip(value) for key, value in fields.items()})
         return orjson.dumps(entry, default=str).decode()
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None)
+        fields = dict(fields) if isinstance(fields, dict) else {}
+        if record.exc_info and record.exc_info[0] is not None:
+            fields["error"] = self.formatException(record.exc_info)
+        level = record.levelname.lower()
+        return self.line(record.created, level, record.name, record.getMessage(), fields)
 
 
 def configure(level: str = "info") -> None:
@@ -73,7 +80,9 @@ def configure(level: str = "info") -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONFormatter())
+    formatter = JSONFormatter()
+    handler.setFormatter(formatter)
+    _direct.formatter, _direct.stream = formatter, sys.stderr
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -88,3 +97,28 @@ def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fie
     """Log `message` with structured `fields` (they become keys of the JSON line)."""
     if logger.isEnabledFor(level):
         logger.log(level, message, extra={"fields": fields})
+
+
+class _Direct:
+    """Where `configure` sends log lines, for `decision` to write to without a LogRecord."""
+
+    formatter: JSONFormatter | None = None
+    stream: TextIO | None = None
+
+
+_direct = _Direct()
+
+
+def decision(**fields: Any) -> None:
+    """Log one admission decision. Once `configure` has run, and while nobody else listens to
+    initgate's loggers, the line goes straight to the log stream in the very format of the other
+    lines: the logging module's record machinery cost more than the rest of the decision's
+    bookkeeping. Otherwise (tests, embedders with handlers of their own) it is a plain record."""
+    if not DECISIONS.isEnabledFor(logging.INFO):
+        return
+    formatter, stream = _direct.formatter, _direct.stream
+    if formatter is None or stream is None or DECISIONS.handlers or LOG.handlers:
+        event(DECISIONS, "decision", **fields)
+        return
+    stream.write(formatter.line(time.time(), "info", DECISIONS.name, "decision", fields) + "\n")
+    stream.flush()

@@ -9,5 +9,5 @@
 - `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`);
   `routing`: which namespaces the webhook configurations send, in which mode.
 - `continuous`, `policyreports`: the in-cluster loop, its gauges and `PolicyReport` objects.
-- `commands`, `duration`: the `audit` and `mutate` commands behind `webhook.cli`.
+- `cli`, `commands`, `duration`: the `audit` and `mutate` commands behind `webhook.cli`.
 """

@@ -178,17 +178,21 @@ def _crashing(plan: Plan) -> Plan:
     return dataclasses.replace(plan, validate=(broken, *plan.validate[1:]))
 
 
+def _post_to(handler: Handler, metrics: Metrics, sent: dict[str, Any]) -> Any:
+    """POST `sent` to an app serving `handler` alone, instrumented with `metrics`."""
+    endpoint = Endpoint(handler, Instrumentation(metrics))
+    app = Starlette(routes=[Route("/validate", endpoint, methods=["POST"])])
+    with TestClient(app, base_url="https://testserver") as http:
+        return http.post("/validate", json=sent)
+
+
 @pytest.mark.parametrize(("choice", "allowed"), [("allow", True), ("deny", False)])
 def test_a_crashing_policy_is_answered_per_configuration(choice: str, allowed: bool) -> None:
     plan = _crashing(compile_plan(Config.model_validate({"onPolicyError": choice})))
     metrics = Metrics()
     handler = Handler(webhook="validate", cap=Mode.ENFORCE, plan=lambda: plan)
-    app = Starlette(
-        routes=[Route("/validate", Endpoint(handler, Instrumentation(metrics)), methods=["POST"])]
-    )
     sent = reviews.captured("pod-create-native-sidecar", "validate")
-    with TestClient(app, base_url="https://testserver") as http:
-        answer = http.post("/validate", json=sent)
+    answer = _post_to(handler, metrics, sent)
     assert answer.status_code == 200
     response = answer.json()["response"]
     assert response["allowed"] is allowed
@@ -216,12 +220,8 @@ def test_a_crash_outside_the_policies_is_recovered(choice: str, allowed: bool) -
     plan = compile_plan(Config.model_validate({"onPolicyError": choice}))
     metrics = Metrics()
     handler = _Exploding(webhook="validate", cap=Mode.ENFORCE, plan=lambda: plan)
-    app = Starlette(
-        routes=[Route("/validate", Endpoint(handler, Instrumentation(metrics)), methods=["POST"])]
-    )
     sent = reviews.captured("pod-create-two-init", "validate")
-    with TestClient(app, base_url="https://testserver") as http:
-        answer = http.post("/validate", json=sent)
+    answer = _post_to(handler, metrics, sent)
     assert answer.status_code == 200
     response = answer.json()["response"]
     assert response["uid"] == sent["request"]["uid"]

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support import kube, reviews
+from webhook import logs
 from webhook._version import __version__
 from webhook.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """`initgate serve` configures process-wide logging (onto this test's captured stderr, which
+    closes after it): put everything back for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    direct = (logs._direct.formatter, logs._direct.stream)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logs._direct.formatter, logs._direct.stream = direct
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

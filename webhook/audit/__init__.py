@@ -2,8 +2,8 @@
 
 - `manifests`: reading files, directories and standard input (multi-document YAML, JSON, Lists).
 - `evaluate`: one object through `webhook.engine.decide`, chained as the API server chains the
-  webhooks; workloads also through the pod their controller would create. `patch`: applying a
-  patch without copying the object whole.
+  webhooks; workloads also through the pod their controller would create (patches applied with
+  `webhook.patch`).
 - `report`, `sarif`: the table, JSON and SARIF outputs, and the exit status.
 - `offline`: auditing manifests, and `mutate`: the manifests as the mutating webhook leaves them.
 - `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`);

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from policies.base import Finding, Mode, PatchOp, mapping, text
 from webhook.audit.manifests import Locate, Source
-from webhook.audit.patch import PatchError, apply
 from webhook.engine import Decision, Verdict, Webhook, decide
 from webhook.objects import TEMPLATES, Request
+from webhook.patch import PatchError, apply
 from webhook.plan import Plan
 
 Outcome = Literal["denied", "warned", "patched", "audited", "clean", "exempt", "skipped"]

@@ -17,9 +17,9 @@ import yaml
 from policies.base import Mode, PatchOp
 from webhook.audit.evaluate import Audited, Target, evaluate
 from webhook.audit.manifests import Document, Loaded, Manifest, namespace_of
-from webhook.audit.patch import apply
 from webhook.audit.report import Report
 from webhook.offline import OFFLINE_USER
+from webhook.patch import apply
 from webhook.plan import Plan
 
 

@@ -13,8 +13,8 @@ from policies.base import Container, Context, Finding, Mode, PodView, Policy, Po
 from policies.base import add as add_op
 from tests.support import reviews
 from webhook.audit.evaluate import Target, evaluate
-from webhook.audit.patch import PatchError, apply
 from webhook.config import Config
+from webhook.patch import PatchError, apply
 from webhook.plan import Plan, Rule, Who, compile_plan
 
 POD = reviews.pod(

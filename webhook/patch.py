@@ -1,9 +1,10 @@
 """Applying a webhook's JSON Patch to an object, as the API server does, without copying it whole.
 
-An audit applies one patch per pod to objects it never modifies otherwise, so an `add` copies only
-the maps and lists on its path and shares the rest with the original: a fraction of the cost of a
-deep copy (jsonpatch's), for the same result. Anything but `add` goes through jsonpatch. A patch
-that does not apply raises `PatchError`: the API server fails such a request.
+The offline review and the audit apply one patch per object to objects they never modify
+otherwise, so an `add` copies only the maps and lists on its path and shares the rest with the
+original: a fraction of the cost of a deep copy (jsonpatch's), for the same result. Anything but
+`add` goes through jsonpatch. A patch that does not apply raises `PatchError`: the API server
+fails such a request.
 """
 
 from __future__ import annotations

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import http
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from webhook import review
 from webhook.logs import LOG, event
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -165,16 +166,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self.guard.refused(reason)
         event(LOG, "connection refused", logging.WARNING, status=int(status), problem=message)
         if self.cycle is None or not self.cycle.response_started:
-            body = json.dumps(
-                {
-                    "kind": "Status",
-                    "apiVersion": "v1",
-                    "status": "Failure",
-                    "message": message,
-                    "reason": reason,
-                    "code": int(status),
-                }
-            ).encode()
+            body = orjson.dumps(review.failure(int(status), reason, message))
             head = (
                 f"HTTP/1.1 {int(status)} {status.phrase}\r\n"
                 "content-type: application/json\r\n"

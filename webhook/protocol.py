@@ -133,16 +133,7 @@ def decode(body: bytes) -> review.AdmissionReview:
 
 def problem(error: BadRequest) -> bytes:
     """A Kubernetes `Status` body for a request we cannot use."""
-    return orjson.dumps(
-        {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "status": "Failure",
-            "message": error.message,
-            "reason": error.reason,
-            "code": error.status,
-        }
-    )
+    return orjson.dumps(review.failure(error.status, error.reason, error.message))
 
 
 async def respond(send: Send, status: int, body: bytes, *, close: bool) -> None:

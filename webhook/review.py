@@ -78,6 +78,29 @@ class Response(TypedDict):
     auditAnnotations: NotRequired[dict[str, str]]
 
 
+class Failure(TypedDict):
+    """The Kubernetes `Status` a request we cannot use gets, with its HTTP 4xx."""
+
+    kind: Literal["Status"]
+    apiVersion: Literal["v1"]
+    status: Literal["Failure"]
+    message: str
+    reason: str
+    code: int
+
+
+def failure(code: int, reason: str, message: str) -> Failure:
+    """The body of an HTTP 4xx answer: the API server shows `message` to whoever sent the object."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+
+
 class ReviewOut(TypedDict):
     apiVersion: str
     kind: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import signal
 import ssl
@@ -77,10 +78,10 @@ def run(settings: ServerSettings) -> int:
     metrics = Metrics()
     state = build_state(settings, metrics=metrics)
 
-    def certificate_loaded(result: str, expires: object) -> None:
+    def certificate_loaded(result: str, expires: datetime.datetime | None) -> None:
         metrics.certificate_reloads.labels(result).inc()
         if expires is not None:
-            metrics.certificate_expiry.set(expires.timestamp())  # type: ignore[attr-defined]
+            metrics.certificate_expiry.set(expires.timestamp())
 
     if settings.tls_cert is None or settings.tls_key is None:
         raise CertificateError("no certificate")  # certificate_files always provides one

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as attribute
 from functools import cached_property
@@ -89,7 +89,10 @@ def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-@dataclass(frozen=True, slots=True)
+# Per-request values (containers, volumes, pod views, findings) are plain slotted dataclasses, not
+# frozen ones: a frozen dataclass builds itself through object.__setattr__, five times slower, and
+# every admission request builds dozens of these. Nothing mutates them after construction.
+@dataclass(slots=True)
 class Container:
     """One container of the pod, with its role and where it stands in the object."""
 
@@ -104,13 +107,13 @@ class Container:
     mount_names: frozenset[str] = attribute(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        mounts = tuple(
-            (index, mount)
-            for index, mount in enumerate(items(self.raw.get("volumeMounts")))
-            if isinstance(mount, dict)
-        )
-        object.__setattr__(self, "volume_mounts", mounts)
-        object.__setattr__(self, "mount_names", frozenset(text(m.get("name")) for _, m in mounts))
+        mounts = self.raw.get("volumeMounts")
+        if not mounts or not isinstance(mounts, list):
+            self.volume_mounts, self.mount_names = (), frozenset()
+            return
+        kept = [(index, mount) for index, mount in enumerate(mounts) if isinstance(mount, dict)]
+        self.volume_mounts = tuple(kept)
+        self.mount_names = frozenset([text(mount.get("name")) for _, mount in kept])
 
     @property
     def name(self) -> str:
@@ -160,7 +163,7 @@ def writes(mount: dict[str, Any]) -> bool:
     return mount.get("readOnly") is not True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Volume:
     """One entry of `spec.volumes`."""
 
@@ -169,7 +172,7 @@ class Volume:
     raw: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PodView:
     """A pod spec as received, with its containers sorted by role.
 
@@ -187,9 +190,9 @@ class PodView:
     whole: bool
     volumes: dict[str, Volume]
 
-    def select(self, roles: frozenset[Role]) -> Iterable[Container]:
+    def select(self, roles: frozenset[Role]) -> list[Container]:
         """The judged containers whose role is in `roles`."""
-        return (c for c in self.judged if c.role in roles)
+        return [c for c in self.judged if c.role in roles]
 
     @property
     def init_containers(self) -> tuple[Container, ...]:
@@ -207,15 +210,17 @@ def containers_of(spec: dict[str, Any], spec_path: str) -> tuple[Container, ...]
     """Every container of a pod spec, in pod order, with its role."""
     found: list[Container] = []
     for list_name, role in _LISTS:
-        for index, raw in enumerate(items(spec.get(list_name))):
+        listed = spec.get(list_name)
+        if not listed or not isinstance(listed, list):
+            continue
+        prefix = f"{spec_path}/{list_name}/"
+        for index, raw in enumerate(listed):
             if not isinstance(raw, dict):
                 continue
             actual = role
             if role is Role.INIT and raw.get("restartPolicy") == "Always":
                 actual = Role.SIDECAR
-            found.append(
-                Container(actual, list_name, index, f"{spec_path}/{list_name}/{index}", raw)
-            )
+            found.append(Container(actual, list_name, index, f"{prefix}{index}", raw))
     return tuple(found)
 
 
@@ -249,7 +254,7 @@ def pod_view(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Context:
     """Who asks for what: the part of the admission request a policy may look at."""
 
@@ -259,7 +264,7 @@ class Context:
     groups: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
     """One thing a policy has to say about one container or volume.
 

@@ -88,12 +88,17 @@ def _script_problem(
     script = command_line(container)
     if not script:
         return None
-    return _judge_script(script, deadline=deadline, checks=checks)
+    return _judge_script(script, deadline, checks)
 
 
-# Every pod of a workload runs the same scripts: each is judged once (a bounded cache).
+# Every pod of a workload runs the same scripts: each is judged once (a bounded cache, keyed by
+# positional arguments: keywords would make every lookup build a bigger key).
 @lru_cache(maxsize=1024)
-def _judge_script(script: str, *, deadline: bool, checks: frozenset[str]) -> tuple[str, str] | None:
+def _judge_script(
+    script: str,
+    deadline: bool,  # noqa: FBT001
+    checks: frozenset[str],
+) -> tuple[str, str] | None:
     script = _PRINTS.sub("echo", script)
     if "never-ends" in checks:
         what = next((what for pattern, what in _NEVER_ENDS if pattern.search(script)), None)
@@ -130,28 +135,34 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-def _unused(pod: PodView, position: int) -> list[str]:
-    """emptyDirs the init container at `position` writes and nobody reads afterwards."""
-    container = pod.containers[position]
-    readers = (
-        c
-        for index, c in enumerate(pod.containers)
-        if (index > position and c.role is not Role.EPHEMERAL) or c.role is Role.SIDECAR
+def _read_later(pod: PodView) -> dict[int, frozenset[str]]:
+    """For each container (by identity): the volumes mounted by a later container that is not
+    ephemeral, or by a native sidecar anywhere (it runs beside every later step). One pass from
+    the end of the pod, not one walk of the pod per init container."""
+    sidecars = frozenset[str]().union(
+        *[c.mount_names for c in pod.containers if c.role is Role.SIDECAR]
     )
-    read_later = frozenset[str]().union(*(c.mount_names for c in readers))
+    later: dict[int, frozenset[str]] = {}
+    seen = sidecars
+    for container in reversed(pod.containers):
+        later[id(container)] = seen
+        if container.role is not Role.EPHEMERAL and container.mount_names:
+            seen = seen | container.mount_names
+    return later
+
+
+def _unused(pod: PodView, container: Container, read_later: frozenset[str]) -> list[str]:
+    """emptyDirs the init container writes and nobody reads afterwards."""
     names: list[str] = []
-    for _, mount in container.mounts():
+    for _, mount in container.volume_mounts:
         name = text(mount.get("name"))
+        if name in read_later or name in names or not writes(mount):
+            continue
         volume = pod.volumes.get(name)
+        if volume is None or "emptyDir" not in volume.raw:
+            continue
         path = text(mount.get("mountPath")).rstrip("/")
-        if (
-            volume is None
-            or "emptyDir" not in volume.raw
-            or not writes(mount)
-            or name in read_later
-            or name in names
-            or any(path == s or path.startswith(s + "/") for s in _SCRATCH)
-        ):
+        if any(path == s or path.startswith(s + "/") for s in _SCRATCH):
             continue
         names.append(name)
     return names
@@ -161,25 +172,20 @@ def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> lis
     """At most one finding per heuristic and container (per volume for unused volumes)."""
     checks = settings.check_set
     deadline = pod.spec.get("activeDeadlineSeconds") is not None
+    unused_volumes = "unused-volume" in checks and pod.whole
+    image_tags = "image-tag" in checks
+    read_later = _read_later(pod) if unused_volumes else {}
     found: list[Finding] = []
-    # Judged containers are the pod's own Container objects: find their place by identity.
-    positions = {id(c): index for index, c in enumerate(pod.containers)}
     for container in pod.select(settings.role_set):
-        position = positions[id(container)]
-
-        def finding(key: str, message: str, c: Container = container) -> None:
-            found.append(Finding(key=key, message=message, role=c.role, container=c))
-
+        role = container.role
         if problem := _script_problem(container, deadline=deadline, checks=checks):
-            finding(*problem)
-        if "unused-volume" in checks and pod.whole:
-            for name in _unused(pod, position):
-                finding(
-                    f"unused-volume:{name}",
-                    f'writes emptyDir "{name}" that no later container mounts; it is lost',
-                )
-        if "image-tag" in checks and (tag_problem := image_problem(container.image)):
-            finding("image-tag", tag_problem)
+            found.append(Finding(problem[0], problem[1], role, container))
+        if unused_volumes:
+            for name in _unused(pod, container, read_later[id(container)]):
+                message = f'writes emptyDir "{name}" that no later container mounts; it is lost'
+                found.append(Finding(f"unused-volume:{name}", message, role, container))
+        if image_tags and (tag_problem := image_problem(container.image)):
+            found.append(Finding("image-tag", tag_problem, role, container))
     return found
 
 

@@ -8,6 +8,8 @@ nobody watches. Each privilege is its own finding, keyed so that an image exempt
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field, field_validator
 
 from policies.base import (
@@ -99,13 +101,20 @@ class InitPrivilegedSettings(PolicySettings):
             raise ValueError(f"unknown presets {unknown} (known: {sorted(PRESETS)})")
         return {name: presets.get(name, True) for name in PRESETS}
 
+    @cached_property
+    def allowed_set(self) -> frozenset[str]:
+        """The allowed capabilities as a set (computed once: asked on every request)."""
+        return frozenset(self.allowed_capabilities)
+
     def image_exemptions(self) -> tuple[ImageExemption, ...]:
         """Configured image exemptions, then those of the presets that are switched on."""
         presets = (e for name, on in self.presets.items() if on for e in PRESETS[name])
         return (*self.exemptions.images, *presets)
 
 
-def _judge(pod: PodView, container: Container, allowed: frozenset[str]) -> list[Finding]:
+def _judge(
+    pod: PodView, container: Container, allowed: frozenset[str], *, host_paths: bool
+) -> list[Finding]:
     found: list[Finding] = []
     role = container.role
 
@@ -137,7 +146,9 @@ def _judge(pod: PodView, container: Container, allowed: frozenset[str]) -> list[
             )
         if mapping(context.get("windowsOptions")).get("hostProcess") is True:
             finding("hostProcess", "securityContext.windowsOptions.hostProcess is true; remove it")
-    for _, mount in container.mounts():
+    if not host_paths:
+        return found
+    for _, mount in container.volume_mounts:
         volume = pod.volumes.get(text(mount.get("name")))
         if volume is not None and "hostPath" in volume.raw and writes(mount):
             finding(
@@ -149,10 +160,11 @@ def _judge(pod: PodView, container: Container, allowed: frozenset[str]) -> list[
 
 def evaluate(pod: PodView, _context: Context, settings: InitPrivilegedSettings) -> list[Finding]:
     """One finding per privilege each judged init container (or sidecar) asks for."""
-    allowed = frozenset(settings.allowed_capabilities)
+    allowed = settings.allowed_set
+    host_paths = any("hostPath" in volume.raw for volume in pod.volumes.values())
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
-        found.extend(_judge(pod, container, allowed))
+        found.extend(_judge(pod, container, allowed, host_paths=host_paths))
     return found
 
 

@@ -19,7 +19,7 @@ Webhook = Literal["validate", "mutate"]
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """A finding, the policy that made it and the mode it was judged in."""
 
@@ -28,7 +28,7 @@ class Verdict:
     finding: Finding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PolicyError:
     """A policy that raised instead of answering (a bug, or an object no API server would send)."""
 
@@ -76,24 +76,25 @@ def decide(request: Request, plan: Plan, *, webhook: Webhook, cap: Mode = Mode.E
         groups=request.groups,
     )
     decision = Decision()
-    for rule in plan.rules(webhook):
-        mode = rule.mode.cap(cap)
-        if mode is Mode.OFF or rule.who.exempts(request) is not None:
+    verdicts = decision.verdicts
+    for rule, mode in plan.active(webhook, cap):
+        if not rule.who.empty and rule.who.exempts(request) is not None:
             continue
         try:
             findings = _findings(rule, subject, context)
         except Exception as error:  # noqa: BLE001 - one policy's bug must not stop admission
             decision.errors.append(PolicyError(rule.policy.id, f"{type(error).__name__}: {error}"))
             continue
-        decision.verdicts.extend(Verdict(rule.policy.id, mode, f) for f in findings)
+        for finding in findings:
+            verdicts.append(Verdict(rule.policy.id, mode, finding))
     _conclude(decision, request, subject, plan, webhook)
     return decision
 
 
 def _findings(rule: Rule, subject: Subject, context: Context) -> list[Finding]:
-    findings = [
-        f for f in rule.policy.evaluate(subject.pod, context, rule.settings) if not rule.exempts(f)
-    ]
+    findings = rule.policy.evaluate(subject.pod, context, rule.settings)
+    if findings and rule.images:
+        findings = [f for f in findings if not rule.exempts(f)]
     if subject.old is not None and findings:
         findings = _new_only(findings, rule, subject.old, context)
     return findings

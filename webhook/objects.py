@@ -27,7 +27,7 @@ TEMPLATES: dict[tuple[str, str, str], str] = {
 KINDS = frozenset(kind for _, _, kind in TEMPLATES)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     """What the engine needs of an admission request, whatever brought it (webhook, CLI, audit)."""
 
@@ -56,7 +56,7 @@ class Request:
         return self.namespace or text(mapping(self.object.get("metadata")).get("namespace"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Subject:
     """The pod spec of a request that is to be judged."""
 
@@ -69,10 +69,14 @@ class Subject:
     """For an UPDATE judged on what it changes: the same containers before the change."""
 
 
+# The same pointers, split once.
+_PARTS = {pointer: tuple(pointer.split("/")[1:]) for pointer in TEMPLATES.values()}
+
+
 def _spec_at(obj: dict[str, Any], pointer: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(pod spec, pod metadata) of the template at `pointer` ("" for the object itself)."""
     node: Any = obj
-    for part in pointer.split("/")[1:]:
+    for part in _PARTS[pointer]:
         node = mapping(node).get(part)
     template = mapping(node)
     return mapping(template.get("spec")), mapping(template.get("metadata"))

@@ -126,9 +126,22 @@ class Plan:
     who: Who
     validate: tuple[Rule, ...]
     mutate: tuple[Rule, ...]
+    _active: dict[tuple[str, Mode], tuple[tuple[Rule, Mode], ...]] = field(
+        default_factory=dict, compare=False
+    )
 
     def rules(self, webhook: str) -> tuple[Rule, ...]:
         return self.mutate if webhook == "mutate" else self.validate
+
+    def active(self, webhook: str, cap: Mode) -> tuple[tuple[Rule, Mode], ...]:
+        """The rules of `webhook` that are not off under `cap`, each with its capped mode (worked
+        out once per plan, endpoint and cap, not on every request)."""
+        found = self._active.get((webhook, cap))
+        if found is None:
+            capped = ((rule, rule.mode.cap(cap)) for rule in self.rules(webhook))
+            found = tuple((rule, mode) for rule, mode in capped if mode is not Mode.OFF)
+            self._active[(webhook, cap)] = found
+        return found
 
 
 def compile_plan(config: Config) -> Plan:

@@ -36,9 +36,8 @@ from tests.support import reviews  # noqa: E402
 from tests.support.server import Material, free_port  # noqa: E402
 from webhook.config import Config  # noqa: E402
 from webhook.engine import Webhook, decide  # noqa: E402
-from webhook.handler import engine_request  # noqa: E402
 from webhook.plan import compile_plan  # noqa: E402
-from webhook.review import AdmissionReview  # noqa: E402
+from webhook.review import AdmissionReview, engine_request  # noqa: E402
 
 FIXTURE = "pod-create-two-init"
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")

@@ -23,12 +23,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from policies.base import Mode
-from webhook import logs, review
+from webhook import logs
 from webhook._version import __version__
 from webhook.engine import WEBHOOKS, Decision
 from webhook.handler import Handler
 from webhook.logs import DECISIONS, LOG, event
 from webhook.metrics import Metrics, bounded_kind, bounded_operation
+from webhook.objects import Request
 from webhook.protocol import BadRequest, Endpoint
 from webhook.settings import ServerSettings
 from webhook.store import ConfigStore
@@ -108,7 +109,7 @@ class Instrumentation:
             problem=error.message,
         )
 
-    def failed(self, handler: Handler, request: review.AdmissionRequest, error: Exception) -> None:
+    def failed(self, handler: Handler, request: Request, error: Exception) -> None:
         self._child(self.metrics.policy_errors, "engine").inc()
         LOG.error(
             "evaluation failed",
@@ -119,7 +120,7 @@ class Instrumentation:
     def answered(
         self,
         handler: Handler,
-        request: review.AdmissionRequest,
+        request: Request,
         decision: Decision | None,
         seconds: float,
     ) -> None:
@@ -129,7 +130,7 @@ class Instrumentation:
             m.requests,
             handler.name,
             bounded_operation(request.operation),
-            bounded_kind(request.kind.kind),
+            bounded_kind(request.kind),
             outcome,
             "true" if request.dry_run else "false",
         ).inc()
@@ -144,18 +145,18 @@ class Instrumentation:
                 self._child(m.policy_errors, error.policy).inc()
         if not DECISIONS.isEnabledFor(logging.INFO):
             return
-        metadata = (request.object or {}).get("metadata")
+        metadata = request.object.get("metadata")
         generate_name = metadata.get("generateName", "") if isinstance(metadata, dict) else ""
         logs.decision(
             uid=request.uid,
             webhook=handler.name,
-            kind=request.kind.kind,
+            kind=request.kind,
             namespace=request.namespace,
             name=request.name,
             generateName=generate_name,
             operation=request.operation,
-            subResource=request.sub_resource,
-            user=request.user_info.username,
+            subResource=request.subresource,
+            user=request.username,
             dryRun=request.dry_run,
             decision=outcome,
             reason=decision.reason if decision is not None else "evaluation failed",

@@ -12,25 +12,6 @@ from webhook.objects import Request
 from webhook.plan import Plan
 
 
-def engine_request(request: review.AdmissionRequest) -> Request:
-    """The engine's view of a wire request."""
-    return Request(
-        object=request.object or {},
-        old_object=request.old_object,
-        operation=request.operation,
-        group=request.kind.group,
-        version=request.kind.version,
-        kind=request.kind.kind,
-        subresource=request.sub_resource,
-        namespace=request.namespace,
-        name=request.name,
-        username=request.user_info.username,
-        groups=request.user_info.groups,
-        dry_run=request.dry_run,
-        uid=request.uid,
-    )
-
-
 def respond(decision: Decision) -> review.Response:
     """The wire response for an engine decision."""
     warnings, audit = decision.warnings, decision.audit_annotations
@@ -55,5 +36,10 @@ class Handler:
         return self.webhook if self.cap is Mode.ENFORCE else f"{self.webhook}/{self.cap.value}"
 
     def handle(self, request: review.AdmissionRequest) -> tuple[review.Response, Decision]:
-        decision = decide(engine_request(request), self.plan(), webhook=self.webhook, cap=self.cap)
+        """Answer a validated wire request (the offline review)."""
+        return self.answer(review.engine_request(request))
+
+    def answer(self, request: Request) -> tuple[review.Response, Decision]:
+        """Answer the engine's view of a request (the webhook: see `review.plain_request`)."""
+        decision = decide(request, self.plan(), webhook=self.webhook, cap=self.cap)
         return respond(decision), decision

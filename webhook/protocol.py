@@ -19,6 +19,7 @@ from webhook import review
 from webhook.engine import Decision
 from webhook.handler import Handler
 from webhook.logs import LOG
+from webhook.objects import Request
 
 # The API server refuses request bodies above 3 MiB, and an UPDATE review carries the object twice
 # (`object` and `oldObject`) plus its own envelope: 7 MiB admits every review a real API server can
@@ -102,8 +103,9 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def decode(body: bytes) -> review.AdmissionReview:
-    """The AdmissionReview in `body`; raises `BadRequest` (400) saying what is wrong with it."""
+def decode(body: bytes) -> Request:
+    """The request of the AdmissionReview in `body`; raises `BadRequest` (400) saying what is
+    wrong with it."""
     try:
         data = orjson.loads(body)
     except (ValueError, RecursionError) as error:
@@ -119,8 +121,11 @@ def decode(body: bytes) -> review.AdmissionReview:
             f"unsupported apiVersion {_quoted(data.get('apiVersion'))}: initgate answers "
             f"{review.API_VERSION} only (admissionReviewVersions: [v1])",
         )
+    plain = review.plain_request(data)
+    if plain is not None:
+        return plain
     try:
-        return review.AdmissionReview.model_validate(data)
+        return review.engine_request(review.AdmissionReview.model_validate(data).request)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -151,14 +156,12 @@ class Observer(Protocol):
 
     def bad_request(self, handler: Handler, error: BadRequest) -> None: ...
 
-    def failed(
-        self, handler: Handler, request: review.AdmissionRequest, error: Exception
-    ) -> None: ...
+    def failed(self, handler: Handler, request: Request, error: Exception) -> None: ...
 
     def answered(
         self,
         handler: Handler,
-        request: review.AdmissionRequest,
+        request: Request,
         decision: Decision | None,
         seconds: float,
     ) -> None: ...
@@ -189,7 +192,7 @@ class Endpoint:
         started = time.perf_counter()
         handler, observer = self.handler, self.observer
         try:
-            incoming = decode(await read_body(scope, receive, self.limit))
+            request = decode(await read_body(scope, receive, self.limit))
         except BadRequest as error:
             observer.bad_request(handler, error)
             await respond(send, error.status, problem(error), close=error.close or self.closing())
@@ -198,10 +201,9 @@ class Endpoint:
             # Nobody reads this answer; without one the disconnect would surface as a crash.
             await respond(send, 400, b"", close=True)
             return
-        request = incoming.request
         decision: Decision | None = None
         try:
-            response, decision = handler.handle(request)
+            response, decision = handler.answer(request)
             body = orjson.dumps(review.complete(request.uid, response))
         except Exception as error:  # noqa: BLE001 - recovered, answered, logged and counted
             observer.failed(handler, request, error)

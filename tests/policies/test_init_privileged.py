@@ -15,7 +15,7 @@ from tests.policies.harness import Row, evaluate, found, patch_of, plan, policy_
 from tests.support.reviews import captured, pod
 from webhook import review
 from webhook.engine import decide
-from webhook.handler import engine_request
+from webhook.review import engine_request
 
 POLICY = init_privileged.POLICY
 ID = POLICY.id

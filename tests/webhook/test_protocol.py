@@ -21,6 +21,7 @@ from webhook.config import Config
 from webhook.engine import Decision
 from webhook.handler import Handler
 from webhook.metrics import Metrics
+from webhook.objects import Request
 from webhook.plan import Plan, compile_plan
 from webhook.protocol import Endpoint
 from webhook.settings import ServerSettings
@@ -211,7 +212,7 @@ def test_a_crashing_policy_is_answered_per_configuration(choice: str, allowed: b
 
 
 class _Exploding(Handler):
-    def handle(self, request: review.AdmissionRequest) -> tuple[review.Response, Decision]:
+    def answer(self, request: Request) -> tuple[review.Response, Decision]:
         raise RuntimeError("the engine itself failed")
 
 

@@ -126,21 +126,15 @@ class Instrumentation:
     ) -> None:
         m = self.metrics
         outcome = decision.outcome if decision is not None else "error"
-        self._child(
-            m.requests,
-            handler.name,
-            bounded_operation(request.operation),
-            bounded_kind(request.kind),
-            outcome,
-            "true" if request.dry_run else "false",
-        ).inc()
-        self._child(m.duration, handler.name).observe(seconds)
+        dry_run = "true" if request.dry_run else "false"
+        operation, kind = bounded_operation(request.operation), bounded_kind(request.kind)
+        m.requests.inc((handler.name, operation, kind, outcome, dry_run))
+        m.duration.observe(handler.name, seconds)
         if decision is not None:
             for verdict in decision.verdicts:
-                role = verdict.finding.role.value if verdict.finding.role else "pod"
-                self._child(
-                    m.findings, verdict.policy, verdict.mode.value, role, handler.webhook
-                ).inc()
+                role = verdict.finding.role
+                labels = (verdict.policy, verdict.mode.value, role.value if role else "pod")
+                m.findings.inc((*labels, handler.webhook))
             for error in decision.errors:
                 self._child(m.policy_errors, error.policy).inc()
         if not DECISIONS.isEnabledFor(logging.INFO):
@@ -148,22 +142,24 @@ class Instrumentation:
         metadata = request.object.get("metadata")
         generate_name = metadata.get("generateName", "") if isinstance(metadata, dict) else ""
         logs.decision(
-            uid=request.uid,
-            webhook=handler.name,
-            kind=request.kind,
-            namespace=request.namespace,
-            name=request.name,
-            generateName=generate_name,
-            operation=request.operation,
-            subResource=request.subresource,
-            user=request.username,
-            dryRun=request.dry_run,
-            decision=outcome,
-            reason=decision.reason if decision is not None else "evaluation failed",
-            policies=decision.policies if decision is not None else [],
-            findings=len(decision.verdicts) if decision is not None else 0,
-            errors=[f"{e.policy}: {e.error}" for e in decision.errors] if decision else [],
-            durationMs=round(seconds * 1000, 3),
+            {
+                "uid": request.uid,
+                "webhook": handler.name,
+                "kind": request.kind,
+                "namespace": request.namespace,
+                "name": request.name,
+                "generateName": generate_name,
+                "operation": request.operation,
+                "subResource": request.subresource,
+                "user": request.username,
+                "dryRun": request.dry_run,
+                "decision": outcome,
+                "reason": decision.reason if decision is not None else "evaluation failed",
+                "policies": decision.policies if decision is not None else [],
+                "findings": len(decision.verdicts) if decision is not None else 0,
+                "errors": [f"{e.policy}: {e.error}" for e in decision.errors] if decision else [],
+                "durationMs": round(seconds * 1000, 3),
+            }
         )
 
 

@@ -6,10 +6,12 @@ hold environment variables, and environment variables hold secrets.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 
@@ -49,18 +51,32 @@ class JSONFormatter(logging.Formatter):
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
 
-    def line(
+    def entry(
         self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
-    ) -> str:
-        """One log line (without its newline)."""
+    ) -> dict[str, Any]:
+        """What one log line holds, long field values clipped."""
         entry: dict[str, Any] = {
             "time": self._time(created),
             "level": level,
             "logger": logger,
             "msg": message,
         }
-        entry.update({key: _clip(value) for key, value in fields.items()})
-        return orjson.dumps(entry, default=str).decode()
+        for key, value in fields.items():
+            kind = type(value)
+            entry[key] = (
+                _clip(value)
+                if kind is list or (kind is str and len(value) > FIELD_LIMIT)
+                else value
+            )
+        return entry
+
+    def line(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> str:
+        """One log line (without its newline)."""
+        return orjson.dumps(
+            self.entry(created, level, logger, message, fields), default=str
+        ).decode()
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", None)
@@ -104,21 +120,46 @@ class _Direct:
 
     formatter: JSONFormatter | None = None
     stream: TextIO | None = None
+    flush_due: bool = False
 
 
 _direct = _Direct()
 
 
-def decision(**fields: Any) -> None:
+def decision(fields: dict[str, Any]) -> None:
     """Log one admission decision. Once `configure` has run, and while nobody else listens to
     initgate's loggers, the line goes straight to the log stream in the very format of the other
     lines: the logging module's record machinery cost more than the rest of the decision's
-    bookkeeping. Otherwise (tests, embedders with handlers of their own) it is a plain record."""
+    bookkeeping. Otherwise (tests, embedders with handlers of their own) it is a plain record.
+
+    Inside the event loop, lines are written to the stream's byte buffer and flushed once per turn
+    of the loop: the requests answered in one turn share one write to the log pipe, and no line
+    waits longer than that turn."""
     if not DECISIONS.isEnabledFor(logging.INFO):
         return
     formatter, stream = _direct.formatter, _direct.stream
     if formatter is None or stream is None or DECISIONS.handlers or LOG.handlers:
         event(DECISIONS, "decision", **fields)
         return
-    stream.write(formatter.line(time.time(), "info", DECISIONS.name, "decision", fields) + "\n")
-    stream.flush()
+    entry = formatter.entry(time.time(), "info", DECISIONS.name, "decision", fields)
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(orjson.dumps(entry, default=str).decode() + "\n")
+        stream.flush()
+        return
+    buffer.write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE))
+    if _direct.flush_due:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        buffer.flush()
+        return
+    _direct.flush_due = True
+    loop.call_soon(_flush, buffer)
+
+
+def _flush(buffer: BinaryIO) -> None:
+    _direct.flush_due = False
+    with contextlib.suppress(OSError, ValueError):  # a closed or broken log pipe
+        buffer.flush()

@@ -3,18 +3,25 @@ modes, roles, webhooks, operations, handled kinds; never names of pods or free t
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from webhook._version import __version__
 from webhook.objects import KINDS
@@ -43,30 +50,89 @@ def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
     return registry
 
 
+class Tally(Collector):
+    """Counters for the admission path: plain integers in a dict, added to by the event loop and
+    read by the scrape thread.
+
+    prometheus_client's counters take a lock on every increment, and an admission request makes
+    several: here an increment is one dict update. There is one writer (the event loop), and a
+    scrape copies the dict in one step under the GIL, so no increment is lost or seen half-made.
+    """
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = tuple(labels)
+        self.counts: dict[tuple[str, ...], int] = {}
+
+    def inc(self, labels: tuple[str, ...]) -> None:
+        counts = self.counts
+        counts[labels] = counts.get(labels, 0) + 1
+
+    def describe(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, count in dict(self.counts).items():
+            family.add_metric(labels, count)
+        yield family
+
+
+class Timings(Collector):
+    """A histogram by one label, kept like `Tally`: one writer, bucket counts in plain lists."""
+
+    def __init__(self, name: str, documentation: str, label: str, buckets: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label = label
+        self.bounds = tuple(buckets)
+        self._le = [*(floatToGoString(b) for b in self.bounds), "+Inf"]  # type: ignore[no-untyped-call]
+        self.series: dict[str, list[float]] = {}
+        """Per label value: the count of each bucket (not cumulative), then +Inf, then the sum."""
+
+    def observe(self, value: str, seconds: float) -> None:
+        series = self.series.get(value)
+        if series is None:
+            series = self.series[value] = [0.0] * (len(self.bounds) + 2)
+        series[bisect.bisect_left(self.bounds, seconds)] += 1
+        series[-1] += seconds
+
+    def describe(self) -> Iterable[Metric]:
+        yield HistogramMetricFamily(self.name, self.documentation, labels=(self.label,))
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=(self.label,))
+        for value, series in list(self.series.items()):
+            counts = series[:]  # one copy: buckets and sum from the same moment
+            cumulative = itertools.accumulate(counts[:-1])
+            family.add_metric([value], list(zip(self._le, cumulative, strict=True)), counts[-1])
+        yield family
+
+
 class Metrics:
     """The webhook's metrics, on a registry of their own (tests run several apps in one process)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = r = _registry(registry)
-        self.requests = Counter(
+        self.requests = Tally(
             "initgate_admission_requests",
             "Admission reviews answered, by webhook, operation, kind, decision and dry run.",
             ["webhook", "operation", "kind", "decision", "dry_run"],
-            registry=r,
         )
-        self.duration = Histogram(
+        self.duration = Timings(
             "initgate_admission_duration_seconds",
             "Time to answer an admission review, from the first byte read to the answer built.",
-            ["webhook"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+            "webhook",
+            LATENCY_BUCKETS,
         )
-        self.findings = Counter(
+        self.findings = Tally(
             "initgate_findings",
             "Policy findings, by policy, effective mode, container role and webhook.",
             ["policy", "mode", "role", "webhook"],
-            registry=r,
         )
+        for collector in (self.requests, self.duration, self.findings):
+            r.register(collector)
         self.policy_errors = Counter(
             "initgate_policy_errors",
             "Policies (or the engine) that raised on a request instead of answering.",

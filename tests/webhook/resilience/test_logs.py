@@ -4,6 +4,7 @@ their owners put there."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import reviews
+from webhook import logs
 from webhook.app import create_app
 from webhook.logs import JSONFormatter
 from webhook.settings import ServerSettings
@@ -120,3 +122,52 @@ def test_a_decision_line_stays_short_whatever_the_names(
     sent["request"]["object"]["metadata"]["generateName"] = "g" * 1_000_000
     assert client.post("/mutate", json=sent).status_code == 200
     assert max(len(line) for line in lines.getvalue().splitlines()) < 4096
+
+
+class _Pipe(io.TextIOWrapper):
+    """A stand-in for stderr: text on top of a byte buffer, over bytes that show what was flushed."""
+
+    def __init__(self) -> None:
+        self.raw_bytes = io.BytesIO()
+        super().__init__(io.BufferedWriter(self.raw_bytes), line_buffering=True)
+
+    def delivered(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.raw_bytes.getvalue().splitlines()]
+
+
+@pytest.fixture
+def pipe() -> Iterator[_Pipe]:
+    """The direct decision path, as `logs.configure` sets it up, onto a recording stream."""
+    saved = (logs._direct.formatter, logs._direct.stream)
+    stream = _Pipe()
+    logs._direct.formatter, logs._direct.stream = JSONFormatter(), stream
+    decisions = logging.getLogger("initgate.decision")
+    level = decisions.level
+    decisions.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logs._direct.formatter, logs._direct.stream = saved
+        decisions.setLevel(level)
+
+
+def test_decision_lines_in_the_loop_wait_one_turn_at_most(pipe: _Pipe) -> None:
+    async def answer_three() -> list[int]:
+        seen = []
+        for index in range(3):
+            logs.decision({"uid": f"u{index}", "name": "x" * 600})
+            seen.append(len(pipe.delivered()))
+        await asyncio.sleep(0)  # one turn of the loop
+        seen.append(len(pipe.delivered()))
+        return seen
+
+    # Written within one turn, the three lines reach the pipe together, at the end of the turn.
+    assert asyncio.run(answer_three()) == [0, 0, 0, 3]
+    entries = pipe.delivered()
+    assert [e["uid"] for e in entries] == ["u0", "u1", "u2"]
+    assert all(e["msg"] == "decision" and len(e["name"]) < 600 for e in entries)
+
+
+def test_decision_lines_outside_a_loop_are_written_at_once(pipe: _Pipe) -> None:
+    logs.decision({"uid": "cli"})
+    assert [e["uid"] for e in pipe.delivered()] == ["cli"]

@@ -116,16 +116,21 @@ def _conclude(
 ) -> None:
     config = plan.config
     mutate = webhook == "mutate"
-    enforced = [v for v in decision.verdicts if v.mode is Mode.ENFORCE]
-    lines = (
-        line
-        for verdict in decision.verdicts
-        if verdict.mode is Mode.WARN
-        for line in messages.warning(verdict.policy, verdict.finding, mutate=mutate)
-    )
-    decision.warnings.extend(dict.fromkeys(lines))
-    audited = [v for v in decision.verdicts if v.mode is Mode.AUDIT]
-    decision.audit_annotations.update(messages.audit_annotations(audited, mutate=mutate))
+    enforced: list[Verdict] = []
+    warned: list[Verdict] = []
+    audited: list[Verdict] = []
+    by_mode = {Mode.ENFORCE: enforced, Mode.WARN: warned, Mode.AUDIT: audited}
+    for verdict in decision.verdicts:
+        by_mode[verdict.mode].append(verdict)
+    if warned:
+        lines = (
+            line
+            for verdict in warned
+            for line in messages.warning(verdict.policy, verdict.finding, mutate=mutate)
+        )
+        decision.warnings.extend(dict.fromkeys(lines))
+    if audited:
+        decision.audit_annotations.update(messages.audit_annotations(audited, mutate=mutate))
     if mutate:
         decision.patch = _merge(decision, (op for v in enforced for op in v.finding.patch))
         kept_back = (

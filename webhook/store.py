@@ -20,6 +20,8 @@ from webhook.logs import event
 from webhook.plan import Plan, compile_plan
 
 LOG = logging.getLogger("initgate.config")
+SETTLE = 0.25
+"""Seconds new file content must stay unchanged before it is taken (see `ConfigStore.watch`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,30 @@ class ConfigStore:
             data = self._read()
         except ConfigError as error:
             return self._refuse(str(error), digest=f"unreadable:{error}")
+        return self._take(data)
+
+    async def watch(self, interval: float, *, settle: float = SETTLE) -> None:
+        """Reload whenever the file changes, until cancelled. New content is taken once it has
+        stayed the same for `settle` seconds: a file rewritten in place (an editor, `cp` over
+        it) is never read half-written, even when the half it has is valid YAML. (A ConfigMap
+        volume swaps a symlink: its new content is whole at once, and waits `settle` too.)"""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                data = self._read()
+            except ConfigError:
+                self.reload()  # refused: logged and counted once per distinct problem
+                continue
+            if _digest(data) not in (self._current.digest, self._refused):
+                await asyncio.sleep(settle)
+                try:
+                    if self._read() != data:
+                        continue  # still changing: the next poll looks again
+                except ConfigError:
+                    continue
+            self._take(data)
+
+    def _take(self, data: bytes) -> bool | None:
         digest = _digest(data)
         if digest == self._current.digest:
             # Back to the active content (a bad file was reverted): the same bad file written
@@ -89,12 +115,6 @@ class ConfigStore:
         event(LOG, "configuration reloaded", source=str(self.path), digest=digest[:12])
         self._notify("success")
         return True
-
-    async def watch(self, interval: float) -> None:
-        """Reload whenever the file changes, until cancelled."""
-        while True:
-            await asyncio.sleep(interval)
-            self.reload()
 
     def _read(self) -> bytes:
         assert self.path is not None  # noqa: S101 - only called when a file is configured

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from policies.base import Mode
 from webhook.config import ConfigError
-from webhook.store import ConfigStore
+from webhook.store import ConfigStore, _digest
 
 
 def mode(store: ConfigStore) -> Mode:
@@ -82,3 +83,56 @@ def test_a_configmap_style_symlink_swap_is_seen(tmp_path: Path) -> None:
     (tmp_path / "..data_tmp").replace(tmp_path / "..data")
     assert store.reload() is True
     assert mode(store) is Mode.AUDIT
+
+
+def test_a_file_rewritten_in_place_is_never_read_half_written(tmp_path: Path) -> None:
+    """An editor writes the new file in two steps; its first half is itself valid YAML (a
+    different, weaker configuration). The watcher must only ever activate the whole file."""
+    path = tmp_path / "config.yaml"
+    path.write_text("mode: enforce\n")
+    whole = "mode: warn\nexemptions:\n  namespaces: [ci]\n"
+    half = whole.split("exemptions", maxsplit=1)[0]  # "mode: warn\n": valid, and not what was meant
+    seen: list[str] = []
+    store = ConfigStore(path)
+
+    async def edit() -> None:
+        watcher = asyncio.create_task(store.watch(0.02, settle=0.3))
+        try:
+            await asyncio.sleep(0.1)
+            with path.open("w") as file:
+                file.write(half)
+                file.flush()
+                for _ in range(10):  # the editor pauses mid-write; the watcher polls meanwhile
+                    await asyncio.sleep(0.02)
+                    seen.append(store.current.digest)
+                file.write(whole[len(half) :])
+            for _ in range(50):
+                await asyncio.sleep(0.02)
+                seen.append(store.current.digest)
+        finally:
+            watcher.cancel()
+
+    asyncio.run(edit())
+    assert _digest(half.encode()) not in seen
+    assert store.plan.config.mode is Mode.WARN
+    assert store.plan.config.exemptions.namespaces == ("ci",)
+
+
+def test_a_changed_file_is_taken_once_it_settles(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("mode: enforce\n")
+    results: list[str] = []
+    store = ConfigStore(path, observer=results.append)
+
+    async def change() -> None:
+        watcher = asyncio.create_task(store.watch(0.02, settle=0.05))
+        path.write_text("mode: audit\n")
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if mode(store) is Mode.AUDIT:
+                break
+        watcher.cancel()
+
+    asyncio.run(change())
+    assert mode(store) is Mode.AUDIT
+    assert results == ["success", "success"]

@@ -21,7 +21,7 @@ from webhook.audit import cli as audit_commands
 from webhook.config import ConfigError, load_config, parse_config
 from webhook.configdoc import render_default
 from webhook.protocol import MAX_BODY_BYTES
-from webhook.settings import ServerSettings
+from webhook.settings import MAX_CONNECTIONS, ServerSettings
 
 USAGE_ERROR = 2
 
@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
             shutdown_delay=args.shutdown_delay,
             max_body_bytes=args.max_body_bytes,
             read_timeout=args.read_timeout,
+            max_connections=args.max_connections,
             reload_interval=args.reload_interval,
             log_level=args.log_level,
         )
@@ -159,6 +160,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         help="seconds a client has to send a whole request, else 408 (default: 10)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"requests on connections beyond this many get 503 (default: {MAX_CONNECTIONS})",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)

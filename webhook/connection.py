@@ -7,7 +7,7 @@ nothing, sends its headers a byte at a time, or declares a body it never sends h
 review whole and at once, and gives up after its webhook timeout (at most 30 s), so a request still
 incomplete after `read_timeout` seconds only comes from a broken or hostile client: it gets 408 and
 the connection is closed. A head above `max_head_bytes` gets 431 (the API server sends well under
-1 KiB of headers).
+1 KiB of headers). A connection opened while `max_connections` are open gets 503 for its request.
 
 A connection closed after an answer that did not read the whole request (413, 408, 431) gets
 `LINGER` seconds to take the answer, then it is cut: a TLS close otherwise reads (and discards) what
@@ -27,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from webhook import review
 from webhook.logs import LOG, event
+from webhook.settings import MAX_CONNECTIONS
 
 MAX_HEAD_BYTES = 64 * 1024
 LINGER = 1.0
@@ -38,6 +39,7 @@ class Guard:
 
     read_timeout: float
     max_head_bytes: int = MAX_HEAD_BYTES
+    max_connections: int = MAX_CONNECTIONS
     refused: Callable[[str], None] = lambda _reason: None
 
 
@@ -55,9 +57,14 @@ class GuardedProtocol(HttpToolsProtocol):
         self._stopping = False
         self._head_bytes = 0  # exact, from the parser
         self._head_read = 0  # bytes received while the head was incomplete
+        self._over_cap = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # Beyond the cap, the connection's first request gets 503 (the API server's client then
+        # opens another connection, or fails the call after its timeout, as its failurePolicy
+        # says); meanwhile the read deadline stops it from holding its place for long.
+        self._over_cap = len(self.connections) > self.guard.max_connections
         self._arm()  # the first request must arrive, like every other, within the deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -97,6 +104,12 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self._over_cap and not self._refused:
+            self._refuse(
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                "too-many-connections",
+                f"more than {self.guard.max_connections} connections are open; retry",
+            )
         if not self._refused:
             super().on_headers_complete()
             if self._stopping:

@@ -99,6 +99,7 @@ def run(settings: ServerSettings) -> int:
 
     guard = Guard(
         read_timeout=settings.read_timeout,
+        max_connections=settings.max_connections,
         refused=lambda reason: metrics.bad_requests.labels(reason).inc(),
     )
     config = uvicorn.Config(

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from webhook.protocol import MAX_BODY_BYTES
 
+MAX_CONNECTIONS = 1000
+"""Open connections beyond this many get 503 (the API servers of a cluster need a few dozen)."""
+
 
 class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,6 +31,8 @@ class ServerSettings(BaseModel):
     state_dir: Path = Path(".state")
     """Where the development CA and certificate go when no certificate is given."""
     max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
+    max_connections: int = Field(MAX_CONNECTIONS, ge=1)
+    """Open connections beyond this many get 503 for their request (each holds memory)."""
     read_timeout: float = Field(10.0, gt=0)
     """Seconds a client has to send a whole request (head and body) before it gets 408."""
     reload_interval: float = Field(2.0, gt=0)

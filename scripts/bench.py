@@ -2,6 +2,8 @@
 
 - The engine alone: median microseconds of `decide()` per request for the `pod-create-two-init`
   fixture (validate and mutate).
+- In process: where one request's time goes (parse, checks, engine, encode, bookkeeping), from
+  scripts/bench_stages.py.
 - Over HTTP: one uvicorn worker over TLS, loaded by wrk (16 connections, 10 s a round) with the
   same fixture on /validate and /mutate, alternating with the floor (scripts/bench_floor.py: a bare
   ASGI app on the same uvicorn and TLS settings that only parses the JSON body and answers
@@ -31,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import bench_stages  # noqa: E402
 
 from tests.support import reviews  # noqa: E402
 from tests.support.server import Material, free_port  # noqa: E402
@@ -236,6 +240,8 @@ def main() -> int:
         micros = engine_microseconds(webhook)
         verdict = "ok" if micros < ENGINE_TARGET_US else "ABOVE TARGET"
         print(f"  {webhook:<8} {micros:7.1f} us  (target < {ENGINE_TARGET_US} us: {verdict})")
+    print("\nin-process stages of one request (median us; see scripts/bench_stages.py):")
+    print("\n".join(bench_stages.report()))
 
     measured = measure_http(args)
     print(

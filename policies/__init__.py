@@ -14,7 +14,7 @@ from policies import (
     init_unbounded,
     readonly_mounts,
 )
-from policies.base import Policy
+from policies.policy import Policy
 
 # Policy[Any]: each policy takes its own settings class, which the engine pairs from the config.
 REGISTRY: tuple[Policy[Any], ...] = (

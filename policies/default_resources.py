@@ -15,19 +15,8 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from policies import quantity
-from policies.base import (
-    Container,
-    Context,
-    Finding,
-    PatchOp,
-    PodView,
-    Policy,
-    PolicySettings,
-    Role,
-    add,
-    escape,
-    mapping,
-)
+from policies.base import Container, Context, Finding, PatchOp, PodView, Role, add, escape, mapping
+from policies.policy import Policy, PolicySettings
 
 
 class DefaultResourcesSettings(PolicySettings):

@@ -20,17 +20,8 @@ from typing import Any
 from pydantic import field_validator
 
 from policies import quantity
-from policies.base import (
-    Context,
-    Finding,
-    PodView,
-    Policy,
-    PolicySettings,
-    Role,
-    add,
-    mapping,
-    text,
-)
+from policies.base import Context, Finding, PodView, Role, add, mapping, text
+from policies.policy import Policy, PolicySettings
 
 
 class EmptyDirSizeLimitSettings(PolicySettings):

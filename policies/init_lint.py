@@ -28,13 +28,12 @@ from policies.base import (
     Finding,
     Mode,
     PodView,
-    Policy,
-    PolicySettings,
     Role,
     command_line,
     text,
     writes,
 )
+from policies.policy import Policy, PolicySettings
 
 _NEVER_ENDS = (
     (re.compile(r"\btail\b[^;&|\n]*(?:\s-[a-zA-Z0-9]*[fF]\b|\s--follow\b)"), "tail -f"),

@@ -12,20 +12,8 @@ from functools import cached_property
 
 from pydantic import Field, field_validator
 
-from policies.base import (
-    Container,
-    Context,
-    Finding,
-    ImageExemption,
-    PodView,
-    Policy,
-    PolicySettings,
-    Role,
-    items,
-    mapping,
-    text,
-    writes,
-)
+from policies.base import Container, Context, Finding, PodView, Role, items, mapping, text, writes
+from policies.policy import ImageExemption, Policy, PolicySettings
 
 # The Pod Security Standards "baseline" profile: capabilities a container may add without being
 # privileged (https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline).

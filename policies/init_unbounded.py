@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from policies import quantity
-from policies.base import Context, Finding, PodView, Policy, PolicySettings, Role, mapping
+from policies.base import Context, Finding, PodView, Role, mapping
+from policies.policy import Policy, PolicySettings
 
 
 class InitUnboundedSettings(PolicySettings):

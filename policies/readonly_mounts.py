@@ -33,15 +33,13 @@ from policies.base import (
     Context,
     Finding,
     PodView,
-    Policy,
-    PolicySettings,
     Role,
     add,
     command_line,
-    glob_matcher,
     text,
     writes,
 )
+from policies.policy import Policy, PolicySettings, glob_matcher
 
 ANNOTATION = "initgate.io/writable-volumes"
 

@@ -14,7 +14,8 @@ import yaml
 from pydantic import Field, ValidationError, create_model
 
 from policies import REGISTRY
-from policies.base import Exemptions, Mode, PolicySettings, Settings
+from policies.base import Mode
+from policies.policy import Exemptions, PolicySettings, Settings
 
 DEFAULT_EXEMPT_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 DOCS_URL = "https://github.com/initgate/initgate/blob/main/docs/policies.md"

@@ -12,15 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from policies import REGISTRY
-from policies.base import (
-    Exemptions,
-    Finding,
-    ImageExemption,
-    Mode,
-    Policy,
-    PolicySettings,
-    glob_matcher,
-)
+from policies.base import Finding, Mode
+from policies.policy import Exemptions, ImageExemption, Policy, PolicySettings, glob_matcher
 from webhook.config import Config
 from webhook.objects import Request
 

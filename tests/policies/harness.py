@@ -8,7 +8,8 @@ import json
 from functools import cache
 from typing import Any
 
-from policies.base import Context, Finding, PatchOp, Policy, pod_view
+from policies.base import Context, Finding, PatchOp, pod_view
+from policies.policy import Policy
 from tests.support import kube
 from webhook.config import Config
 from webhook.engine import Decision, Webhook, decide

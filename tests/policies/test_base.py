@@ -9,19 +9,10 @@ import jsonpatch
 import pytest
 from pydantic import ValidationError
 
-from policies.base import (
-    Container,
-    Mode,
-    PolicySettings,
-    Role,
-    command_line,
-    escape,
-    glob_matcher,
-    pod_view,
-    writes,
-)
+from policies.base import Container, Mode, Role, command_line, escape, pod_view, writes
 from policies.default_resources import DefaultResourcesSettings
 from policies.init_lint import InitLintSettings
+from policies.policy import PolicySettings, glob_matcher
 from tests.policies import pods
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import jsonpatch
 import pytest
 
-from policies.base import Container, Context, Finding, Mode, PodView, Policy, PolicySettings, Role
+from policies.base import Container, Context, Finding, Mode, PodView, Role
 from policies.base import add as add_op
+from policies.policy import Policy, PolicySettings
 from tests.support import reviews
 from webhook.audit.evaluate import Target, evaluate
 from webhook.config import Config

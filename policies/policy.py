@@ -1,0 +1,116 @@
+"""What a policy is: its definition (`Policy`: id, summary, remedy, evaluation) and its settings,
+strict pydantic models read from the YAML configuration (`PolicySettings`, with exemptions)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from policies.base import Context, Finding, Mode, PodView, Role
+
+
+class Settings(BaseModel):
+    """Strict, immutable, camelCase in YAML: a typo in the configuration is an error, not a
+    silent no-op."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def glob_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """One compiled regular expression for a list of shell-style globs (case-sensitive)."""
+    if not patterns:
+        return _never
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    return lambda value: regex.match(value) is not None
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+class ImageExemption(Settings):
+    """Containers whose image matches `image` are exempt, wholly or only for the listed checks."""
+
+    image: str = Field(min_length=1)
+    """Glob matched against the image as written and as normalised (`nginx` is also
+    `docker.io/library/nginx`)."""
+    allow: tuple[str, ...] | None = None
+    """Finding keys (globs) that are exempt, e.g. `capability:NET_ADMIN`; omitted: every finding."""
+
+
+class Exemptions(Settings):
+    """Who and what a policy leaves alone."""
+
+    namespaces: tuple[str, ...] = ()
+    """Namespace names (globs)."""
+    users: tuple[str, ...] = ()
+    """User names (globs), e.g. `system:serviceaccount:ci:*`."""
+    groups: tuple[str, ...] = ()
+    """Group names (globs)."""
+    images: tuple[ImageExemption, ...] = ()
+    """Image exemptions, each optionally scoped to some finding keys."""
+
+
+S = TypeVar("S", bound="PolicySettings")
+
+
+class PolicySettings(Settings):
+    """What every policy's settings have. Policies add their own keys, and their own default
+    `roles` (and `mode`, when it is not the global one), in a subclass."""
+
+    allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
+
+    mode: Mode | None = None
+    """enforce, warn, audit or off; unset: the global mode."""
+    roles: tuple[Role, ...] = ()
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+    exemptions: Exemptions = Exemptions()
+    """Exemptions for this policy only, on top of the global ones."""
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: tuple[Role, ...]) -> tuple[Role, ...]:
+        refused = [r.value for r in roles if r not in cls.allowed_roles]
+        if refused:
+            allowed = ", ".join(r.value for r in cls.allowed_roles)
+            raise ValueError(f"roles {refused} are not supported here (supported: {allowed})")
+        return roles
+
+    @cached_property
+    def role_set(self) -> frozenset[Role]:
+        """The roles as a set (computed once: policies ask on every request)."""
+        return frozenset(self.roles)
+
+    def image_exemptions(self) -> tuple[ImageExemption, ...]:
+        """The image exemptions of this policy (a policy may add built-in ones)."""
+        return self.exemptions.images
+
+
+Evaluate = Callable[[PodView, Context, S], list[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy(Generic[S]):
+    """A policy: its id (the module name with dashes), what it does, and its pure evaluation."""
+
+    id: str
+    kind: Literal["validate", "mutate"]
+    summary: str
+    """One line for docs and `initgate config default`."""
+    remedy: str
+    """One line a denial message ends with: how to comply, and how an exemption is granted."""
+    settings: type[S]
+    evaluate: Evaluate[S]

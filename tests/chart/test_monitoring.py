@@ -12,7 +12,7 @@ import yaml
 from prometheus_client import Counter, Gauge, Histogram
 
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render, render_values
-from webhook.metrics import AuditMetrics, Metrics, Snapshot
+from webhook.metrics import AuditMetrics, Metrics, Snapshot, Tally, Timings
 
 pytestmark = pytest.mark.chart
 
@@ -33,6 +33,11 @@ def exported() -> dict[str, frozenset[str]]:
         for collector in metrics.registry._collector_to_names:
             if isinstance(collector, Snapshot):
                 series[collector.name] = frozenset(collector.labels)
+            elif isinstance(collector, Tally):
+                series[collector.name + "_total"] = frozenset(collector.labels)
+            elif isinstance(collector, Timings):
+                for suffix in SUFFIXES[Histogram]:
+                    series[collector.name + suffix] = frozenset((collector.label,))
             elif isinstance(collector, Counter | Gauge | Histogram):
                 for suffix in SUFFIXES[type(collector)]:
                     series[collector._name + suffix] = frozenset(collector._labelnames)

@@ -41,6 +41,8 @@ class Guard:
     max_head_bytes: int = MAX_HEAD_BYTES
     max_connections: int = MAX_CONNECTIONS
     refused: Callable[[str], None] = lambda _reason: None
+    connected: Callable[[object], None] = lambda _tls: None
+    """Called with the TLS object of each new connection (its handshake has completed)."""
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -61,6 +63,9 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        tls = transport.get_extra_info("ssl_object")
+        if tls is not None:
+            self.guard.connected(tls)
         # Beyond the cap, the connection's first request gets 503 (the API server's client then
         # opens another connection, or fails the call after its timeout, as its failurePolicy
         # says); meanwhile the read deadline stops it from holding its place for long.

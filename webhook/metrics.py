@@ -161,6 +161,12 @@ class Metrics:
             "When the serving certificate expires (Unix time).",
             registry=r,
         )
+        self.tls_handshake_failures = Counter(
+            "initgate_tls_handshake_failures",
+            "TLS handshakes begun and never completed (a client that does not trust the "
+            "certificate drops them: check the webhook configurations' caBundle).",
+            registry=r,
+        )
         self.certificate_reloads = Counter(
             "initgate_certificate_reloads",
             "Serving certificate loads and reloads, by result (success or failure).",

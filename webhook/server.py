@@ -23,6 +23,7 @@ from prometheus_client import disable_created_metrics, start_http_server
 from webhook import logs
 from webhook.app import AppState, build_state, create_app
 from webhook.connection import Guard, protocol
+from webhook.handshakes import Handshakes
 from webhook.logs import LOG, event
 from webhook.metrics import Metrics
 from webhook.settings import ServerSettings
@@ -85,11 +86,13 @@ def run(settings: ServerSettings) -> int:
 
     if settings.tls_cert is None or settings.tls_key is None:
         raise CertificateError("no certificate")  # certificate_files always provides one
+    handshakes = Handshakes(failed=metrics.tls_handshake_failures.inc)
     serving = ServingCertificate(
         settings.tls_cert,
         settings.tls_key,
         client_ca=settings.client_ca,
         observer=certificate_loaded,
+        on_hello=handshakes.begun,
     )
     state.readiness.certificate = True
     app = create_app(settings, state=state)
@@ -101,6 +104,7 @@ def run(settings: ServerSettings) -> int:
         read_timeout=settings.read_timeout,
         max_connections=settings.max_connections,
         refused=lambda reason: metrics.bad_requests.labels(reason).inc(),
+        connected=handshakes.completed,
     )
     config = uvicorn.Config(
         app,

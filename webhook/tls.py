@@ -62,9 +62,11 @@ class ServingCertificate:
         *,
         client_ca: Path | None = None,
         observer: LoadObserver | None = None,
+        on_hello: Callable[[ssl.SSLObject], None] | None = None,
     ) -> None:
         self.cert, self.key, self.client_ca = cert, key, client_ca
         self._observer = observer
+        self._on_hello = on_hello
         self._digest = ""
         self._suspect = ""
         self._started = False
@@ -118,6 +120,8 @@ class ServingCertificate:
         return context
 
     def _select(self, connection: ssl.SSLObject, _name: str | None, _: ssl.SSLContext) -> None:
+        if self._on_hello is not None:
+            self._on_hello(connection)
         current = self._current
         if connection.context is not current:
             connection.context = current

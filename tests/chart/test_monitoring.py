@@ -79,6 +79,7 @@ def test_alerts() -> None:
         "InitgateSlowAnswers",
         "InitgateCertificateExpiresSoon",
         "InitgateConfigRefused",
+        "InitgateTLSHandshakeFailures",
         "InitgateAuditStale",
     }
     for alert in rules.values():

@@ -42,41 +42,54 @@ class JSONFormatter(logging.Formatter):
         super().__init__()
         self._second = -1
         self._stamp = ""
+        self._milli = -1
+        self._milli_stamp = ""
 
     def _time(self, created: float) -> str:
-        # One strftime per second: the decision log writes a line per admission request.
-        second = int(created)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
+        # One strftime per second and one format per millisecond: the decision log writes a line
+        # per admission request, several in a millisecond under load.
+        milli = int(created * 1000)
+        if milli != self._milli:
+            second, fraction = divmod(milli, 1000)
+            if second != self._second:
+                self._second = second
+                self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._milli, self._milli_stamp = milli, f"{self._stamp}.{fraction:03d}Z"
+        return self._milli_stamp
 
-    def entry(
-        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
-    ) -> dict[str, Any]:
-        """What one log line holds, long field values clipped."""
-        entry: dict[str, Any] = {
+    def encode(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        *,
+        newline: bool = False,
+    ) -> bytes:
+        """One log line as UTF-8 JSON, long field values clipped."""
+        entry = {
             "time": self._time(created),
             "level": level,
             "logger": logger,
             "msg": message,
+            **fields,
         }
-        for key, value in fields.items():
+        option = orjson.OPT_APPEND_NEWLINE if newline else None
+        line = orjson.dumps(entry, default=str, option=option)
+        if len(line) <= FIELD_LIMIT:
+            return line  # no value in it can be longer than the whole line
+        for key, value in entry.items():
             kind = type(value)
-            entry[key] = (
-                _clip(value)
-                if kind is list or (kind is str and len(value) > FIELD_LIMIT)
-                else value
-            )
-        return entry
+            if kind is list or (kind is str and len(value) > FIELD_LIMIT):
+                entry[key] = _clip(value)
+        return orjson.dumps(entry, default=str, option=option)
 
     def line(
         self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
     ) -> str:
         """One log line (without its newline)."""
-        return orjson.dumps(
-            self.entry(created, level, logger, message, fields), default=str
-        ).decode()
+        return self.encode(created, level, logger, message, fields).decode()
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", None)
@@ -141,13 +154,13 @@ def decision(fields: dict[str, Any]) -> None:
     if formatter is None or stream is None or DECISIONS.handlers or LOG.handlers:
         event(DECISIONS, "decision", **fields)
         return
-    entry = formatter.entry(time.time(), "info", DECISIONS.name, "decision", fields)
+    line = formatter.encode(time.time(), "info", DECISIONS.name, "decision", fields, newline=True)
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
-        stream.write(orjson.dumps(entry, default=str).decode() + "\n")
+        stream.write(line.decode())
         stream.flush()
         return
-    buffer.write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE))
+    buffer.write(line)
     if _direct.flush_due:
         return
     try:

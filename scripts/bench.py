@@ -7,7 +7,9 @@
 - Over HTTP: one uvicorn worker over TLS, loaded by wrk (16 connections, 10 s a round) with the
   same fixture on /validate and /mutate, alternating with the floor (scripts/bench_floor.py: a bare
   ASGI app on the same uvicorn and TLS settings that only parses the JSON body and answers
-  allowed) for several rounds; medians are reported, because a shared machine drifts. Server and
+  allowed) for several rounds; medians are reported, because a shared machine drifts. A second
+  floor runs on initgate's own connection handling (its guards, and answers written in one piece),
+  for the ratio of the request path alone. Server and
   wrk are pinned to different cores when taskset exists. Prints requests/s, p50, p99, each
   endpoint's throughput as a ratio of the floor's, the latency a single client sees, and resident
   memory after 100,000 requests.
@@ -44,6 +46,7 @@ from webhook.plan import compile_plan  # noqa: E402
 from webhook.review import AdmissionReview, engine_request  # noqa: E402
 
 FIXTURE = "pod-create-two-init"
+SAME_PROTOCOL = "floor on initgate's connection handling"
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
 TARGETS = {"validate": 0.60, "mutate": 0.55}
 RSS_TARGET_MIB = 90
@@ -178,11 +181,16 @@ def measure_http(args: argparse.Namespace) -> Measured:
             scripts[webhook] = work / f"{webhook}.lua"
             scripts[webhook].write_text(WRK_SCRIPT.format(body=body))
         (work / "config.yaml").write_text("")
-        floor_port, port = free_port(), free_port()
-        floor_command = [sys.executable, "scripts/bench_floor.py", str(floor_port)]
-        floor = start(
-            [*floor_command, str(tls.cert), str(tls.key)], f"https://127.0.0.1:{floor_port}/", tls
-        )
+        floor_port, same_port, port = free_port(), free_port(), free_port()
+        floors = [
+            start(
+                [sys.executable, "scripts/bench_floor.py", str(at), str(tls.cert), str(tls.key),
+                 *extra],
+                f"https://127.0.0.1:{at}/",
+                tls,
+            )
+            for at, extra in ((floor_port, []), (same_port, ["--initgate-protocol"]))
+        ]  # fmt: skip
         server = start(
             [
                 sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
@@ -194,6 +202,7 @@ def measure_http(args: argparse.Namespace) -> Measured:
         )  # fmt: skip
         bases = {
             "floor": f"https://127.0.0.1:{floor_port}",
+            SAME_PROTOCOL: f"https://127.0.0.1:{same_port}",
             "initgate": f"https://127.0.0.1:{port}",
         }
         try:
@@ -211,7 +220,7 @@ def measure_http(args: argparse.Namespace) -> Measured:
                 )
             ours = [r for (name, _), rs in measured.runs.items() if name == "initgate" for r in rs]
             served = sum(r["requests"] for r in [*ours, *measured.single.values()])
-            measured.floor_rss, measured.server_rss = rss_mib(floor.pid), rss_mib(server.pid)
+            measured.floor_rss, measured.server_rss = rss_mib(floors[0].pid), rss_mib(server.pid)
             if served < 100_000:
                 rate = statistics.median(r["rps"] for r in measured.runs[("initgate", "validate")])
                 seconds = int((100_000 - served) / rate) + 1
@@ -222,7 +231,7 @@ def measure_http(args: argparse.Namespace) -> Measured:
             measured.served = served
             measured.final_rss = rss_mib(server.pid)
         finally:
-            for process in (floor, server):
+            for process in (*floors, server):
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=30)
     return measured
@@ -251,11 +260,18 @@ def main() -> int:
     print(f"  {'endpoint':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}   target")
     for webhook in WEBHOOKS:
         floor_result = median_of(measured.runs[("floor", webhook)])
+        same = median_of(measured.runs[(SAME_PROTOCOL, webhook)])
         result = median_of(measured.runs[("initgate", webhook)])
         ratio = result["rps"] / floor_result["rps"]
         verdict = "ok" if ratio >= TARGETS[webhook] else "BELOW TARGET"
         print(row(f"floor /{webhook}", floor_result))
         print(row(f"/{webhook}", result, f"{ratio:>8.2f}   >= {TARGETS[webhook]:.2f}: {verdict}"))
+        print(row(f"floor* /{webhook}", same))
+        print(f"  {f'/{webhook} vs floor*':<45}{result['rps'] / same['rps']:>8.2f}")
+    print(
+        "  floor*: the floor on initgate's own connection handling (webhook.connection: guards,\n"
+        "  answers written in one piece), so that its ratio is that of the request path alone"
+    )
     print("  one client at a time (wrk -c1, 5 s):")
     for webhook in WEBHOOKS:
         print(row(f"/{webhook}", measured.single[webhook]))

@@ -3,7 +3,10 @@ that only parses the JSON body (with orjson, like initgate) and answers `allowed
 uid.
 
 Whatever initgate costs above this is its own cost: routing, validation, the engine, logging,
-metrics. Run: `python scripts/bench_floor.py PORT CERT KEY`.
+metrics, and its own connection handling (`webhook.connection`: guards, and answers written in one
+piece). Run: `python scripts/bench_floor.py PORT CERT KEY [--initgate-protocol]`; with
+`--initgate-protocol` the floor runs on initgate's connection handling too, so that the
+difference is the request path alone.
 """
 
 from __future__ import annotations
@@ -57,12 +60,18 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
 
 def main() -> None:
     port, cert, key = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    http: Any = "auto"
+    if "--initgate-protocol" in sys.argv[4:]:
+        from webhook.connection import Guard, protocol  # noqa: PLC0415 - it imports the engine
+
+        http = protocol(Guard(read_timeout=10))
     # The very same SSLContext settings as `initgate serve` (TLS 1.2 floor, cipher list).
     serving = ServingCertificate(cert, key)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
+        http=http,
         ssl_context_factory=lambda _config, _default: serving.context,
         log_config=None,
         access_log=False,

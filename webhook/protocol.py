@@ -209,11 +209,13 @@ class Endpoint:
             observer.failed(handler, request, error)
             decision = None
             body = orjson.dumps(review.complete(request.uid, _failure(handler)))
+        seconds = time.perf_counter() - started
+        # The answer first, the bookkeeping after: the API server is waiting for one, not the other.
+        await respond(send, 200, body, close=self.closing())
         try:
-            observer.answered(handler, request, decision, time.perf_counter() - started)
+            observer.answered(handler, request, decision, seconds)
         except Exception:  # noqa: BLE001 - a metric or a log line must never cost the answer
             LOG.exception("could not record a decision", extra={"fields": {"uid": request.uid}})
-        await respond(send, 200, body, close=self.closing())
 
 
 def _failure(handler: Handler) -> review.Response:

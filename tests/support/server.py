@@ -11,16 +11,30 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from cryptography import x509
 from prometheus_client.parser import text_string_to_metric_families
 
 from webhook.tls import Issued, issue
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T], accept: Callable[[T], bool], timeout: float = 2.0) -> T:
+    """`probe()` once `accept` holds of it, else its last value after `timeout` seconds. The
+    server records a decision (metrics, the log line) just after it sends the answer, so a client
+    that has the answer can be a moment early for the record."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not accept(value) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        value = probe()
+    return value
 
 
 def free_port() -> int:

@@ -335,11 +335,12 @@ def test_metrics_count_decisions_findings_and_certificate(
     client: httpx.Client, served: server.Served
 ) -> None:
     post(client, "/validate", reviews.captured_bytes("pod-create-two-init", "validate"))
-    text = httpx.get(served.metrics).text
-    assert (
+    counted = (
         'initgate_admission_requests_total{decision="denied",dry_run="false",kind="Pod",'
         'operation="CREATE",webhook="validate"}'
-    ) in text
+    )
+    text = server.eventually(lambda: httpx.get(served.metrics).text, lambda t: counted in t)
+    assert counted in text
     assert (
         'initgate_findings_total{mode="enforce",policy="init-privileged",role="init",webhook="validate"}'
         in text
@@ -354,7 +355,10 @@ def test_metrics_count_decisions_findings_and_certificate(
 def test_one_decision_line_per_request(client: httpx.Client, served: server.Served) -> None:
     sent = reviews.captured("pod-create-generatename", "mutate")
     post(client, "/mutate", sent)
-    lines = [line for line in served.logs().splitlines() if sent["request"]["uid"] in line]
+    lines = server.eventually(
+        lambda: [line for line in served.logs().splitlines() if sent["request"]["uid"] in line],
+        bool,
+    )
     assert len(lines) >= 1
     entry = json.loads(lines[-1])
     assert entry["msg"] == "decision"

@@ -69,11 +69,8 @@ class ConfigStore:
         False when the new content was refused (the last good one stays), None when unchanged."""
         if self.path is None:
             return None
-        try:
-            data = self._read()
-        except ConfigError as error:
-            return self._refuse(str(error), digest=f"unreadable:{error}")
-        return self._take(data)
+        data = self._read_or_refuse()
+        return False if data is None else self._take(data)
 
     async def watch(self, interval: float, *, settle: float = SETTLE) -> None:
         """Reload whenever the file changes, until cancelled. New content is taken once it has
@@ -82,19 +79,30 @@ class ConfigStore:
         volume swaps a symlink: its new content is whole at once, and waits `settle` too.)"""
         while True:
             await asyncio.sleep(interval)
-            try:
-                data = self._read()
-            except ConfigError:
-                self.reload()  # refused: logged and counted once per distinct problem
+            data = self._read_or_refuse()
+            if data is None:
                 continue
-            if _digest(data) not in (self._current.digest, self._refused):
-                await asyncio.sleep(settle)
-                try:
-                    if self._read() != data:
-                        continue  # still changing: the next poll looks again
-                except ConfigError:
-                    continue
+            news = _digest(data) not in (self._current.digest, self._refused)
+            if news and not await self._settled(data, settle):
+                continue  # still changing: the next poll looks again
             self._take(data)
+
+    async def _settled(self, data: bytes, settle: float) -> bool:
+        """Whether the file still holds `data` after `settle` seconds."""
+        await asyncio.sleep(settle)
+        try:
+            return self._read() == data
+        except ConfigError:
+            return False
+
+    def _read_or_refuse(self) -> bytes | None:
+        """The file's content, or None when it cannot be read (refused: logged and counted once
+        per distinct problem)."""
+        try:
+            return self._read()
+        except ConfigError as error:
+            self._refuse(str(error), digest=f"unreadable:{error}")
+            return None
 
     def _take(self, data: bytes) -> bool | None:
         digest = _digest(data)

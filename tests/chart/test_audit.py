@@ -40,16 +40,34 @@ def test_audit_deployment_runs_the_continuous_audit() -> None:
     assert (args.command, args.cluster, args.interval) == ("audit", True, 1800)
     assert (args.metrics_host, args.metrics_port) == ("0.0.0.0", 9090)  # noqa: S104 - scraped
     assert args.policy_reports is True
-    # Namespaces without the label are judged in the mode the webhooks route them to.
-    assert args.default_mode == "warn"
+    # Objects are routed as initgate's live webhook configurations route them.
+    assert args.webhook_configuration == RELEASE
+    assert rendered.one("ValidatingWebhookConfiguration", RELEASE)
+    assert (args.default_mode, args.exclude_namespace) == (None, None)
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert mounts[str(args.config.parent)] == "config"
     config_volume = next(v for v in spec["volumes"] if v["name"] == "config")
     assert config_volume["configMap"]["name"] == f"{RELEASE}-config"
-    # Exclusions as the webhook entries have them (full-values.yaml: monitoring, cert-manager).
-    assert args.exclude_namespace == ["monitoring", "cert-manager"]
     # Each scan rereads a changed configuration: no pod restart on a ConfigMap change.
     assert "annotations" not in deployment["spec"]["template"]["metadata"]
+
+
+def test_without_webhook_configurations_the_audit_routes_by_the_values() -> None:
+    rendered = render(
+        "-f",
+        str(CHART / "ci" / "full-values.yaml"),
+        "--set",
+        "webhooks.validating.enabled=false",
+        "--set",
+        "webhooks.mutating.enabled=false",
+    )
+    (container,) = rendered.one("Deployment", AUDIT)["spec"]["template"]["spec"]["containers"]
+    args = parser().parse_args(container["args"])
+    assert args.webhook_configuration is None
+    # Namespaces without the label are judged in the mode the webhooks would route them to, with
+    # the same exclusions (full-values.yaml: monitoring, cert-manager).
+    assert args.default_mode == "warn"
+    assert args.exclude_namespace == ["monitoring", "cert-manager"]
 
 
 def _rules(rendered: Rendered) -> dict[tuple[str, str], list[str]]:
@@ -70,10 +88,17 @@ def test_audit_rbac_is_read_only(reports: bool) -> None:
     expected: dict[tuple[str, str], list[str]] = {("", "namespaces"): READ}
     for group, _, kind in TEMPLATES:
         expected[(group, f"{kind.lower()}s")] = READ
+    for resource in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
+        expected[("admissionregistration.k8s.io", resource)] = ["get"]
     if reports:
         writes = ["get", "list", "create", "update", "patch", "delete"]
         expected[("wgpolicyk8s.io", "policyreports")] = writes
     assert _rules(rendered) == expected
+    # The webhook configurations: only initgate's own, by name.
+    role = rendered.one("ClusterRole", AUDIT)
+    (own,) = [r for r in role["rules"] if "resourceNames" in r]
+    assert own["resourceNames"] == [RELEASE]
+    assert own["apiGroups"] == ["admissionregistration.k8s.io"]
     binding = rendered.one("ClusterRoleBinding", AUDIT)
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",

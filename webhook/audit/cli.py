@@ -39,11 +39,24 @@ def _audit(args: argparse.Namespace) -> int:
 
     if bool(args.file) == args.cluster:
         args.parser.error("give either -f PATH (manifests) or --cluster")
-    cluster_only = ("interval", "kubeconfig", "context", "policy_reports", "exclude_namespace")
+    cluster_only = (
+        "interval",
+        "kubeconfig",
+        "context",
+        "policy_reports",
+        "exclude_namespace",
+        "webhook_configuration",
+        "default_mode",
+    )
     if not args.cluster and any(getattr(args, name) for name in cluster_only):
         args.parser.error(
-            "--interval, --kubeconfig, --context, --policy-reports and --exclude-namespace "
-            "need --cluster"
+            "--interval, --kubeconfig, --context, --policy-reports, --exclude-namespace, "
+            "--default-mode and --webhook-configuration need --cluster"
+        )
+    if args.webhook_configuration and (args.default_mode or args.exclude_namespace):
+        args.parser.error(
+            "--webhook-configuration routes by the live configurations: "
+            "--default-mode and --exclude-namespace do not apply"
         )
     if args.interval is not None and args.output != "table":
         args.parser.error("-o applies to a single audit, not to --interval")
@@ -55,8 +68,9 @@ def _audit(args: argparse.Namespace) -> int:
         fail_on=args.fail_on,
         namespace=args.namespace,
         mode=Mode(args.mode),
-        default_mode=Mode(args.default_mode),
+        default_mode=Mode(args.default_mode or Mode.ENFORCE.value),
         exclude_namespaces=tuple(args.exclude_namespace or ()),
+        webhook_configuration=args.webhook_configuration,
         kubeconfig=args.kubeconfig,
         context=args.context,
         page_size=args.page_size,
@@ -122,9 +136,14 @@ def _audit_parser(commands: Any) -> None:
     )
     audit.add_argument(
         "--default-mode",
-        default="enforce",
         choices=[m.value for m in Mode],
         help="--cluster: mode of namespaces without an initgate.io/mode label (default: enforce)",
+    )
+    audit.add_argument(
+        "--webhook-configuration",
+        metavar="NAME",
+        help="--cluster: route objects as the live Validating/MutatingWebhookConfiguration NAME "
+        "does (selectors, rules, endpoint modes) instead of by labels and --default-mode",
     )
     audit.add_argument(
         "--exclude-namespace",

@@ -9,11 +9,13 @@ Each workload is reported once: an object whose controller (an `ownerReferences`
 `controller: true`) was listed is reported through it: pods through their ReplicaSet, Job,
 StatefulSet, DaemonSet or ReplicationController; ReplicaSets through their Deployment; Jobs through
 their CronJob. Owners are listed before what they own, so a scan streams page by page.
-Namespaces are routed as the webhook configurations route them (`webhook.audit.routing`).
+Namespaces are routed as the chart's webhook configurations route them (`webhook.audit.routing`),
+or, given the name of the live configurations, by what those say (`webhook.audit.live`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -28,8 +30,10 @@ from kubernetes.config.config_exception import ConfigException
 
 from policies.base import Mode, items, mapping, text
 from webhook.audit.evaluate import Target, evaluate
+from webhook.audit.live import CONFIGURATION_KINDS, Routes
 from webhook.audit.report import Report
 from webhook.audit.routing import EXCLUDED, Skip, route
+from webhook.engine import Webhook
 from webhook.plan import Plan
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -166,6 +170,39 @@ def pages(
             return
 
 
+def webhook_routes(cluster: Cluster, name: str) -> Routes:
+    """Routes from the ValidatingWebhookConfiguration and the MutatingWebhookConfiguration called
+    `name`. One that does not exist calls nothing (the chart can leave either out); neither is an
+    error: the name is wrong, or initgate is not installed."""
+    api = client.AdmissionregistrationV1Api(cluster.api)
+    calls = dict(
+        zip(
+            CONFIGURATION_KINDS,
+            (api.read_validating_webhook_configuration, api.read_mutating_webhook_configuration),
+            strict=True,
+        )
+    )
+    found: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for kind, call in calls.items():
+        try:
+            body = fetch(call, f"get {kind} {name}", name=name)
+        except ClusterError as error:
+            cause = error.__cause__
+            if isinstance(cause, ApiException) and cause.status == 404:
+                missing.append(kind)
+                continue
+            raise
+        body.setdefault("kind", kind)
+        found.append(body)
+    if not found:
+        kinds = " or ".join(CONFIGURATION_KINDS)
+        raise ClusterError(f"no {kinds} {name}")
+    routes = Routes.of(found)
+    routes.notes.extend(f"no {kind} {name}: its webhook is never called" for kind in missing)
+    return routes
+
+
 def _lists(api: client.ApiClient) -> list[tuple[str, Callable[..., Any], Callable[..., Any]]]:
     """(resource, list in all namespaces, list in one), owners before what they own."""
     core, apps, batch = client.CoreV1Api(api), client.AppsV1Api(api), client.BatchV1Api(api)
@@ -205,8 +242,11 @@ def scan(
     default_mode: Mode = Mode.ENFORCE,
     page_size: int = 500,
     stop: Callable[[], bool] = lambda: False,
+    webhooks: Routes | None = None,
 ) -> Report:
-    """Audit every pod and workload of the cluster (or of one namespace), each once."""
+    """Audit every pod and workload of the cluster (or of one namespace), each once. With
+    `webhooks`, objects are routed by the live webhook configurations, not by the chart's labels
+    and `default_mode`."""
     core = client.CoreV1Api(cluster.api)
     if namespace is not None:
         found = [fetch(core.read_namespace, f"get namespace {namespace}", name=namespace)]
@@ -219,12 +259,12 @@ def scan(
             for ns in page
         ]
     routes: dict[str, Mode | Skip] = {}
+    labels: dict[str, dict[str, Any]] = {}
     for ns in found:
         metadata = mapping(ns.get("metadata"))
         name = text(metadata.get("name"))
-        routes[name] = route(
-            name, mapping(metadata.get("labels")), default=default_mode, excluded=cluster.excluded
-        )
+        labels[name] = mapping(metadata.get("labels"))
+        routes[name] = _route_namespace(name, labels[name], webhooks, default_mode, cluster)
     report = Report(namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)})
     if namespace is not None and not isinstance(routes[namespace], Mode):
         return report
@@ -238,10 +278,12 @@ def scan(
                     obj,
                     plan,
                     routes=routes,
+                    labels=labels,
                     listed=listed,
                     report=report,
                     default=default_mode,
                     cluster=cluster,
+                    webhooks=webhooks,
                 )
     report.objects.sort(key=lambda a: (a.namespace, ORDER.get(a.kind, 9), a.name))
     return report
@@ -252,10 +294,12 @@ def _audit_one(
     plan: Plan,
     *,
     routes: dict[str, Mode | Skip],
+    labels: dict[str, dict[str, Any]],
     listed: set[str],
     report: Report,
     default: Mode,
     cluster: Cluster,
+    webhooks: Routes | None,
 ) -> None:
     metadata = mapping(obj.get("metadata"))
     if obj.get("kind") != "Pod":
@@ -265,9 +309,33 @@ def _audit_one(
         return
     namespace = text(metadata.get("namespace"))
     if namespace not in routes:  # created since the namespaces were listed: no labels known
-        routes[namespace] = route(namespace, {}, default=default, excluded=cluster.excluded)
+        labels[namespace] = {"kubernetes.io/metadata.name": namespace}
+        routes[namespace] = _route_namespace(
+            namespace, labels[namespace], webhooks, default, cluster
+        )
     cap = routes[namespace]
     if isinstance(cap, Skip):
         report.namespaces[namespace] = cap.reason
-    if isinstance(cap, Mode):
-        report.add(evaluate(Target(obj=obj, namespace=namespace, cap=cap), plan))
+        return
+    target = Target(obj=obj, namespace=namespace, cap=cap)
+    if webhooks is not None:
+        namespace_labels = labels[namespace]
+
+        def routed(webhook: Webhook, judged: dict[str, Any]) -> Mode | None:
+            return webhooks.cap(webhook, judged, namespace_labels)
+
+        target = dataclasses.replace(target, route=routed)
+    report.add(evaluate(target, plan))
+
+
+def _route_namespace(
+    name: str,
+    labels: dict[str, Any],
+    webhooks: Routes | None,
+    default: Mode,
+    cluster: Cluster,
+) -> Mode | Skip:
+    if webhooks is None:
+        return route(name, labels, default=default, excluded=cluster.excluded)
+    cap = webhooks.namespace(labels)
+    return cap if cap is not None else Skip("no webhook entry selects it (namespaceSelector)")

@@ -35,6 +35,8 @@ class AuditOptions:
     mode: Mode = Mode.ENFORCE
     default_mode: Mode = Mode.ENFORCE
     exclude_namespaces: tuple[str, ...] = ()
+    webhook_configuration: str | None = None
+    """--cluster: route objects by the live webhook configurations of this name."""
     kubeconfig: Path | None = None
     context: str | None = None
     page_size: int = 500
@@ -73,7 +75,12 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
     if plan is None:
         return USAGE_ERROR
     if options.cluster:
-        from webhook.audit.cluster import ClusterError, connect, scan  # noqa: PLC0415
+        from webhook.audit.cluster import (  # noqa: PLC0415
+            ClusterError,
+            connect,
+            scan,
+            webhook_routes,
+        )
         from webhook.audit.policyreports import PolicyReports  # noqa: PLC0415
 
         try:
@@ -81,12 +88,18 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                 options.kubeconfig, options.context, exclude=options.exclude_namespaces
             )
             try:
+                webhooks = None
+                if options.webhook_configuration is not None:
+                    webhooks = webhook_routes(cluster, options.webhook_configuration)
+                    for note in webhooks.notes:
+                        err.write(f"initgate audit: note: {note}\n")
                 report = scan(
                     cluster,
                     plan,
                     namespace=options.namespace,
                     default_mode=options.default_mode,
                     page_size=options.page_size,
+                    webhooks=webhooks,
                 )
                 if options.policy_reports:
                     reports = PolicyReports(cluster, page_size=options.page_size)

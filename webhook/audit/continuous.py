@@ -23,7 +23,7 @@ from types import FrameType
 from prometheus_client import disable_created_metrics, start_http_server
 
 from webhook import logs
-from webhook.audit.cluster import Cluster, ClusterError, Stopped, connect, scan
+from webhook.audit.cluster import Cluster, ClusterError, Stopped, connect, scan, webhook_routes
 from webhook.audit.commands import USAGE_ERROR, AuditOptions
 from webhook.audit.policyreports import PolicyReports
 from webhook.audit.report import Report
@@ -68,7 +68,13 @@ class Loop:
         self.store.reload()
         plan = self.store.plan
         started = time.monotonic()
+        notes: list[str] = []
         try:
+            webhooks = None
+            if self.options.webhook_configuration is not None:
+                # Read on every scan: `helm upgrade` changes the configurations.
+                webhooks = webhook_routes(self.cluster, self.options.webhook_configuration)
+                notes = webhooks.notes
             report = scan(
                 self.cluster,
                 plan,
@@ -76,6 +82,7 @@ class Loop:
                 default_mode=self.options.default_mode,
                 page_size=self.options.page_size,
                 stop=self.stop.is_set,
+                webhooks=webhooks,
             )
         except ClusterError as error:
             self.metrics.scan_errors.labels("scan").inc()
@@ -99,6 +106,7 @@ class Loop:
             findings=sum(len(a.items) for a in report.objects),
             skipped_namespaces=len(report.namespaces),
             policy_reports=dict(written) if written is not None else None,
+            notes=notes,
             **dict(sorted(counts.items())),
         )
 

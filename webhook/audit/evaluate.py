@@ -11,7 +11,7 @@ but not the person applying, or a problem a mutation brings) is reported as appl
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +37,10 @@ CONTROLLERS = {
     "CronJob": "job-controller",
 }
 CONTROLLER_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system")
+
+Route = Callable[[Webhook, dict[str, Any]], Mode | None]
+NOT_SENT = "not-sent"
+NOT_SENT_REASON = "not sent: no webhook entry selects it (objectSelector or rules)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,10 @@ class Target:
     username: str = ""
     source: Source | None = None
     locate: Locate | None = None
+    route: Route | None = None
+    """From the live webhook configurations (`webhook.audit.live`): the cap under which a webhook
+    judges an object (the workload, or the pod its controller creates), None when it is not sent.
+    Without it, both webhooks judge everything under `cap`."""
 
 
 @dataclass(slots=True)
@@ -158,7 +166,13 @@ class _Run:
     broken: bool = False
 
     def decide(self, request: Request, webhook: Webhook) -> Decision:
-        decision = decide(request, self.plan, webhook=webhook, cap=self.target.cap)
+        cap: Mode | None = self.target.cap
+        if self.target.route is not None:
+            cap = self.target.route(webhook, request.object)
+        if cap is None:
+            decision = Decision(outcome="skipped", reason=NOT_SENT)
+        else:
+            decision = decide(request, self.plan, webhook=webhook, cap=cap)
         self.decisions.append(decision)
         return decision
 
@@ -235,6 +249,9 @@ class _Run:
 
     def conclude(self, mutation: Decision, *, prefix: str = "") -> None:
         audited = self.audited
+        if all(d.reason == NOT_SENT for d in self.decisions):
+            audited.outcome, audited.reason = "exempt", NOT_SENT_REASON
+            return
         if not self.broken:  # a patch that does not apply is not applied: the request fails
             audited.patch = list(_moved(mutation.patch, prefix))
         audited.would_patch = list(_moved(mutation.would_patch, prefix))

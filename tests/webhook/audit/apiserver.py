@@ -42,6 +42,7 @@ RECORDED = {
 }
 POD_PAGES = ("pods-page1.json", "pods-page2.json", "pods-page3.json")
 REPORTS = "/apis/wgpolicyk8s.io/v1alpha2"
+ADMISSION = "admissionregistration.k8s.io"
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -61,6 +62,8 @@ class State:
     policy_reports: bool = False
     reports: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    webhook_configurations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(resource, name): a Validating/MutatingWebhookConfiguration served by GET."""
     version: int = 1000
 
     def lists(self, resource: str) -> list[tuple[str, dict[str, str]]]:
@@ -275,6 +278,8 @@ def _dispatch(
         return _reports(replay.state, method, path.strip("/").split("/")[3:], query, body)
     parts = path.strip("/").split("/")
     group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
+    if group == ADMISSION:
+        return _webhook_configuration(replay.state, rest)
     if len(rest) == 2 and rest[0] == "namespaces" and group == "":
         return _namespace(replay, rest[1])
     namespace = None
@@ -285,6 +290,17 @@ def _dispatch(
         code = replay.state.failing[resource]
         return code, _status(code, "InternalError", f"replay: {resource} fails")
     return replay.page(group, resource, namespace, query)
+
+
+def _webhook_configuration(state: State, rest: list[str]) -> tuple[int, Any]:
+    resource, name = rest
+    if resource in state.failing:
+        code = state.failing[resource]
+        return code, _status(code, "Forbidden", f"replay: {resource} fails")
+    found = state.webhook_configurations.get((resource, name))
+    if found is None:
+        return 404, _status(404, "NotFound", f'{resource}.{ADMISSION} "{name}" not found')
+    return 200, copy.deepcopy(found)
 
 
 def _version(_: Replay) -> dict[str, Any]:

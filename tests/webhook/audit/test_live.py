@@ -1,0 +1,269 @@
+"""Routing by the live webhook configurations: label selectors, rules, endpoints, and the chart's
+own configurations read back through the replay API server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.base import Mode
+from tests.chart.render import render
+from tests.webhook.audit.apiserver import Replay
+from webhook.audit.cluster import Cluster, ClusterError, connect, scan, webhook_routes
+from webhook.audit.evaluate import NOT_SENT_REASON
+from webhook.audit.live import Routes, endpoint, selects
+from webhook.audit.report import Report
+from webhook.cli import main
+from webhook.plan import Plan
+
+LABELS = {"app": "web", "tier": "front"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "selected"),
+    [
+        (None, True),
+        ({}, True),
+        ({"matchLabels": {"app": "web"}}, True),
+        ({"matchLabels": {"app": "db"}}, False),
+        ({"matchLabels": {"app": "web", "zone": "a"}}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["db", "web"]}]}, True),
+        ({"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}, False),
+        # NotIn holds for a label that is absent.
+        ({"matchExpressions": [{"key": "zone", "operator": "NotIn", "values": ["a"]}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, True),
+        ({"matchExpressions": [{"key": "zone", "operator": "Exists"}]}, False),
+        ({"matchExpressions": [{"key": "zone", "operator": "DoesNotExist"}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "Gt", "values": ["1"]}]}, False),
+        # Every requirement must hold.
+        (
+            {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["back"]}],
+            },
+            False,
+        ),
+    ],
+)
+def test_label_selectors(selector: Any, selected: bool) -> None:
+    assert selects(selector, LABELS) is selected
+
+
+@pytest.mark.parametrize(
+    ("client_config", "expected"),
+    [
+        ({"service": {"name": "initgate", "path": "/validate"}}, ("validate", Mode.ENFORCE)),
+        ({"service": {"name": "initgate", "path": "/mutate/warn"}}, ("mutate", Mode.WARN)),
+        ({"service": {"name": "initgate", "path": "/validate/audit"}}, ("validate", Mode.AUDIT)),
+        ({"url": "https://initgate.example:8443/mutate/enforce"}, ("mutate", Mode.ENFORCE)),
+        ({"service": {"name": "initgate", "path": "/validate/off"}}, None),
+        ({"service": {"name": "kyverno", "path": "/validate/fail"}}, None),
+        ({"service": {"name": "initgate"}}, None),
+    ],
+)
+def test_endpoints(client_config: dict[str, Any], expected: object) -> None:
+    assert endpoint(client_config) == expected
+
+
+def entry(path: str, **fields: Any) -> dict[str, Any]:
+    rules = [
+        {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "operations": ["CREATE"],
+            "resources": ["pods"],
+        }
+    ]
+    return {"name": path, "clientConfig": {"service": {"path": path}}, "rules": rules, **fields}
+
+
+def pod(labels: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": labels}}
+
+
+def test_the_highest_cap_of_the_entries_that_select_an_object() -> None:
+    configuration = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "initgate"},
+        "webhooks": [
+            entry("/validate/warn"),
+            entry("/validate", objectSelector={"matchLabels": {"app": "web"}}),
+            entry("/mutate/audit", namespaceSelector={"matchLabels": {"team": "a"}}),
+        ],
+    }
+    routes = Routes.of([configuration])
+    assert routes.cap("validate", pod({"app": "web"}), {}) is Mode.ENFORCE
+    assert routes.cap("validate", pod({"app": "db"}), {}) is Mode.WARN
+    assert routes.cap("mutate", pod({}), {"team": "a"}) is Mode.AUDIT
+    assert routes.cap("mutate", pod({}), {"team": "b"}) is None
+    # Rules: the entries above cover pods, not deployments.
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}}
+    assert routes.cap("validate", deployment, {}) is None
+    assert routes.namespace({"team": "b"}) is Mode.ENFORCE  # the highest an object can meet
+
+
+def test_wildcard_rules_and_what_cannot_be_evaluated() -> None:
+    wildcard = [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["*"]}]
+    configuration = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "initgate"},
+        "webhooks": [
+            entry("/validate", rules=wildcard, matchConditions=[{"name": "x", "expression": "1"}]),
+            entry("/healthz"),
+            entry("/validate/warn", rules=[{**wildcard[0], "operations": ["UPDATE"]}]),
+        ],
+    }
+    routes = Routes.of([configuration])
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}}
+    assert routes.cap("validate", deployment, {}) is Mode.ENFORCE
+    assert routes.cap("validate", {"apiVersion": "v1", "kind": "Secret"}, {}) is None
+    assert routes.notes == [
+        "ValidatingWebhookConfiguration initgate: webhook /validate has matchConditions, which "
+        "the audit does not evaluate: objects they leave out are audited as if sent",
+        "ValidatingWebhookConfiguration initgate: webhook /healthz calls no initgate endpoint",
+    ]
+
+
+# The chart's configurations, read back from the replay ---------------------------------------
+
+
+def serve_chart(replay: Replay, *args: str) -> None:
+    """Serve the webhook configurations `helm template` renders with `args`."""
+    rendered = render(*args)
+    for kind, resource in (
+        ("ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
+        ("MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
+    ):
+        for configuration in rendered.of(kind):
+            name = configuration["metadata"]["name"]
+            replay.state.webhook_configurations[(resource, name)] = configuration
+
+
+def outcomes(report: Report) -> dict[tuple[str, str, str], tuple[str, str]]:
+    return {(a.namespace, a.kind, a.name): (a.cap.value, a.outcome) for a in report.objects}
+
+
+@pytest.fixture
+def cluster(kubeconfig: Path) -> Iterator[Cluster]:
+    connected = connect(kubeconfig)
+    yield connected
+    connected.close()
+
+
+LABELLED = {
+    "demo": {"initgate.io/mode": "warn"},
+    "patch-test": {"initgate.io/ignore": ""},
+    "warn-test": {"initgate.io/mode": "off"},
+    "chain-test": {"initgate.io/mode": "Enforce"},
+    "workloads": {"initgate.io/mode": "audit"},
+}
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("default", [Mode.ENFORCE, Mode.AUDIT, Mode.OFF])
+def test_the_charts_configurations_route_as_the_labels_say(
+    replay: Replay, cluster: Cluster, default_plan: Plan, default: Mode
+) -> None:
+    """Two routings that must agree: the chart's selectors read from the live configurations,
+    and the audit's mirror of them (`webhook.audit.routing`), for the same namespace labels."""
+    serve_chart(replay, "--set", f"webhooks.defaultMode={default.value}")
+    replay.state.labels = LABELLED
+    live = scan(cluster, default_plan, webhooks=webhook_routes(cluster, "initgate"))
+    mirrored = scan(cluster, default_plan, default_mode=default)
+    assert outcomes(live) == outcomes(mirrored)
+    assert live.namespaces.keys() == mirrored.namespaces.keys()
+    assert set(live.namespaces.values()) == {"no webhook entry selects it (namespaceSelector)"}
+
+
+@pytest.mark.chart
+def test_an_object_selector_leaves_out_what_it_does_not_select(
+    replay: Replay, cluster: Cluster, default_plan: Plan
+) -> None:
+    selector = {
+        "matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["db", "demo-a"]}]
+    }
+    serve_chart(
+        replay,
+        "--set",
+        "webhooks.defaultMode=enforce",
+        "--set-json",
+        f"webhooks.objectSelector={json.dumps(selector)}",
+    )
+    report = scan(cluster, default_plan, webhooks=webhook_routes(cluster, "initgate"))
+    found = {(a.namespace, a.name): a for a in report.objects}
+    # The pod labelled app=demo-a is never sent to initgate.
+    unsent = found[("demo", "pod-a-two-init")]
+    assert (unsent.outcome, unsent.reason, unsent.items) == ("exempt", NOT_SENT_REASON, [])
+    # The StatefulSet has no labels: it is still validated (and denied). Its pods (app=db) are
+    # not sent, so nothing is said about them: no patch, no finding that applies to the pods.
+    db = found[("workloads", "db")]
+    assert db.outcome == "denied"
+    assert {i.applies_to for i in db.items} == {"object"}
+    assert db.patch == []
+    # Everything else is as without the selector.
+    unselected = scan(cluster, default_plan)
+    expected = outcomes(unselected)
+    for key in (("demo", "Pod", "pod-a-two-init"), ("workloads", "StatefulSet", "db")):
+        del expected[key]
+    assert {k: v for k, v in outcomes(report).items() if k in expected} == expected
+
+
+@pytest.mark.chart
+def test_the_command_line_reads_the_configurations(
+    kubeconfig: Path, replay: Replay, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["audit", "--cluster", "--kubeconfig", str(kubeconfig)]
+    assert main([*argv, "--webhook-configuration", "initgate"]) == 2
+    assert capsys.readouterr().err == (
+        "initgate audit: no ValidatingWebhookConfiguration or MutatingWebhookConfiguration "
+        "initgate\n"
+    )
+    conditions = [{"name": "not-ci", "expression": "!('ci' in object.metadata.labels)"}]
+    serve_chart(
+        replay,
+        "--set",
+        "webhooks.mutating.enabled=false",
+        "--set",
+        "webhooks.defaultMode=enforce",
+        "--set-json",
+        f"webhooks.matchConditions={json.dumps(conditions)}",
+    )
+    assert main([*argv, "--webhook-configuration", "initgate", "-o", "json"]) == 1
+    captured = capsys.readouterr()
+    note = "initgate audit: note: ValidatingWebhookConfiguration initgate: webhook"
+    assert captured.err.count(note) == 3  # one per mode's entry
+    assert captured.err.endswith(
+        "initgate audit: note: no MutatingWebhookConfiguration initgate: its webhook is never "
+        "called\n"
+    )
+    report = json.loads(captured.out)
+    # No mutating webhook: nothing is patched.
+    assert {o["outcome"] for o in report["objects"]} <= {"denied", "warned", "clean", "exempt"}
+    assert not any(o["patch"] for o in report["objects"])
+
+
+@pytest.mark.integration
+def test_flags_that_do_not_apply_to_live_routing(kubeconfig: Path) -> None:
+    argv = ["audit", "--cluster", "--kubeconfig", str(kubeconfig), "--webhook-configuration", "x"]
+    for extra in (["--default-mode", "warn"], ["--exclude-namespace", "ci"]):
+        with pytest.raises(SystemExit) as exited:
+            main([*argv, *extra])
+        assert exited.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["audit", "-f", "x.yaml", "--webhook-configuration", "initgate"])
+
+
+@pytest.mark.integration
+def test_a_failing_read_is_an_error(replay: Replay, cluster: Cluster) -> None:
+    replay.state.webhook_configurations[("validatingwebhookconfigurations", "initgate")] = {}
+    assert webhook_routes(cluster, "initgate").entries == []
+    # Only "not found" means "not installed": a refusal (RBAC) is an error, not an empty route.
+    replay.state.failing["mutatingwebhookconfigurations"] = 403
+    with pytest.raises(ClusterError, match="get MutatingWebhookConfiguration initgate: HTTP 403"):
+        webhook_routes(cluster, "initgate")

@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
             shutdown_delay=args.shutdown_delay,
             max_body_bytes=args.max_body_bytes,
             read_timeout=args.read_timeout,
+            tls_handshake_timeout=args.tls_handshake_timeout,
             max_connections=args.max_connections,
             reload_interval=args.reload_interval,
             log_level=args.log_level,
@@ -160,6 +161,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         help="seconds a client has to send a whole request, else 408 (default: 10)",
+    )
+    serve.add_argument(
+        "--tls-handshake-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a new connection has to complete its TLS handshake (default: 10)",
     )
     serve.add_argument(
         "--max-connections",

@@ -12,10 +12,12 @@ import contextlib
 import datetime
 import logging
 import signal
+import socket
 import ssl
 import sys
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from prometheus_client import disable_created_metrics, start_http_server
@@ -33,11 +35,39 @@ from webhook.tls import CertificateError, ServingCertificate, development_certif
 class GracefulServer(uvicorn.Server):
     """A uvicorn server that drains before it stops, and exits 0 after a SIGTERM."""
 
-    def __init__(self, config: uvicorn.Config, *, state: AppState, drain: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        state: AppState,
+        drain: float,
+        handshake_timeout: float = 60.0,
+    ) -> None:
         super().__init__(config)
         self.state = state
         self.drain = drain
+        self.handshake_timeout = handshake_timeout
         self._stop_at: float | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up, with a deadline on TLS handshakes. uvicorn creates its listener
+        without one, so asyncio's default applies: a connection that never finishes its handshake
+        (a client that connects and sends nothing) holds a socket for 60 s, before the read
+        deadline of `webhook.connection` can start. The listener is created with
+        `ssl_handshake_timeout` instead, through the loop's own `create_server`."""
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+
+        def with_deadline(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("ssl") is not None:
+                kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
+            return create_server(*args, **kwargs)
+
+        loop.create_server = with_deadline  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server  # the loop's own method again
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # noqa: ARG002
         # Not recorded in _captured_signals: uvicorn would re-raise it after shutdown, and a
@@ -119,7 +149,12 @@ def run(settings: ServerSettings) -> int:
         # The API server keeps connections open between calls; an idle one costs almost nothing.
         timeout_keep_alive=30,
     )
-    server = GracefulServer(config, state=state, drain=settings.shutdown_delay)
+    server = GracefulServer(
+        config,
+        state=state,
+        drain=settings.shutdown_delay,
+        handshake_timeout=settings.tls_handshake_timeout,
+    )
     metrics_server = None
     if settings.metrics_port:
         metrics_server, _ = start_http_server(

@@ -35,6 +35,8 @@ class ServerSettings(BaseModel):
     """Open connections beyond this many get 503 for their request (each holds memory)."""
     read_timeout: float = Field(10.0, gt=0)
     """Seconds a client has to send a whole request (head and body) before it gets 408."""
+    tls_handshake_timeout: float = Field(10.0, gt=0)
+    """Seconds a new connection has to complete its TLS handshake before it is dropped."""
     reload_interval: float = Field(2.0, gt=0)
     """Seconds between checks of the configuration and certificate files."""
     shutdown_delay: float = Field(3.0, ge=0)

@@ -1,9 +1,11 @@
 """A client that does not trust the serving certificate (a wrong caBundle) drops the connection in
-the TLS handshake and never sends a request: the server counts it and says so in its log."""
+the TLS handshake and never sends a request: the server counts it and says so in its log. A client
+that never finishes its handshake is dropped at the handshake deadline."""
 
 from __future__ import annotations
 
 import gc
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -80,3 +82,68 @@ def test_the_bookkeeping_forgets_every_connection() -> None:
     del kept
     gc.collect()
     assert failed == [1] * 5  # completed ones never count, whenever they are freed
+
+
+# A deadline on the handshake itself ----------------------------------------------------------
+
+HANDSHAKE_TIMEOUT = 0.5
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
+    running = server.start(
+        tmp_path_factory.mktemp("impatient"),
+        args=("--tls-handshake-timeout", str(HANDSHAKE_TIMEOUT)),
+    )
+    yield running
+    assert running.stop() == 0, running.logs()
+
+
+def client_hello(served: server.Served) -> bytes:
+    """The bytes a TLS client sends first, from a client that trusts the test CA."""
+    tls = served.context().wrap_bio(ssl.MemoryBIO(), (out := ssl.MemoryBIO()), server_hostname="x")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return out.read()
+
+
+def dropped_within(connection: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server ends a connection (EOF or reset), reading what it sends; None when
+    it is still open after `seconds`."""
+    started = time.monotonic()
+    deadline = started + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        connection.settimeout(left)
+        try:
+            if not connection.recv(65536):
+                return time.monotonic() - started
+        except TimeoutError:
+            return None
+        except ConnectionError:
+            return time.monotonic() - started
+    return None
+
+
+@pytest.mark.parametrize("sent", ["nothing", "half a ClientHello", "a ClientHello"])
+def test_a_handshake_that_never_finishes_is_dropped_at_its_deadline(
+    impatient: server.Served, sent: str
+) -> None:
+    hello = client_hello(impatient)
+    data = {"nothing": b"", "half a ClientHello": hello[: len(hello) // 2], "a ClientHello": hello}
+    before = impatient.metric(FAILURES)
+    with socket.create_connection(("127.0.0.1", impatient.port)) as connection:
+        connection.sendall(data[sent])
+        waited = dropped_within(connection, 5)
+    assert waited is not None, f"still open 5 s after sending {sent}"
+    assert waited >= HANDSHAKE_TIMEOUT * 0.8
+    # The server saw the ClientHello: a handshake begun and never completed is a failure.
+    counted = before + 1 if sent == "a ClientHello" else before
+    assert failures_reach(impatient, counted) == counted
+    # Handshakes that finish are unaffected.
+    with impatient.client() as client:
+        assert client.get("/healthz").status_code == 200
+
+
+def test_without_the_option_the_deadline_is_ten_seconds(served: server.Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port)) as connection:
+        assert dropped_within(connection, HANDSHAKE_TIMEOUT * 3) is None

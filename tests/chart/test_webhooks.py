@@ -250,8 +250,9 @@ def test_secret_mode_requires_its_values(setting: str, message: str) -> None:
 def test_e2e_suite_recognises_the_installed_webhooks(
     values: str, default: str, tmp_path: Path
 ) -> None:
-    """tests/e2e finds the release namespace and default mode from what the chart registers
-    (read through kubectl from a fake API server serving the rendered configuration)."""
+    """tests/e2e finds the release namespace, default mode and configuration name from what the
+    chart registers (read through kubectl from a fake API server serving the rendered
+    configuration)."""
     configuration = ci(values).one("ValidatingWebhookConfiguration")
     listing = {"apiVersion": "v1", "kind": "List", "items": [configuration], "metadata": {}}
     api = FakeAPI({}, {f"/apis/{ADMISSION}/validatingwebhookconfigurations": listing})
@@ -259,4 +260,4 @@ def test_e2e_suite_recognises_the_installed_webhooks(
     assert kubectl is not None
     with serve(api, tmp_path) as kubeconfig:
         found = registered(kubectl, kubeconfig=str(kubeconfig))
-    assert found == (NAMESPACE, default)
+    assert found == (NAMESPACE, default, configuration["metadata"]["name"])

@@ -43,6 +43,8 @@ class Cluster:
     kubectl: str
     release_namespace: str
     default_mode: str
+    configuration: str = "initgate"
+    """The name of initgate's webhook configurations."""
     created: list[str] = field(default_factory=list)
 
     def run(self, *args: str, manifest: dict[str, Any] | None = None) -> Result:
@@ -87,8 +89,9 @@ class Cluster:
         return name
 
 
-def registered(kubectl: str, *, kubeconfig: str | None = None) -> tuple[str, str] | str:
-    """(release namespace, default mode) of the initgate webhooks, or why there are none."""
+def registered(kubectl: str, *, kubeconfig: str | None = None) -> tuple[str, str, str] | str:
+    """(release namespace, default mode, configuration name) of the initgate webhooks, or why
+    there are none."""
     where = ["--kubeconfig", kubeconfig] if kubeconfig else []
     found = subprocess.run(
         [
@@ -116,5 +119,5 @@ def registered(kubectl: str, *, kubeconfig: str | None = None) -> tuple[str, str
             for requirement in entry["namespaceSelector"].get("matchExpressions", []):
                 if requirement["key"] == "initgate.io/mode" and requirement["operator"] == "NotIn":
                     default = entry["name"].split(".")[0]
-        return namespace, default
+        return namespace, default, configuration["metadata"]["name"]
     return "no ValidatingWebhookConfiguration of initgate in the cluster (install the chart first)"

@@ -37,7 +37,9 @@ def cluster() -> Iterator[Cluster]:
     found = registered(kubectl)
     if isinstance(found, str):
         unavailable(f"{kubeconfig}: {found}")
-    session = Cluster(kubectl, release_namespace=found[0], default_mode=found[1])
+    session = Cluster(
+        kubectl, release_namespace=found[0], default_mode=found[1], configuration=found[2]
+    )
     yield session
     for name in session.created:
         session.run("delete", "namespace", name, "--wait=false")

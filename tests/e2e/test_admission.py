@@ -172,3 +172,22 @@ def test_exempt_namespaces_are_never_judged(cluster: Cluster, where: str) -> Non
     if where == "ignored":
         # A namespace of our own: nothing else (a LimitRange, another webhook) mutates there.
         assert _mutated(json.loads(answer.stdout)) == []
+
+
+def test_the_audit_routes_as_the_live_configurations_do(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What audit mode admitted, the cluster audit finds again, under the mode the live webhook
+    configurations route its namespace to."""
+    from webhook.cli import main  # noqa: PLC0415 - the e2e suite needs only kubectl otherwise
+
+    namespace = cluster.namespace(**{MODE: "audit"})
+    assert cluster.create(pod("audited", PRIVILEGED), namespace).status == 0
+    argv = ["audit", "--cluster", "--namespace", namespace, "-o", "json"]
+    assert main([*argv, "--webhook-configuration", cluster.configuration]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    (audited,) = [o for o in report["objects"] if o["name"] == "audited"]
+    assert (audited["mode"], audited["outcome"]) == ("audit", "audited")
+    findings = {(f["policy"], f["action"]) for f in audited["findings"]}
+    assert ("init-privileged", "audit") in findings

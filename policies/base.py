@@ -8,6 +8,7 @@ the cluster, the clock or the logger; the engine in `webhook.engine` does all of
 from __future__ import annotations
 
 import enum
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as attribute
@@ -138,7 +139,7 @@ _SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))
 
 def command_line(container: Container) -> str | None:
     """The shell script an init container runs (`sh -c SCRIPT`), else its command and arguments
-    joined by spaces; None when it runs the image's own entrypoint, which we cannot see."""
+    as a shell command line; None when it runs the image's own entrypoint, which we cannot see."""
     words = [*items(container.raw.get("command")), *items(container.raw.get("args"))]
     if not words or not all(isinstance(w, str) for w in words):
         return None
@@ -150,7 +151,9 @@ def command_line(container: Container) -> str | None:
         for position, word in enumerate(words[1:-1], start=1):
             if word.startswith("-") and "c" in word[1:] and not word.startswith("--"):
                 return str(words[position + 1])
-    return " ".join(words)
+    # Quoted as a shell would need them: a word with spaces stays one word, and the script of
+    # `timeout 60 sh -c SCRIPT` reads as the nested shell's code (see `policies.shell`).
+    return shlex.join(words)
 
 
 def writes(mount: dict[str, Any]) -> bool:

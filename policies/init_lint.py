@@ -7,7 +7,8 @@ Conservative heuristics, each chosen for a low false-positive rate:
   of on success) with no attempt counter (shell arithmetic, `expr`, `let`, `seq`, a `for` loop,
   `$SECONDS`) and no `timeout` command, in a pod without `activeDeadlineSeconds`: if the awaited
   service never comes, the pod hangs in `Init` forever. What `echo` and `printf` print is ignored
-  ("waiting for db" is no `for` loop, and "timeout" in a message bounds nothing).
+  ("waiting for db" is no `for` loop, and "timeout" in a message bounds nothing), and so are
+  quoted text, comments and here-documents (`policies.shell`).
 - `unused-volume:NAME`: an init container writes an emptyDir that no later container mounts (nor a
   native sidecar anywhere: it runs beside every later step), so whatever it wrote is lost. Scratch
   mounts (/tmp, /run, /var/cache, home directories) are not counted.
@@ -34,6 +35,7 @@ from policies.base import (
     writes,
 )
 from policies.policy import Policy, PolicySettings
+from policies.shell import skeleton
 
 _NEVER_ENDS = (
     (re.compile(r"\btail\b[^;&|\n]*(?:\s-[a-zA-Z0-9]*[fF]\b|\s--follow\b)"), "tail -f"),
@@ -98,7 +100,7 @@ def _judge_script(
     deadline: bool,  # noqa: FBT001
     checks: frozenset[str],
 ) -> tuple[str, str] | None:
-    script = _PRINTS.sub("echo", script)
+    script = _PRINTS.sub("echo", skeleton(script))
     if "never-ends" in checks:
         what = next((what for pattern, what in _NEVER_ENDS if pattern.search(script)), None)
         if what is None and _FOREVER.search(script) and not _EXITS.search(script):

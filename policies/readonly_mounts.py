@@ -40,6 +40,7 @@ from policies.base import (
     writes,
 )
 from policies.policy import Policy, PolicySettings, glob_matcher
+from policies.shell import skeleton
 
 ANNOTATION = "initgate.io/writable-volumes"
 
@@ -84,7 +85,7 @@ def prepares_only(container: Container) -> bool:
 # Every pod of a workload runs the same scripts: each is read once (a bounded cache).
 @lru_cache(maxsize=1024)
 def _prepares_only(script: str) -> bool:
-    script = _DUPLICATES.sub(" ", script)
+    script = _DUPLICATES.sub(" ", skeleton(script))
     if any(target not in _HARMLESS_TARGETS for target in _WRITES_TO.findall(script)):
         return False
     for step in _STEPS.split(_WRITES_TO.sub(" ", script)):

@@ -136,7 +136,7 @@ def _container(**raw: Any) -> Container:
         pytest.param({"command": ["sh", "-c"]}, "sh -c", id="c-without-script"),
         pytest.param(
             {"command": ["timeout", "60", "sh", "-c", "until x; do :; done"]},
-            "timeout 60 sh -c until x; do :; done",
+            "timeout 60 sh -c 'until x; do :; done'",
             id="wrapped-shell-joined",
         ),
         pytest.param({"args": ["--port", "15001"]}, "--port 15001", id="args-only"),

@@ -124,6 +124,26 @@ def _script(script: str, **spec: Any) -> list[tuple[str, str]]:
             "until nc -z db 5432 || [ $SECONDS -gt 60 ]; do sleep 1; done", [], id="bash-seconds"
         ),
         pytest.param('echo "retry until ready" && ./migrate up', [], id="until-in-a-message"),
+        # Quoted text, comments and here-documents are not code (policies.shell).
+        pytest.param('grep -q "tail -f" /docs/README && cp /docs /out', [], id="quoted-argument"),
+        pytest.param(
+            "# while true; do sleep 1; done\ncp /seed/* /out", [], id="commented-out-loop"
+        ),
+        pytest.param(
+            "cat <<EOF > /out/run.sh\nwhile true; do ./serve; done\nEOF\nchmod +x /out/run.sh",
+            [],
+            id="loop-in-a-heredoc",
+        ),
+        pytest.param(
+            "exec sh -c 'while true; do sleep 30; done'",
+            [("never-ends", NEVER.format("while true"))],
+            id="nested-shell-is-code",
+        ),
+        pytest.param(
+            'i=0; until nc -z db 5432; do i="$((i+1))"; [ "$i" -ge 30 ] && exit 1; sleep 1; done',
+            [],
+            id="counter-in-quotes",
+        ),
     ],
 )
 def test_scripts(script: str, expected: list[tuple[str, str]]) -> None:

@@ -286,6 +286,16 @@ def _runs(*command: str, shell: bool = True) -> Container:
         pytest.param(_runs("echo ready > /data/ready"), False, id="redirect-writes"),
         pytest.param(_runs("chown 1000 /data && echo ok >> /data/log"), False, id="append-writes"),
         pytest.param(_runs("cp -r /seed/. /data"), False, id="copy"),
+        # Quoted text is not a redirection; a here-document written to the volume is.
+        pytest.param(
+            _runs('chown 1000 /data && echo "owner set > /data for uid 1000"'),
+            True,
+            id="redirection-in-quotes-is-text",
+        ),
+        pytest.param(
+            _runs("cat <<'EOF' > /data/app.conf\nport = 80\nEOF"), False, id="heredoc-writes"
+        ),
+        pytest.param(_runs('echo "$CONFIG" > "/data/app.conf"'), False, id="quoted-target"),
         pytest.param(_runs("tar xzf /seed.tgz -C /data"), False, id="unpack"),
         pytest.param(_runs("find /data -name '*.tmp' -delete"), False, id="find-delete"),
         pytest.param(_runs("find /data -exec sh -c 'x' \\;"), False, id="find-exec-shell"),

@@ -18,7 +18,7 @@ Conservative heuristics, each chosen for a low false-positive rate:
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import ClassVar
 
 from pydantic import field_validator
@@ -34,6 +34,7 @@ from policies.base import (
     text,
     writes,
 )
+from policies.caching import short_lru_cache
 from policies.policy import Policy, PolicySettings
 from policies.shell import skeleton
 
@@ -94,7 +95,7 @@ def _script_problem(
 
 # Every pod of a workload runs the same scripts: each is judged once (a bounded cache, keyed by
 # positional arguments: keywords would make every lookup build a bigger key).
-@lru_cache(maxsize=1024)
+@short_lru_cache(maxsize=1024)
 def _judge_script(
     script: str,
     deadline: bool,  # noqa: FBT001
@@ -123,7 +124,7 @@ def _judge_script(
     return None
 
 
-@lru_cache(maxsize=1024)
+@short_lru_cache(maxsize=1024)
 def image_problem(image: str) -> str | None:
     """What is wrong with an image reference's tag, if anything."""
     if not image or "@" in image:

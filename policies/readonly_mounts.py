@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import ClassVar
 
 from policies.base import (
@@ -39,6 +39,7 @@ from policies.base import (
     text,
     writes,
 )
+from policies.caching import short_lru_cache
 from policies.policy import Policy, PolicySettings, glob_matcher
 from policies.shell import skeleton
 
@@ -79,11 +80,11 @@ def prepares_only(container: Container) -> bool:
     """Whether the init container writes no file: it only creates directories, changes ownership
     and modes, and prints or checks things on the way."""
     script = command_line(container)
-    return bool(script) and _prepares_only(script)
+    return script is not None and script != "" and _prepares_only(script)
 
 
 # Every pod of a workload runs the same scripts: each is read once (a bounded cache).
-@lru_cache(maxsize=1024)
+@short_lru_cache(maxsize=1024)
 def _prepares_only(script: str) -> bool:
     script = _DUPLICATES.sub(" ", skeleton(script))
     if any(target not in _HARMLESS_TARGETS for target in _WRITES_TO.findall(script)):

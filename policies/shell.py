@@ -21,7 +21,6 @@ as data). It never raises; an unterminated quote runs to the end of the script.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 _WORD_BREAKS = frozenset(" \t\n;&|()<>")
 _NESTED_SHELL = re.compile(
@@ -36,9 +35,9 @@ _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z0-9_.-]+)\2")
 MAX_NESTING = 24
 
 
-@lru_cache(maxsize=1024)
 def skeleton(script: str) -> str:
-    """The code of `script`, with quoted text, comments and here-document bodies replaced."""
+    """The code of `script`, with quoted text, comments and here-document bodies replaced (not
+    cached: its callers cache their own judgements of short scripts)."""
     return _Lexer(script).whole()
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from policies import REGISTRY
 from policies.base import Finding, Mode
+from policies.caching import LONGEST, short_lru_cache
 from policies.policy import Exemptions, ImageExemption, Policy, PolicySettings, glob_matcher
 from webhook.config import Config
 from webhook.objects import Request
 
 
-@lru_cache(maxsize=4096)
+@short_lru_cache(maxsize=4096)
 def normalise_image(image: str) -> str:
     """The image with its implicit registry and namespace (`nginx` is docker.io/library/nginx)."""
     first, slash, rest = image.partition("/")
@@ -106,10 +106,11 @@ class Rule:
         image = finding.container.image
         matching = self._by_image.get(image)
         if matching is None:
-            if len(self._by_image) >= _IMAGE_CACHE_LIMIT:
-                self._by_image.clear()
             matching = tuple(r for r in self.images if r.matches_image(image))
-            self._by_image[image] = matching
+            if len(image) <= LONGEST:  # a client's megabyte-long image is not kept
+                if len(self._by_image) >= _IMAGE_CACHE_LIMIT:
+                    self._by_image.clear()
+                self._by_image[image] = matching
         return any(r.allows is None or r.allows(finding.key) for r in matching)
 
 

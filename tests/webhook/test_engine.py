@@ -224,6 +224,21 @@ def test_image_exemptions_scoped_by_finding_key(
     assert [k for _, _, k in keys(decision)] == remaining
 
 
+def test_image_exemptions_keep_no_huge_image_reference() -> None:
+    """Exemptions are matched once per image and plan, except for an image reference no registry
+    would serve: a client cannot make the plan keep megabytes."""
+    plan = compile_plan(Config())
+    (rule,) = [r for r in plan.validate if r.policy.id == "init-privileged"]
+    capabilities = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]}}
+    for image in ("docker.io/istio/proxyv2:1.24.0", f"docker.io/istio/proxyv2:{'1' * 2**20}"):
+        container = reviews.container(
+            "istio-init", image, resources=reviews.LIMITED, securityContext=capabilities
+        )
+        decision = decide(Request(reviews.pod(init=[container])), plan, webhook="validate")
+        assert decision.allowed  # the preset's exemption applies to both
+    assert list(rule._by_image) == ["docker.io/istio/proxyv2:1.24.0"]
+
+
 def test_mesh_presets_allow_only_their_capabilities_on_their_images() -> None:
     istio = reviews.container(
         "istio-init",

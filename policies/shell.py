@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 
 _WORD_BREAKS = frozenset(" \t\n;&|()<>")
-_NESTED_SHELL = re.compile(
-    r"(?:^|[\s;&|(])(?:\S*/)?(?:ba|da|z|k|a)?sh(?:\s+-\S+)*\s+-[a-zA-Z]*c\s*$"
+_NESTED_SHELL = re.compile(  # `sh -c`, `/bin/bash -o pipefail -ec`, `busybox sh -c`...
+    r"(?:^|[\s;&|(])(?:\S*/)?(?:ba|da|z|k|a)?sh(?:\s+-\S+(?:\s+[^-\s]\S*)?)*?\s+-[a-zA-Z]*c\s*$"
 )
 _UNESCAPE = re.compile(r'\\([\\"$`])')  # the escapes double quotes resolve
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z0-9_.-]+)\2")
@@ -145,7 +145,7 @@ class _Lexer:
     @staticmethod
     def _nested(before: list[str]) -> bool:
         """Whether a quoted word is the script of a nested shell (`sh -c '...'`): code."""
-        return _NESTED_SHELL.search("".join(before[-40:])) is not None
+        return _NESTED_SHELL.search("".join(before[-80:])) is not None
 
     def _skip_heredocs(self, i: int, end: int, pending: list[tuple[str, bool]]) -> int:
         """The position after the bodies of the here-documents opened on the previous line."""

@@ -63,7 +63,12 @@ class GracefulServer(uvicorn.Server):
                 kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
             return create_server(*args, **kwargs)
 
-        loop.create_server = with_deadline  # type: ignore[method-assign]
+        try:
+            loop.create_server = with_deadline  # type: ignore[method-assign]
+        except AttributeError:  # a loop whose methods cannot be shadowed: asyncio's default
+            event(LOG, "no TLS handshake deadline on this event loop", logging.WARNING)
+            await super().startup(sockets)
+            return
         try:
             await super().startup(sockets)
         finally:

@@ -34,7 +34,13 @@ from policies.shell import MAX_NESTING, skeleton
             "exec /bin/bash -eu -c (tail -f _)",
             id="nested-double-unescaped",
         ),
+        pytest.param(
+            "/usr/local/bin/bash -o pipefail -euc 'tail -f /x | grep ready'",
+            "/usr/local/bin/bash -o pipefail -euc (tail -f /x | grep ready)",
+            id="nested-with-options",
+        ),
         pytest.param("su -c 'tail -f /x' app", "su -c _ app", id="not-a-shell"),
+        pytest.param("ssh host -c 'tail -f /x'", "ssh host -c _", id="not-a-shell-either"),
         # Comments.
         pytest.param("# while true; do :; done\ncp a b", "\ncp a b", id="comment-line"),
         pytest.param("cp a b  # tail -f", "cp a b  ", id="trailing-comment"),

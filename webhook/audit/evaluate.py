@@ -164,11 +164,16 @@ class _Run:
     target: Target
     decisions: list[Decision] = field(default_factory=list)
     broken: bool = False
+    routed: Mode | None = None
 
     def decide(self, request: Request, webhook: Webhook) -> Decision:
         cap: Mode | None = self.target.cap
         if self.target.route is not None:
             cap = self.target.route(webhook, request.object)
+            # The mode reported for the object: the highest it is judged in (the namespace's
+            # can be higher, when an objectSelector sends the object to a lower entry).
+            if cap is not None and (self.routed is None or cap.rank > self.routed.rank):
+                self.routed = self.audited.cap = cap
         if cap is None:
             decision = Decision(outcome="skipped", reason=NOT_SENT)
         else:

@@ -3,6 +3,7 @@ own configurations read back through the replay API server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,13 @@ from policies.base import Mode
 from tests.chart.render import render
 from tests.webhook.audit.apiserver import Replay
 from webhook.audit.cluster import Cluster, ClusterError, connect, scan, webhook_routes
-from webhook.audit.evaluate import NOT_SENT_REASON
+from webhook.audit.evaluate import NOT_SENT_REASON, Target, evaluate
 from webhook.audit.live import Routes, endpoint, selects
 from webhook.audit.report import Report
 from webhook.cli import main
-from webhook.plan import Plan
+from webhook.config import Config
+from webhook.engine import Webhook
+from webhook.plan import Plan, compile_plan
 
 LABELS = {"app": "web", "tier": "front"}
 
@@ -128,6 +131,42 @@ def test_wildcard_rules_and_what_cannot_be_evaluated() -> None:
         "the audit does not evaluate: objects they leave out are audited as if sent",
         "ValidatingWebhookConfiguration initgate: webhook /healthz calls no initgate endpoint",
     ]
+
+
+def test_an_object_is_reported_in_the_mode_it_is_routed_to() -> None:
+    """Two entries told apart by objectSelector: the namespace could meet enforce, but a pod
+    labelled tier=canary is only sent to the warn entry, and is reported (and judged) in warn."""
+    canary = {"matchLabels": {"tier": "canary"}}
+    not_canary = {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["canary"]}]}
+    configuration = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "initgate"},
+        "webhooks": [
+            entry("/validate/warn", objectSelector=canary),
+            entry("/validate", objectSelector=not_canary),
+        ],
+    }
+    routes = Routes.of([configuration])
+    privileged = {
+        "name": "setup",
+        "image": "busybox:1.36",
+        "securityContext": {"privileged": True},
+        "resources": {"limits": {"cpu": "1", "memory": "1Gi"}},
+    }
+    for tier, cap, outcome in (("canary", Mode.WARN, "warned"), ("stable", Mode.ENFORCE, "denied")):
+        obj = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": tier, "labels": {"tier": tier}},
+            "spec": {"initContainers": [privileged], "containers": [{"name": "a", "image": "a:1"}]},
+        }
+
+        def routed(webhook: Webhook, judged: dict[str, Any]) -> Mode | None:
+            return routes.cap(webhook, judged, {})
+
+        target = Target(obj=obj, namespace="shop", cap=routes.namespace({}) or Mode.OFF)
+        audited = evaluate(dataclasses.replace(target, route=routed), compile_plan(Config()))
+        assert (audited.cap, audited.outcome) == (cap, outcome)
 
 
 # The chart's configurations, read back from the replay ---------------------------------------

@@ -38,19 +38,23 @@ from policies.caching import short_lru_cache
 from policies.policy import Policy, PolicySettings
 from policies.shell import skeleton
 
-_NEVER_ENDS = (
-    (re.compile(r"\btail\b[^;&|\n]*(?:\s-[a-zA-Z0-9]*[fF]\b|\s--follow\b)"), "tail -f"),
-    (re.compile(r"\bsleep\s+(?:infinity|inf)\b"), "sleep infinity"),
-)
+# Every pattern here runs in time linear in the script: a client chooses the script, and one
+# quadratic pattern on a few hundred KiB would hold the event loop for minutes (test_caching.py).
+# `tail -f` is looked for command by command (`_SEGMENTS`), not with `tail[^;]*-f`, which rescans
+# the rest of the command from every `tail`.
+_SEGMENTS = re.compile(r"[^;&|\n]+")
+_TAIL = re.compile(r"\btail\b")
+_FOLLOW = re.compile(r"\s-[a-zA-Z0-9]*[fF]\b|\s--follow\b")
+_SLEEPS_FOREVER = re.compile(r"\bsleep\s+(?:infinity|inf)\b")
 _FOREVER = re.compile(
-    r"\b(?:while\s+(?:true|:|\[\s*1\s*\]|\[\s*true\s*\])|until\s+false)\s*;?\s*do\b"
+    r"\b(?:while\s+(?:true|:|\[\s*1\s*\]|\[\s*true\s*\])|until\s+false)\s*(?:;\s*)?do\b"
 )
 _EXITS = re.compile(r"\b(?:exit|break|return)\b")
 _WAIT_LOOP = re.compile(r"\buntil\s|\bwhile\s+(?:!|\[\[?\s+!|test\s+!)")
 _BOUNDED = re.compile(
     r"(?<![-\w])timeout\s"  # the timeout command (not curl's --connect-timeout)
     r"|\$\(\(|\(\(|\$\[|\bexpr\s|\blet\s|\bseq\b|\bSECONDS\b"  # a counter or a clock
-    r"|(?:^|[;&|\n(]|\bdo|\bthen)\s*for\s"  # a for loop, bounded by its list
+    r"|(?:^|[;&|\n(]|\bdo|\bthen)[ \t]*for\s"  # a for loop, bounded by its list
 )
 # What a script prints is prose: "waiting for db" must not read as a for loop.
 _PRINTS = re.compile(r"\b(?:echo|printf)\b[^;&|\n]*")
@@ -103,8 +107,12 @@ def _judge_script(
 ) -> tuple[str, str] | None:
     script = _PRINTS.sub("echo", skeleton(script))
     if "never-ends" in checks:
-        what = next((what for pattern, what in _NEVER_ENDS if pattern.search(script)), None)
-        if what is None and _FOREVER.search(script) and not _EXITS.search(script):
+        what = None
+        if _follows(script):
+            what = "tail -f"
+        elif _SLEEPS_FOREVER.search(script):
+            what = "sleep infinity"
+        elif _FOREVER.search(script) and not _EXITS.search(script):
             what = "while true"
         if what is not None:
             return (
@@ -122,6 +130,15 @@ def _judge_script(
             "waits in a loop with no bound; add a retry limit or wrap it in timeout",
         )
     return None
+
+
+def _follows(script: str) -> bool:
+    """Whether a command of the script is `tail` with `-f`, `-F` or `--follow` after it."""
+    for command in _SEGMENTS.finditer(script):
+        tail = _TAIL.search(command[0])
+        if tail is not None and _FOLLOW.search(command[0], tail.end()):
+            return True
+    return False
 
 
 @short_lru_cache(maxsize=1024)

@@ -57,8 +57,10 @@ _HARMLESS_COMMANDS = frozenset(
 _KEYWORDS = frozenset(("if", "then", "else", "elif", "while", "until", "do", "!", "{", "exec"))
 _CLOSERS = frozenset(("fi", "done", "esac", "}", "]"))
 _STEPS = re.compile(r"&&|\|\||[;\n|&]")
-_DUPLICATES = re.compile(r"\d*[<>]&(?:\d+|-)")  # 2>&1, >&2: no file written
-_WRITES_TO = re.compile(r"\d*>>?\|?\s*([^\s;&|<>()]+)")
+# Linear in the script, as every pattern a client's script meets (see init_lint): a file
+# descriptor's digits are read from the first one on (`(?<!\d)`), not from every digit again.
+_DUPLICATES = re.compile(r"(?<!\d)\d*[<>]&(?:\d+|-)")  # 2>&1, >&2: no file written
+_WRITES_TO = re.compile(r"(?<!\d)\d*>>?\|?\s*([^\s;&|<>()]+)")
 _HARMLESS_TARGETS = frozenset(("/dev/null", "/dev/stdout", "/dev/stderr"))
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -91,8 +93,10 @@ def _prepares_only(script: str) -> bool:
         return False
     for step in _STEPS.split(_WRITES_TO.sub(" ", script)):
         words = step.split()
-        while words and (words[0] in _KEYWORDS or _ASSIGNMENT.match(words[0])):
-            words = words[1:]
+        first = 0
+        while first < len(words) and (words[first] in _KEYWORDS or _ASSIGNMENT.match(words[first])):
+            first += 1
+        words = words[first:]
         if not words or words[0] in _CLOSERS or words[0] in ("for", "case"):
             continue
         if not _harmless(words):

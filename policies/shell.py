@@ -26,6 +26,8 @@ _WORD_BREAKS = frozenset(" \t\n;&|()<>")
 _NESTED_SHELL = re.compile(  # `sh -c`, `/bin/bash -o pipefail -ec`, `busybox sh -c`...
     r"(?:^|[\s;&|(])(?:\S*/)?(?:ba|da|z|k|a)?sh(?:\s+-\S+(?:\s+[^-\s]\S*)?)*?\s+-[a-zA-Z]*c\s*$"
 )
+_SPECIAL = re.compile(r"['\"`\\#\n<()]")  # what the lexer stops at; the rest is copied
+_IN_DOUBLE_QUOTES = re.compile(r'["\\$`]')
 _UNESCAPE = re.compile(r'\\([\\"$`])')  # the escapes double quotes resolve
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z0-9_.-]+)\2")
 
@@ -33,11 +35,18 @@ _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z0-9_.-]+)\2")
 # Substitutions and nested shells deeper than this read as data: no script needs more, and a
 # crafted one must not exhaust the interpreter's stack.
 MAX_NESTING = 24
+MAX_LEXED = 8 * 1024
+"""Characters of the longest script lexed. A longer one (init scripts are a few hundred; a long
+program belongs in a ConfigMap) is read as it is, as the heuristics read every script before the
+lexer: the lexer is Python, a character at a time where a script is all quotes and parentheses,
+and a client chooses the script."""
 
 
 def skeleton(script: str) -> str:
     """The code of `script`, with quoted text, comments and here-document bodies replaced (not
     cached: its callers cache their own judgements of short scripts)."""
+    if len(script) > MAX_LEXED:
+        return script
     return _Lexer(script).whole()
 
 
@@ -67,6 +76,13 @@ class _Lexer:
         heredocs: list[tuple[str, bool]] = []
         i = start
         while i < end:
+            found = _SPECIAL.search(text, i, end)  # plain text is copied in one piece
+            if found is None:
+                out.append(text[i:end])
+                break
+            if found.start() > i:
+                out.append(text[i : found.start()])
+                i = found.start()
             char = text[i]
             if closing and char == closing and depth == 0:
                 return "".join(out), i + 1
@@ -123,6 +139,10 @@ class _Lexer:
         text, parts = self.text, ["_"]
         i = start
         while i < end:
+            found = _IN_DOUBLE_QUOTES.search(text, i, end)
+            if found is None:
+                break
+            i = found.start()
             char = text[i]
             if char == '"':
                 return "".join(parts), i + 1
@@ -138,13 +158,20 @@ class _Lexer:
             elif char == "`":
                 inner, i = self.code(i + 1, end, closing="`")
                 parts.append(f"`{inner}`")
-            else:
+            else:  # a `$` that starts no substitution
                 i += 1
         return "".join(parts), end
 
     @staticmethod
     def _nested(before: list[str]) -> bool:
         """Whether a quoted word is the script of a nested shell (`sh -c '...'`): code."""
+        for piece in reversed(before[-3:]):  # first the cheap test: is the last word `-...c`?
+            if last := piece.rstrip():
+                if not last.endswith("c"):
+                    return False
+                break
+        else:
+            return False
         return _NESTED_SHELL.search("".join(before[-80:])) is not None
 
     def _skip_heredocs(self, i: int, end: int, pending: list[tuple[str, bool]]) -> int:

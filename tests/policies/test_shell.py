@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policies.shell import MAX_NESTING, skeleton
+from policies.shell import MAX_LEXED, MAX_NESTING, skeleton
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,13 @@ def test_deep_nesting_reads_as_data(opening: str) -> None:
     """Substitutions in double quotes in substitutions...: each level is a recursion of the lexer.
     Past `MAX_NESTING` levels the rest is data, so no script exhausts the stack."""
     closing = ")" * opening.count("(") + '"'
-    deep = opening * 5000 + "tail -f /x" + closing * 5000
+    deep = opening * 800 + "tail -f /x" + closing * 800
+    assert len(deep) <= MAX_LEXED
     assert "tail -f" not in skeleton(deep)
     shallow = opening * (MAX_NESTING // 2) + "tail -f /x" + closing * (MAX_NESTING // 2)
     assert "tail -f" in skeleton(shallow)
+
+
+def test_a_script_too_long_to_lex_is_read_as_it_is() -> None:
+    script = "echo 'tail -f' # " + "x" * MAX_LEXED
+    assert skeleton(script) == script

@@ -128,7 +128,7 @@ def _conclude(
             for verdict in warned
             for line in messages.warning(verdict.policy, verdict.finding, mutate=mutate)
         )
-        decision.warnings.extend(dict.fromkeys(lines))
+        decision.warnings.extend(messages.capped_warnings(list(dict.fromkeys(lines))))
     if audited:
         decision.audit_annotations.update(messages.audit_annotations(audited, mutate=mutate))
     if mutate:

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from webhook.objects import Request, Subject
 
 WARNING_LIMIT = 120
+LISTED = 20
+"""Findings listed one by one in a denial, in warnings and in each audit annotation. A pod can
+carry thousands (hundreds of containers, each with a dozen capabilities); nobody reads past the
+first screen, the API server truncates long warning lists, and the rest is one line that says how
+many more there are and where to see them all."""
+SEE_ALL = "initgate audit -f on the manifest lists them all"
 
 
 def one_line(text: str, limit: int = WARNING_LIMIT) -> str:
@@ -51,6 +57,14 @@ def _fit(prefix: str, location: str, message: str) -> str:
     return one_line(f'{prefix}{location[: room - 2]}…": {message}')
 
 
+def capped_warnings(lines: Sequence[str]) -> list[str]:
+    """At most `LISTED` warning lines: the first ones, then one that counts the rest."""
+    if len(lines) <= LISTED:
+        return list(lines)
+    more = len(lines) - (LISTED - 1)
+    return [*lines[: LISTED - 1], one_line(f"initgate: {more} more warnings; {SEE_ALL}")]
+
+
 def error_warning(policy: str, choice: str) -> str:
     """The warning line of a policy that could not be evaluated."""
     outcome = "allowed anyway" if choice == "allow" else "denied"
@@ -61,11 +75,19 @@ def audit_annotations(verdicts: Sequence[Verdict], *, mutate: bool) -> dict[str,
     """One audit annotation per policy, its findings joined. The API server prefixes each key with
     the webhook's name in the audit log (`validate.initgate.io/init-privileged`)."""
     lines: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
     for verdict in verdicts:
-        finding = verdict.finding
-        message = f"would {finding.message}" if mutate else finding.message
-        lines.setdefault(verdict.policy, []).append(f"{finding.location}: {message}")
-    return {policy: "; ".join(found) for policy, found in lines.items()}
+        counts[verdict.policy] = counts.get(verdict.policy, 0) + 1
+        found = lines.setdefault(verdict.policy, [])
+        if len(found) < LISTED:
+            finding = verdict.finding
+            message = f"would {finding.message}" if mutate else finding.message
+            found.append(f"{finding.location}: {message}")
+    return {
+        policy: "; ".join(found)
+        + (f"; and {counts[policy] - len(found)} more" if counts[policy] > len(found) else "")
+        for policy, found in lines.items()
+    }
 
 
 def compact_json(value: Any) -> str:
@@ -103,8 +125,10 @@ def denial(
     lines.extend(
         f"- {policy}: {finding.location} ({_field(subject, finding)}): {finding.message}"
         + (f"; {finding.hint}" if finding.hint else "")
-        for policy, finding in found
+        for policy, finding in found[:LISTED]
     )
+    if len(found) > LISTED:
+        lines.append(f"- ... and {len(found) - LISTED} more ({SEE_ALL})")
     lines.extend(
         f"- {policy}: could not evaluate this object (onPolicyError: deny)" for policy in errors
     )

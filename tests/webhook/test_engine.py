@@ -10,6 +10,7 @@ import pytest
 
 from policies.base import Context, Finding, Mode, PodView, add
 from tests.support import kube, reviews
+from webhook import messages
 from webhook.config import Config
 from webhook.engine import Decision, Webhook, decide
 from webhook.objects import Request
@@ -421,3 +422,40 @@ def test_conflicting_patches_keep_the_first_and_report_the_engine() -> None:
     assert [(e.policy, e.error) for e in decision.errors] == [
         ("engine", "patch conflict at /spec/volumes/0/emptyDir")
     ]
+
+
+# ---- many findings ------------------------------------------------------------------------------
+
+CROWDED = reviews.pod(
+    init=[
+        reviews.container(f"step-{n}", securityContext={"privileged": True}, command=["true"])
+        for n in range(60)
+    ]
+)  # 60 init containers, each privileged and without limits: 180 findings
+
+
+def test_a_denial_lists_the_first_findings_and_counts_the_rest() -> None:
+    decision = judge(CROWDED)
+    assert len(decision.verdicts) == 180
+    listed = [line for line in decision.message.splitlines() if line.startswith("- ")]
+    assert len(listed) == messages.LISTED + 1
+    assert listed[-1] == ("- ... and 160 more (initgate audit -f on the manifest lists them all)")
+    assert 'Pod "web" is denied by initgate (180 problems)' in decision.message
+
+
+def test_warnings_are_capped_with_a_count_of_the_rest() -> None:
+    decision = judge(CROWDED, cap=Mode.WARN)
+    assert decision.allowed
+    assert len(decision.warnings) == messages.LISTED
+    assert decision.warnings[-1] == (
+        "initgate: 161 more warnings; initgate audit -f on the manifest lists them all"
+    )
+    assert all(len(line) <= messages.WARNING_LIMIT for line in decision.warnings)
+
+
+def test_audit_annotations_are_capped_per_policy() -> None:
+    decision = judge(CROWDED, cap=Mode.AUDIT)
+    unbounded = decision.audit_annotations["init-unbounded"]
+    assert unbounded.count("resources.limits") == messages.LISTED
+    assert unbounded.endswith("; and 100 more")
+    assert decision.audit_annotations["init-privileged"].endswith("; and 40 more")

@@ -84,6 +84,7 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
                 if isinstance(name, str):
                     mounted_by.setdefault(name, container.role)
     found: list[Finding] = []
+    declared: dict[str, int] = {}  # the pod's budget per resource, worked out once (not per volume)
     for name, volume in pod.volumes.items():
         if "emptyDir" not in volume.raw or name not in mounted_by:
             continue
@@ -95,10 +96,11 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
             # Huge pages are bounded by the pod's hugepages-* limits, which the API server already
             # requires; a disk-sized limit would only let the eviction manager misjudge them.
             continue
-        if medium == "Memory":
-            limit = _size(settings.memory_size_limit, _declared(pod, "memory"))
-        else:
-            limit = _size(settings.size_limit, _declared(pod, "ephemeral-storage"))
+        resource = "memory" if medium == "Memory" else "ephemeral-storage"
+        if resource not in declared:
+            declared[resource] = _declared(pod, resource)
+        default = settings.memory_size_limit if medium == "Memory" else settings.size_limit
+        limit = _size(default, declared[resource])
         path = f"{pod.path}/volumes/{volume.index}/emptyDir"
         patch = (
             add(f"{path}/sizeLimit", limit)

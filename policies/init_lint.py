@@ -18,6 +18,7 @@ Conservative heuristics, each chosen for a low false-positive rate:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
 
@@ -154,28 +155,38 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-def _read_later(pod: PodView) -> dict[int, frozenset[str]]:
-    """For each container (by identity): the volumes mounted by a later container that is not
-    ephemeral, or by a native sidecar anywhere (it runs beside every later step). One pass from
-    the end of the pod, not one walk of the pod per init container."""
-    sidecars = frozenset[str]().union(
-        *[c.mount_names for c in pod.containers if c.role is Role.SIDECAR]
-    )
-    later: dict[int, frozenset[str]] = {}
-    seen = sidecars
-    for container in reversed(pod.containers):
-        later[id(container)] = seen
-        if container.role is not Role.EPHEMERAL and container.mount_names:
-            seen = seen | container.mount_names
-    return later
+@dataclass(slots=True)
+class _Readers:
+    """Who reads a volume after a container: the position of the last container (not ephemeral)
+    that mounts it, and the volumes of native sidecars (they run beside every later step). Built
+    in one pass, and asked in constant time: a pod may have thousands of containers."""
+
+    last: dict[str, int]
+    sidecars: frozenset[str]
+
+    @classmethod
+    def of(cls, pod: PodView) -> _Readers:
+        last: dict[str, int] = {}
+        sidecars: set[str] = set()
+        for position, container in enumerate(pod.containers):
+            if container.role is Role.EPHEMERAL:
+                continue
+            for name in container.mount_names:
+                last[name] = position
+            if container.role is Role.SIDECAR:
+                sidecars.update(container.mount_names)
+        return cls(last, frozenset(sidecars))
+
+    def after(self, position: int, name: str) -> bool:
+        return self.last.get(name, -1) > position or name in self.sidecars
 
 
-def _unused(pod: PodView, container: Container, read_later: frozenset[str]) -> list[str]:
+def _unused(pod: PodView, container: Container, position: int, readers: _Readers) -> list[str]:
     """emptyDirs the init container writes and nobody reads afterwards."""
-    names: list[str] = []
+    names: dict[str, None] = {}  # in mount order, each once
     for _, mount in container.volume_mounts:
         name = text(mount.get("name"))
-        if name in read_later or name in names or not writes(mount):
+        if readers.after(position, name) or name in names or not writes(mount):
             continue
         volume = pod.volumes.get(name)
         if volume is None or "emptyDir" not in volume.raw:
@@ -183,8 +194,8 @@ def _unused(pod: PodView, container: Container, read_later: frozenset[str]) -> l
         path = text(mount.get("mountPath")).rstrip("/")
         if any(path == s or path.startswith(s + "/") for s in _SCRATCH):
             continue
-        names.append(name)
-    return names
+        names[name] = None
+    return list(names)
 
 
 def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> list[Finding]:
@@ -193,14 +204,15 @@ def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> lis
     deadline = pod.spec.get("activeDeadlineSeconds") is not None
     unused_volumes = "unused-volume" in checks and pod.whole
     image_tags = "image-tag" in checks
-    read_later = _read_later(pod) if unused_volumes else {}
+    readers = _Readers.of(pod) if unused_volumes else None
+    positions = {id(c): n for n, c in enumerate(pod.containers)} if unused_volumes else {}
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
         role = container.role
         if problem := _script_problem(container, deadline=deadline, checks=checks):
             found.append(Finding(problem[0], problem[1], role, container))
-        if unused_volumes:
-            for name in _unused(pod, container, read_later[id(container)]):
+        if readers is not None:
+            for name in _unused(pod, container, positions[id(container)], readers):
                 message = f'writes emptyDir "{name}" that no later container mounts; it is lost'
                 found.append(Finding(f"unused-volume:{name}", message, role, container))
         if image_tags and (tag_problem := image_problem(container.image)):

@@ -117,8 +117,13 @@ def repository(image: str) -> str:
 def same_program(one: Container, other: Container) -> bool:
     """Whether two containers run the same program: same image repository, same command (both
     may run the image's entrypoint), whatever their tags and arguments."""
-    same_command = one.raw.get("command") == other.raw.get("command")
-    return same_command and repository(one.image) == repository(other.image)
+    return program(one) == program(other)
+
+
+def program(container: Container) -> tuple[str, str]:
+    """What `same_program` compares, as a key: the image repository and the command (its `repr`:
+    the same for equal lists of strings, and a key for any command, even a malformed one)."""
+    return repository(container.image), repr(container.raw.get("command"))
 
 
 # Sources whose content is born with the pod: the only ones an init container can populate.
@@ -160,7 +165,7 @@ def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, list[
                 and writes(mount)
             ):
                 found = writers.setdefault(volume.name, [])
-                if container not in found:
+                if not found or found[-1] is not container:  # one container mounting it twice
                     found.append(container)
     return writers
 
@@ -172,6 +177,9 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
         return []
     opted_out = {v.strip() for v in text(pod.annotations.get(ANNOTATION)).split(",")}
     keep_writable = settings.keep_writable
+    # The programs writing each volume, as keys: a pod may have thousands of containers, and
+    # comparing every app container with every writer would take their product.
+    programs = {name: {program(c) for c in filled_by} for name, filled_by in writers.items()}
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
         for index, mount in container.mounts():
@@ -184,7 +192,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
                 or keep_writable(name)
                 # Bidirectional propagation exists to write back to the host: leave it alone.
                 or mount.get("mountPropagation") == "Bidirectional"
-                or any(same_program(writer, container) for writer in filled_by)
+                or program(container) in programs[name]
             ):
                 continue
             found.append(

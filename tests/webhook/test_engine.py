@@ -10,7 +10,7 @@ import pytest
 
 from policies.base import Context, Finding, Mode, PodView, add
 from tests.support import kube, reviews
-from webhook import messages
+from webhook import engine, messages
 from webhook.config import Config
 from webhook.engine import Decision, Webhook, decide
 from webhook.objects import Request
@@ -459,3 +459,21 @@ def test_audit_annotations_are_capped_per_policy() -> None:
     assert unbounded.count("resources.limits") == messages.LISTED
     assert unbounded.endswith("; and 100 more")
     assert decision.audit_annotations["init-privileged"].endswith("; and 40 more")
+
+
+@pytest.mark.parametrize(
+    ("paths", "merged", "conflicts"),
+    [
+        (["/a/b", "/a/bc", "/a/b/c"], ["/a/b", "/a/bc"], ["/a/b/c"]),  # siblings share a prefix
+        (["/a/b/c", "/a/b"], ["/a/b/c"], ["/a/b"]),  # a parent after its child
+        (["/x", "/x"], ["/x"], []),  # the same operation twice: merged
+    ],
+)
+def test_merging_patches(paths: list[str], merged: list[str], conflicts: list[str]) -> None:
+    decision = Decision()
+    ops = [add(path, 1) for path in paths]
+    assert [op["path"] for op in engine._merge(decision, ops)] == merged
+    assert [e.error for e in decision.errors] == [f"patch conflict at {p}" for p in conflicts]
+    decision = Decision()
+    assert engine._merge(decision, [add("/x", 1), add("/x", 2)]) == [add("/x", 1)]
+    assert [e.error for e in decision.errors] == ["patch conflict at /x"]

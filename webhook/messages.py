@@ -26,6 +26,14 @@ carry thousands (hundreds of containers, each with a dozen capabilities); nobody
 first screen, the API server truncates long warning lists, and the rest is one line that says how
 many more there are and where to see them all."""
 SEE_ALL = "initgate audit -f on the manifest lists them all"
+LINE_LIMIT = 300
+"""Characters of one finding in a denial or an audit annotation. A message may quote what the
+object holds (an image reference, a capability), which the API server does not bound."""
+
+
+def clipped(text: str, limit: int = LINE_LIMIT) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def one_line(text: str, limit: int = WARNING_LIMIT) -> str:
@@ -82,7 +90,7 @@ def audit_annotations(verdicts: Sequence[Verdict], *, mutate: bool) -> dict[str,
         if len(found) < LISTED:
             finding = verdict.finding
             message = f"would {finding.message}" if mutate else finding.message
-            found.append(f"{finding.location}: {message}")
+            found.append(clipped(f"{finding.location}: {message}"))
     return {
         policy: "; ".join(found)
         + (f"; and {counts[policy] - len(found)} more" if counts[policy] > len(found) else "")
@@ -123,8 +131,10 @@ def denial(
         f'{request.kind} "{request.display_name}" is denied by initgate ({problems} {noun}{where}):'
     ]
     lines.extend(
-        f"- {policy}: {finding.location} ({_field(subject, finding)}): {finding.message}"
-        + (f"; {finding.hint}" if finding.hint else "")
+        clipped(
+            f"- {policy}: {finding.location} ({_field(subject, finding)}): {finding.message}"
+            + (f"; {finding.hint}" if finding.hint else "")
+        )
         for policy, finding in found[:LISTED]
     )
     if len(found) > LISTED:

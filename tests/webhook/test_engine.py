@@ -477,3 +477,19 @@ def test_merging_patches(paths: list[str], merged: list[str], conflicts: list[st
     decision = Decision()
     assert engine._merge(decision, [add("/x", 1), add("/x", 2)]) == [add("/x", 1)]
     assert [e.error for e in decision.errors] == ["patch conflict at /x"]
+
+
+def test_what_the_object_holds_is_clipped_in_messages() -> None:
+    """A capability (or an image) of a megabyte is quoted, clipped, not copied whole."""
+    huge = "A" * 2**20
+    container = reviews.container(
+        "x", resources=reviews.LIMITED, securityContext={"capabilities": {"add": [huge]}}
+    )
+    denied = judge(reviews.pod(init=[container]))
+    assert not denied.allowed
+    assert len(denied.message) < 2 * messages.LINE_LIMIT + 500
+    assert "capabilities.add has AAAA" in denied.message
+    audited = judge(reviews.pod(init=[container]), cap=Mode.AUDIT)
+    assert len(audited.audit_annotations["init-privileged"]) <= messages.LINE_LIMIT
+    warned = judge(reviews.pod(init=[container]), cap=Mode.WARN)
+    assert all(len(line) <= messages.WARNING_LIMIT for line in warned.warnings)

@@ -138,7 +138,9 @@ def _conclude(
         )
         decision.would_patch = _merge(decision, kept_back)
         if decision.would_patch and audited:
-            decision.audit_annotations["would-patch"] = messages.compact_json(decision.would_patch)
+            decision.audit_annotations["would-patch"] = messages.patch_annotation(
+                decision.would_patch
+            )
     for error in decision.errors:
         decision.warnings.append(messages.error_warning(error.policy, config.on_policy_error))
     denied = bool(enforced and not mutate) or bool(

@@ -102,6 +102,19 @@ def compact_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+PATCH_ANNOTATION_LIMIT = 8 * 1024
+"""Characters of the `would-patch` audit annotation: a few dozen operations. A pod of thousands of
+containers would otherwise put a megabyte into every audit event of its request."""
+
+
+def patch_annotation(ops: Sequence[Any]) -> str:
+    """The patch audit mode kept back, as JSON; when too long, how many operations it has."""
+    text = compact_json(ops)
+    if len(text) <= PATCH_ANNOTATION_LIMIT:
+        return text
+    return f"{len(ops)} operations ({len(text)} characters); initgate mutate -f --patch shows them"
+
+
 def _field(subject: Subject, finding: Finding) -> str:
     prefix = subject.pod.path[1:].replace("/", ".")
     if finding.container is not None:

@@ -493,3 +493,12 @@ def test_what_the_object_holds_is_clipped_in_messages() -> None:
     assert len(audited.audit_annotations["init-privileged"]) <= messages.LINE_LIMIT
     warned = judge(reviews.pod(init=[container]), cap=Mode.WARN)
     assert all(len(line) <= messages.WARNING_LIMIT for line in warned.warnings)
+
+
+def test_a_long_patch_kept_back_is_counted_not_copied_into_the_audit_annotation() -> None:
+    apps = [reviews.container(f"app-{n}") for n in range(300)]
+    decision = judge(reviews.pod(app=apps), webhook="mutate", cap=Mode.AUDIT)
+    assert len(decision.would_patch) == 300
+    note = decision.audit_annotations["would-patch"]
+    assert note.startswith("300 operations (")
+    assert note.endswith("characters); initgate mutate -f --patch shows them")

@@ -117,13 +117,31 @@ def repository(image: str) -> str:
 def same_program(one: Container, other: Container) -> bool:
     """Whether two containers run the same program: same image repository, same command (both
     may run the image's entrypoint), whatever their tags and arguments."""
-    return program(one) == program(other)
+    same_command = one.raw.get("command") == other.raw.get("command")
+    return same_command and repository(one.image) == repository(other.image)
 
 
 def program(container: Container) -> tuple[str, str]:
     """What `same_program` compares, as a key: the image repository and the command (its `repr`:
     the same for equal lists of strings, and a key for any command, even a malformed one)."""
     return repository(container.image), repr(container.raw.get("command"))
+
+
+def _runs_a_writer(
+    container: Container,
+    name: str,
+    writers: list[Container],
+    programs: dict[str, set[tuple[str, str]]],
+) -> bool:
+    """Whether the container runs the same program as a writer of the volume. A pod may have
+    thousands of writers of one volume and as many readers: past a few, the writers' programs
+    are looked up as keys, not compared one by one with every reader."""
+    if len(writers) <= 4:
+        return any(same_program(writer, container) for writer in writers)
+    keys = programs.get(name)
+    if keys is None:
+        keys = programs[name] = {program(writer) for writer in writers}
+    return program(container) in keys
 
 
 # Sources whose content is born with the pod: the only ones an init container can populate.
@@ -177,9 +195,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
         return []
     opted_out = {v.strip() for v in text(pod.annotations.get(ANNOTATION)).split(",")}
     keep_writable = settings.keep_writable
-    # The programs writing each volume, as keys: a pod may have thousands of containers, and
-    # comparing every app container with every writer would take their product.
-    programs = {name: {program(c) for c in filled_by} for name, filled_by in writers.items()}
+    programs: dict[str, set[tuple[str, str]]] = {}
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
         for index, mount in container.mounts():
@@ -192,7 +208,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
                 or keep_writable(name)
                 # Bidirectional propagation exists to write back to the host: leave it alone.
                 or mount.get("mountPropagation") == "Bidirectional"
-                or program(container) in programs[name]
+                or _runs_a_writer(container, name, filled_by, programs)
             ):
                 continue
             found.append(

@@ -163,18 +163,53 @@ def _conclude(
 def _merge(decision: Decision, ops: Iterable[PatchOp]) -> list[PatchOp]:
     """Operations of all policies as one patch. Policies never touch the same path; if two ever do,
     the first one wins and the conflict is reported as an error of the engine (the same operation
-    twice is merged silently). Linear in the operations: a pod may have thousands of containers."""
+    twice is merged silently)."""
+    listed = list(ops)
+    merge = _merge_few if len(listed) <= FEW_OPERATIONS else _merge_many
+    return merge(decision, listed)
+
+
+FEW_OPERATIONS = 16
+"""Up to this many operations (a pod's usual handful), each is compared with those before it;
+beyond, paths are looked up in sets, in time linear in the operations: a pod may have thousands
+of containers. Both give the same patch and the same errors (test_engine.py holds them to it)."""
+
+
+def _merge_few(decision: Decision, ops: list[PatchOp]) -> list[PatchOp]:
+    merged: list[PatchOp] = []
+    for op in ops:
+        path = op["path"]
+        clash = next(
+            (
+                m
+                for m in merged
+                if m["path"] == path or _nested(m["path"], path) or _nested(path, m["path"])
+            ),
+            None,
+        )
+        if clash is None:
+            merged.append(op)
+        elif clash["path"] != path or clash != op:
+            decision.errors.append(PolicyError("engine", f"patch conflict at {path}"))
+    return merged
+
+
+def _nested(parent: str, child: str) -> bool:
+    return child.startswith(parent) and child[len(parent) : len(parent) + 1] == "/"
+
+
+def _merge_many(decision: Decision, ops: list[PatchOp]) -> list[PatchOp]:
     merged: list[PatchOp] = []
     taken: dict[str, PatchOp] = {}
     above: set[str] = set()
     """Every parent of a taken path: an operation there would replace what was added below."""
     for op in ops:
         path = op["path"]
-        parents = _parents(path)
         if path in taken:
             if taken[path] != op:
                 decision.errors.append(PolicyError("engine", f"patch conflict at {path}"))
             continue
+        parents = _parents(path)
         if path in above or any(parent in taken for parent in parents):
             decision.errors.append(PolicyError("engine", f"patch conflict at {path}"))
             continue
@@ -186,4 +221,9 @@ def _merge(decision: Decision, ops: Iterable[PatchOp]) -> list[PatchOp]:
 
 def _parents(path: str) -> list[str]:
     """The JSON pointers above `path`: `/a/b/c` is under `/a/b` and `/a`."""
-    return [path[:i] for i in range(1, len(path)) if path[i] == "/"]
+    parents = []
+    end = path.rfind("/")
+    while end > 0:
+        parents.append(path[:end])
+        end = path.rfind("/", 0, end)
+    return parents

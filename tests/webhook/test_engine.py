@@ -7,6 +7,8 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policies.base import Context, Finding, Mode, PodView, add
 from tests.support import kube, reviews
@@ -459,6 +461,20 @@ def test_audit_annotations_are_capped_per_policy() -> None:
     assert unbounded.count("resources.limits") == messages.LISTED
     assert unbounded.endswith("; and 100 more")
     assert decision.audit_annotations["init-privileged"].endswith("; and 40 more")
+
+
+PATHS = st.lists(st.sampled_from(["a", "b", "ab", "0", "-"]), min_size=1, max_size=4).map(
+    lambda parts: "/" + "/".join(parts)
+)
+
+
+@given(st.lists(st.tuples(PATHS, st.integers(0, 1)), max_size=40))
+def test_both_ways_of_merging_agree(ops: list[tuple[str, int]]) -> None:
+    """Few operations are compared pairwise, many through sets: same patch, same errors."""
+    patch = [add(path, value) for path, value in ops]
+    few, many = Decision(), Decision()
+    assert engine._merge_few(few, patch) == engine._merge_many(many, patch)
+    assert few.errors == many.errors
 
 
 @pytest.mark.parametrize(

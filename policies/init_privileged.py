@@ -104,12 +104,14 @@ def _judge(
     pod: PodView, container: Container, allowed: frozenset[str], *, host_paths: bool
 ) -> list[Finding]:
     found: list[Finding] = []
+    keys: set[str] = set()
     role = container.role
 
     def finding(key: str, message: str) -> None:
         # Once per key: `NET_ADMIN` and `CAP_NET_ADMIN`, or two mounts of one volume, are one
-        # privilege to drop.
-        if all(f.key != key for f in found):
+        # privilege to drop (a set: a container may list thousands of capabilities).
+        if key not in keys:
+            keys.add(key)
             found.append(Finding(key=key, message=message, role=role, container=container))
 
     context = mapping(container.raw.get("securityContext"))

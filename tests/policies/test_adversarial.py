@@ -122,6 +122,16 @@ WIDE = textwrap.dedent(
                             "resources": {"limits": {"memory": "1Gi"}}} for k in range(n)],
             "volumes": [{"name": f"v{k}", "emptyDir": {}} for k in range(n)],
         },
+        # One init container adding tens of thousands of capabilities and writing as many
+        # hostPaths (each finding once: compared with every finding before, 40,000 took minutes).
+        "privileges": {
+            "initContainers": [{"name": "i", "image": "b:1",
+                                "securityContext": {"capabilities": {
+                                    "add": [f"CAP_{k}" for k in range(4 * n)]}},
+                                "volumeMounts": mounts(*(f"h{k}" for k in range(4 * n)))}],
+            "containers": [{"name": "a", "image": "a:1"}],
+            "volumes": [{"name": f"h{k}", "hostPath": {"path": f"/h{k}"}} for k in range(4 * n)],
+        },
         # One container mounting thousands of volumes nobody reads.
         "mounts": {
             "initContainers": [{"name": "i", "image": "b:1", "command": copy,
@@ -144,4 +154,4 @@ def test_pods_with_thousands_of_containers_and_volumes_in_linear_time() -> None:
     """A pod may hold tens of thousands of containers and volumes within the API server's size
     limit. At this size a check that compares each container with every other runs for many
     minutes; a linear one takes a second or two."""
-    assert finished(WIDE, "10000") == ["apps", "writers", "volumes", "mounts"]
+    assert finished(WIDE, "10000") == ["apps", "writers", "volumes", "privileges", "mounts"]

@@ -172,8 +172,8 @@ def pages(
 
 def webhook_routes(cluster: Cluster, name: str) -> Routes:
     """Routes from the ValidatingWebhookConfiguration and the MutatingWebhookConfiguration called
-    `name`. One that does not exist calls nothing (the chart can leave either out); neither is an
-    error: the name is wrong, or initgate is not installed."""
+    `name`. One that does not exist calls nothing (the chart can leave either out); if neither
+    exists, that is an error: the name is wrong, or initgate is not installed."""
     api = client.AdmissionregistrationV1Api(cluster.api)
     calls = dict(
         zip(

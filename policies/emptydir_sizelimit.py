@@ -96,10 +96,13 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
             # Huge pages are bounded by the pod's hugepages-* limits, which the API server already
             # requires; a disk-sized limit would only let the eviction manager misjudge them.
             continue
-        resource = "memory" if medium == "Memory" else "ephemeral-storage"
+        resource, default = (
+            ("memory", settings.memory_size_limit)
+            if medium == "Memory"
+            else ("ephemeral-storage", settings.size_limit)
+        )
         if resource not in declared:
             declared[resource] = _declared(pod, resource)
-        default = settings.memory_size_limit if medium == "Memory" else settings.size_limit
         limit = _size(default, declared[resource])
         path = f"{pod.path}/volumes/{volume.index}/emptyDir"
         patch = (

@@ -40,7 +40,8 @@ from policies.policy import Policy, PolicySettings
 from policies.shell import skeleton
 
 # Every pattern here runs in time linear in the script: a client chooses the script, and one
-# quadratic pattern on a few hundred KiB would hold the event loop for minutes (test_caching.py).
+# quadratic pattern on a few hundred KiB would hold the event loop for minutes
+# (test_adversarial.py).
 # `tail -f` is looked for command by command (`_SEGMENTS`), not with `tail[^;]*-f`, which rescans
 # the rest of the command from every `tail`.
 _SEGMENTS = re.compile(r"[^;&|\n]+")
@@ -161,32 +162,37 @@ class _Readers:
     that mounts it, and the volumes of native sidecars (they run beside every later step). Built
     in one pass, and asked in constant time: a pod may have thousands of containers."""
 
+    positions: dict[int, int]
+    """Each container's place in the pod, by identity."""
     last: dict[str, int]
     sidecars: frozenset[str]
 
     @classmethod
     def of(cls, pod: PodView) -> _Readers:
+        positions: dict[int, int] = {}
         last: dict[str, int] = {}
         sidecars: set[str] = set()
         for position, container in enumerate(pod.containers):
+            positions[id(container)] = position
             if container.role is Role.EPHEMERAL:
                 continue
             for name in container.mount_names:
                 last[name] = position
             if container.role is Role.SIDECAR:
                 sidecars.update(container.mount_names)
-        return cls(last, frozenset(sidecars))
+        return cls(positions, last, frozenset(sidecars))
 
-    def after(self, position: int, name: str) -> bool:
-        return self.last.get(name, -1) > position or name in self.sidecars
+    def after(self, container: Container, name: str) -> bool:
+        """Whether a container that runs after `container` (or beside it) mounts `name`."""
+        return self.last.get(name, -1) > self.positions[id(container)] or name in self.sidecars
 
 
-def _unused(pod: PodView, container: Container, position: int, readers: _Readers) -> list[str]:
+def _unused(pod: PodView, container: Container, readers: _Readers) -> list[str]:
     """emptyDirs the init container writes and nobody reads afterwards."""
     names: dict[str, None] = {}  # in mount order, each once
     for _, mount in container.volume_mounts:
         name = text(mount.get("name"))
-        if readers.after(position, name) or name in names or not writes(mount):
+        if readers.after(container, name) or name in names or not writes(mount):
             continue
         volume = pod.volumes.get(name)
         if volume is None or "emptyDir" not in volume.raw:
@@ -205,14 +211,13 @@ def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> lis
     unused_volumes = "unused-volume" in checks and pod.whole
     image_tags = "image-tag" in checks
     readers = _Readers.of(pod) if unused_volumes else None
-    positions = {id(c): n for n, c in enumerate(pod.containers)} if unused_volumes else {}
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
         role = container.role
         if problem := _script_problem(container, deadline=deadline, checks=checks):
             found.append(Finding(problem[0], problem[1], role, container))
         if readers is not None:
-            for name in _unused(pod, container, positions[id(container)], readers):
+            for name in _unused(pod, container, readers):
                 message = f'writes emptyDir "{name}" that no later container mounts; it is lost'
                 found.append(Finding(f"unused-volume:{name}", message, role, container))
         if image_tags and (tag_problem := image_problem(container.image)):

@@ -82,7 +82,9 @@ def prepares_only(container: Container) -> bool:
     """Whether the init container writes no file: it only creates directories, changes ownership
     and modes, and prints or checks things on the way."""
     script = command_line(container)
-    return script is not None and script != "" and _prepares_only(script)
+    if not script:
+        return False
+    return _prepares_only(script)
 
 
 # Every pod of a workload runs the same scripts: each is read once (a bounded cache).

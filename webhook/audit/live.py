@@ -24,20 +24,12 @@ from urllib.parse import urlsplit
 
 from policies.base import Mode, items, mapping, text
 from webhook.engine import Webhook
+from webhook.objects import TEMPLATES
 
 CONFIGURATION_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 
-# The resources initgate audits, by (group, kind).
-RESOURCES = {
-    ("", "Pod"): "pods",
-    ("", "ReplicationController"): "replicationcontrollers",
-    ("apps", "Deployment"): "deployments",
-    ("apps", "StatefulSet"): "statefulsets",
-    ("apps", "DaemonSet"): "daemonsets",
-    ("apps", "ReplicaSet"): "replicasets",
-    ("batch", "Job"): "jobs",
-    ("batch", "CronJob"): "cronjobs",
-}
+# The resources initgate judges, by (group, kind): the plural of each kind is its resource.
+RESOURCES = {(group, kind): f"{kind.lower()}s" for group, _, kind in TEMPLATES}
 
 
 def selects(selector: Any, labels: Mapping[str, Any]) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.webhook.audit.apiserver import Replay, State
+from webhook.audit.cluster import Cluster, connect
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,14 @@ def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replay]:
 def replay(replay_server: Replay) -> Replay:
     replay_server.state = State()
     return replay_server
+
+
+@pytest.fixture
+def cluster(kubeconfig: Path) -> Iterator[Cluster]:
+    """A connection through the real `kubernetes` client to the replay."""
+    connected = connect(kubeconfig)
+    yield connected
+    connected.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,6 @@ from webhook.plan import Plan, compile_plan
 pytestmark = pytest.mark.integration
 
 Summary = list[tuple[str, str, str, list[tuple[str, str, str, str | None]]]]
-
-
-@pytest.fixture
-def cluster(kubeconfig: Path) -> Iterator[Cluster]:
-    connected = connect(kubeconfig)
-    yield connected
-    connected.close()
 
 
 def summarise(objects: list[Audited], namespace: str | None = None) -> Summary:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from policies.base import Mode
 from tests.chart.render import render
 from tests.webhook.audit.apiserver import Replay
-from webhook.audit.cluster import Cluster, ClusterError, connect, scan, webhook_routes
+from webhook.audit.cluster import Cluster, ClusterError, scan, webhook_routes
 from webhook.audit.evaluate import NOT_SENT_REASON, Target, evaluate
 from webhook.audit.live import Routes, endpoint, selects
 from webhook.audit.report import Report
@@ -186,13 +185,6 @@ def serve_chart(replay: Replay, *args: str) -> None:
 
 def outcomes(report: Report) -> dict[tuple[str, str, str], tuple[str, str]]:
     return {(a.namespace, a.kind, a.name): (a.cap.value, a.outcome) for a in report.objects}
-
-
-@pytest.fixture
-def cluster(kubeconfig: Path) -> Iterator[Cluster]:
-    connected = connect(kubeconfig)
-    yield connected
-    connected.close()
 
 
 LABELLED = {

@@ -98,6 +98,8 @@ class Container:
     path: str
     """JSON pointer of the container in the object as received, e.g. `/spec/initContainers/0`."""
     raw: dict[str, Any]
+    position: int
+    """Where the container stands among all of the pod's containers, in pod order."""
     volume_mounts: tuple[tuple[int, dict[str, Any]], ...] = attribute(init=False, repr=False)
     """The well-formed volume mounts with their indexes (every policy walks them)."""
     mount_names: frozenset[str] = attribute(init=False, repr=False)
@@ -118,7 +120,7 @@ class Container:
     @property
     def label(self) -> str:
         """How messages name the container: its role and name, `init "setup"` (names are unique)."""
-        return f'{self.role.value} "{self.name}"'
+        return f'{self.role} "{self.name}"'  # a string enum formats as its value
 
     @property
     def field(self) -> str:
@@ -141,7 +143,11 @@ def command_line(container: Container) -> str | None:
     """The shell script an init container runs (`sh -c SCRIPT`), else its command and arguments
     as a shell command line; None when it runs the image's own entrypoint, which we cannot see."""
     words = [*items(container.raw.get("command")), *items(container.raw.get("args"))]
-    if not words or not all(isinstance(w, str) for w in words):
+    try:
+        "".join(words)  # every word a string, checked in one call: this runs on every request
+    except TypeError:
+        return None
+    if not words:
         return None
     program = words[0].rsplit("/", 1)[-1]
     if program == "busybox" and len(words) > 1:
@@ -218,7 +224,7 @@ def containers_of(spec: dict[str, Any], spec_path: str) -> tuple[Container, ...]
             actual = role
             if role is Role.INIT and raw.get("restartPolicy") == "Always":
                 actual = Role.SIDECAR
-            found.append(Container(actual, list_name, index, f"{prefix}{index}", raw))
+            found.append(Container(actual, list_name, index, f"{prefix}{index}", raw, len(found)))
     return tuple(found)
 
 

@@ -15,6 +15,7 @@ pod's hugepages limits bound them.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 from pydantic import field_validator
@@ -44,9 +45,15 @@ class EmptyDirSizeLimitSettings(PolicySettings):
 def _limit(raw: dict[str, Any], resource: str) -> int:
     """A limit of a container (or of the pod) in whole bytes, 0 when there is none. Whole bytes
     rounded up: exact enough to compare with a default, and integer sums are cheap."""
-    limits = mapping(mapping(raw.get("resources")).get("limits"))
-    value = quantity.parse_or_none(limits.get(resource))
-    return math.ceil(value) if value is not None and value > 0 else 0
+    value = mapping(mapping(raw.get("resources")).get("limits")).get(resource)
+    return _whole(value) if isinstance(value, str | int | float) else 0
+
+
+# Pods repeat a handful of quantities: each is rounded once (fractions are slow to compare).
+@lru_cache(maxsize=1024, typed=True)
+def _whole(value: str | float) -> int:
+    parsed = quantity.parse_or_none(value)
+    return math.ceil(parsed) if parsed is not None and parsed > 0 else 0
 
 
 def _declared(pod: PodView, resource: str) -> int:
@@ -56,19 +63,23 @@ def _declared(pod: PodView, resource: str) -> int:
     if own := _limit(pod.spec, resource):
         return own
     sidecars = running = largest_init = 0
+    sidecar, app, init = Role.SIDECAR, Role.APP, Role.INIT  # looked up once, not per container
     for container in pod.containers:
         limit = _limit(container.raw, resource)
-        if container.role is Role.SIDECAR:
+        role = container.role
+        if role is sidecar:
             sidecars += limit
-        elif container.role is Role.APP:
+        elif role is app:
             running += limit
-        elif container.role is Role.INIT:
+        elif role is init:
             largest_init = max(largest_init, limit)
     return max(sidecars + running, largest_init + sidecars)
 
 
 def _size(default: str, declared: int) -> str:
-    return quantity.format_bytes(declared) if declared > quantity.parse(default) else default
+    if declared and declared > quantity.parse(default):
+        return quantity.format_bytes(declared)
+    return default
 
 
 def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSettings) -> list[Finding]:

@@ -63,6 +63,8 @@ _PRINTS = re.compile(r"\b(?:echo|printf)\b[^;&|\n]*")
 # A container's own scratch space (temporary, runtime, cache and home directories): what an init
 # container keeps there is meant to be thrown away (Vault's agent keeps its config in /home/vault).
 _SCRATCH = ("/tmp", "/var/tmp", "/run", "/var/run", "/var/cache", "/home", "/root")  # noqa: S108
+_SCRATCH_SET = frozenset(_SCRATCH)
+_UNDER_SCRATCH = tuple(f"{directory}/" for directory in _SCRATCH)
 CHECKS = ("never-ends", "unbounded-wait", "unused-volume", "image-tag")
 
 
@@ -162,29 +164,27 @@ class _Readers:
     that mounts it, and the volumes of native sidecars (they run beside every later step). Built
     in one pass, and asked in constant time: a pod may have thousands of containers."""
 
-    positions: dict[int, int]
-    """Each container's place in the pod, by identity."""
     last: dict[str, int]
     sidecars: frozenset[str]
 
     @classmethod
     def of(cls, pod: PodView) -> _Readers:
-        positions: dict[int, int] = {}
         last: dict[str, int] = {}
         sidecars: set[str] = set()
-        for position, container in enumerate(pod.containers):
-            positions[id(container)] = position
-            if container.role is Role.EPHEMERAL:
+        for container in pod.containers:
+            role = container.role
+            if role is Role.EPHEMERAL:
                 continue
+            position = container.position
             for name in container.mount_names:
                 last[name] = position
-            if container.role is Role.SIDECAR:
+            if role is Role.SIDECAR:
                 sidecars.update(container.mount_names)
-        return cls(positions, last, frozenset(sidecars))
+        return cls(last, frozenset(sidecars))
 
     def after(self, container: Container, name: str) -> bool:
         """Whether a container that runs after `container` (or beside it) mounts `name`."""
-        return self.last.get(name, -1) > self.positions[id(container)] or name in self.sidecars
+        return self.last.get(name, -1) > container.position or name in self.sidecars
 
 
 def _unused(pod: PodView, container: Container, readers: _Readers) -> list[str]:
@@ -198,7 +198,7 @@ def _unused(pod: PodView, container: Container, readers: _Readers) -> list[str]:
         if volume is None or "emptyDir" not in volume.raw:
             continue
         path = text(mount.get("mountPath")).rstrip("/")
-        if any(path == s or path.startswith(s + "/") for s in _SCRATCH):
+        if path in _SCRATCH_SET or path.startswith(_UNDER_SCRATCH):
             continue
         names[name] = None
     return list(names)

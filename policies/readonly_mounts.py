@@ -146,10 +146,6 @@ def _runs_a_writer(
     return program(container) in keys
 
 
-# Sources whose content is born with the pod: the only ones an init container can populate.
-_POD_SCOPED = ("emptyDir", "ephemeral")
-
-
 class ReadonlyMountsSettings(PolicySettings):
     allowed_roles: ClassVar[tuple[Role, ...]] = (Role.APP, Role.SIDECAR, Role.EPHEMERAL)
     roles: tuple[Role, ...] = (Role.APP,)
@@ -172,18 +168,19 @@ class ReadonlyMountsSettings(PolicySettings):
 def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, list[Container]]:
     """Init-populated volumes, each with the init containers that write it, in pod order."""
     writers: dict[str, list[Container]] = {}
+    init, volumes = Role.INIT, pod.volumes
     for container in pod.containers:
-        if container.role is not Role.INIT:
+        if container.role is not init or not container.volume_mounts:
             continue
         if settings.ignore_preparing_inits and prepares_only(container):
             continue
-        for _, mount in container.mounts():
-            volume = pod.volumes.get(text(mount.get("name")))
-            if (
-                volume is not None
-                and any(source in volume.raw for source in _POD_SCOPED)
-                and writes(mount)
-            ):
+        for _, mount in container.volume_mounts:
+            volume = volumes.get(text(mount.get("name")))
+            if volume is None or not writes(mount):
+                continue
+            raw = volume.raw
+            # Only sources born with the pod, empty, can be populated by an init container.
+            if "emptyDir" in raw or "ephemeral" in raw:
                 found = writers.setdefault(volume.name, [])
                 if not found or found[-1] is not container:  # one container mounting it twice
                     found.append(container)

@@ -125,16 +125,19 @@ class Instrumentation:
         seconds: float,
     ) -> None:
         m = self.metrics
+        name = handler.name
         outcome = decision.outcome if decision is not None else "error"
         dry_run = "true" if request.dry_run else "false"
         operation, kind = bounded_operation(request.operation), bounded_kind(request.kind)
-        m.requests.inc((handler.name, operation, kind, outcome, dry_run))
-        m.duration.observe(handler.name, seconds)
+        m.requests.inc((name, operation, kind, outcome, dry_run))
+        m.duration.observe(name, seconds)
         if decision is not None:
+            webhook = handler.webhook
             for verdict in decision.verdicts:
-                role = verdict.finding.role
-                labels = (verdict.policy, verdict.mode.value, role.value if role else "pod")
-                m.findings.inc((*labels, handler.webhook))
+                # Modes and roles are string enums: their members are their own label values.
+                m.findings.inc(
+                    (verdict.policy, verdict.mode, verdict.finding.role or "pod", webhook)
+                )
             for error in decision.errors:
                 self._child(m.policy_errors, error.policy).inc()
         if not DECISIONS.isEnabledFor(logging.INFO):
@@ -144,7 +147,7 @@ class Instrumentation:
         logs.decision(
             {
                 "uid": request.uid,
-                "webhook": handler.name,
+                "webhook": name,
                 "kind": request.kind,
                 "namespace": request.namespace,
                 "name": request.name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policies.base import Mode
 from webhook import review
@@ -30,10 +30,12 @@ class Handler:
     cap: Mode
     plan: Callable[[], Plan]
     """The active plan, read once per request (a reload swaps it between requests)."""
+    name: str = field(init=False)
+    """`validate`, `validate/warn`...: the label of the endpoint's metrics and log lines."""
 
-    @property
-    def name(self) -> str:
-        return self.webhook if self.cap is Mode.ENFORCE else f"{self.webhook}/{self.cap.value}"
+    def __post_init__(self) -> None:
+        name = self.webhook if self.cap is Mode.ENFORCE else f"{self.webhook}/{self.cap.value}"
+        object.__setattr__(self, "name", name)  # frozen: set once, read on every request
 
     def handle(self, request: review.AdmissionRequest) -> tuple[review.Response, Decision]:
         """Answer a validated wire request (the offline review)."""

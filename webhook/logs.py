@@ -44,6 +44,8 @@ class JSONFormatter(logging.Formatter):
         self._stamp = ""
         self._milli = -1
         self._milli_stamp = ""
+        self._head_stamp = ""
+        self._head = b""
 
     def _time(self, created: float) -> str:
         # One strftime per second and one format per millisecond: the decision log writes a line
@@ -84,6 +86,22 @@ class JSONFormatter(logging.Formatter):
             if kind is list or (kind is str and len(value) > FIELD_LIMIT):
                 entry[key] = _clip(value)
         return orjson.dumps(entry, default=str, option=option)
+
+    def decision(self, created: float, fields: dict[str, Any]) -> bytes:
+        """`encode(created, "info", "initgate.decision", "decision", fields, newline=True)`, with
+        the fields encoded on their own behind a head kept for the millisecond: the same bytes,
+        without merging two dicts for every admission request. `fields` must not repeat a key of
+        the head (the decision log's fields never do)."""
+        body = orjson.dumps(fields, default=str, option=orjson.OPT_APPEND_NEWLINE)
+        if not fields or len(body) > FIELD_LIMIT:
+            return self.encode(created, "info", DECISIONS.name, "decision", fields, newline=True)
+        stamp = self._time(created)
+        if stamp != self._head_stamp:
+            self._head_stamp = stamp
+            self._head = orjson.dumps(
+                {"time": stamp, "level": "info", "logger": DECISIONS.name, "msg": "decision"}
+            )[:-1]
+        return b"%b,%b" % (self._head, body[1:])
 
     def line(
         self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
@@ -154,7 +172,7 @@ def decision(fields: dict[str, Any]) -> None:
     if formatter is None or stream is None or DECISIONS.handlers or LOG.handlers:
         event(DECISIONS, "decision", **fields)
         return
-    line = formatter.encode(time.time(), "info", DECISIONS.name, "decision", fields, newline=True)
+    line = formatter.decision(time.time(), fields)
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
         stream.write(line.decode())

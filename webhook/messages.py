@@ -116,8 +116,9 @@ def patch_annotation(ops: Sequence[Any]) -> str:
     return f"{len(ops)} operations ({len(text)} characters); initgate mutate -f --patch shows them"
 
 
-def _field(subject: Subject, finding: Finding) -> str:
-    prefix = subject.pod.path[1:].replace("/", ".")
+def _field(prefix: str, finding: Finding) -> str:
+    """Where the finding stands in the object: `spec.initContainers[1]`, after `prefix`, the
+    pod spec's own place (`spec`, `spec.template.spec`)."""
     if finding.container is not None:
         return f"{prefix}.{finding.container.field}"
     if finding.volume is not None:
@@ -144,19 +145,15 @@ def denial(
     lines = [
         f'{request.kind} "{request.display_name}" is denied by initgate ({problems} {noun}{where}):'
     ]
-    lines.extend(
-        clipped(
-            f"- {policy}: {finding.location} ({_field(subject, finding)}): {finding.message}"
-            + (f"; {finding.hint}" if finding.hint else "")
-        )
-        for policy, finding in found[:LISTED]
-    )
+    prefix = subject.pod.path[1:].replace("/", ".")
+    for policy, finding in found[:LISTED]:
+        line = f"- {policy}: {finding.location} ({_field(prefix, finding)}): {finding.message}"
+        lines.append(clipped(f"{line}; {finding.hint}" if finding.hint else line))
     if len(found) > LISTED:
         lines.append(f"- ... and {len(found) - LISTED} more ({SEE_ALL})")
-    lines.extend(
-        f"- {policy}: could not evaluate this object (onPolicyError: deny)" for policy in errors
-    )
-    lines.extend(f"{p}: {BY_ID[p].remedy}" for p in dict.fromkeys(p for p, _ in found))
+    # Lists, not generators, inside `extend`: this runs on every denied request.
+    lines.extend([f"- {p}: could not evaluate this object (onPolicyError: deny)" for p in errors])
+    lines.extend([f"{p}: {BY_ID[p].remedy}" for p in dict.fromkeys([p for p, _ in found])])
     if footer:
         lines.append(footer)
     return "\n".join(lines)

@@ -105,7 +105,7 @@ def test_pod_view_judges_a_subset_and_keeps_first_volume_of_a_name() -> None:
 
 
 def _container(**raw: Any) -> Container:
-    return Container(Role.INIT, "initContainers", 0, "/spec/initContainers/0", raw)
+    return Container(Role.INIT, "initContainers", 0, "/spec/initContainers/0", raw, 0)
 
 
 @pytest.mark.parametrize(

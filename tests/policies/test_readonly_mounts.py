@@ -255,7 +255,9 @@ def test_init_role_cannot_be_configured() -> None:
 
 def _runs(*command: str, shell: bool = True) -> Container:
     words = ["sh", "-c", *command] if shell else list(command)
-    return Container(Role.INIT, "initContainers", 0, "/spec/initContainers/0", {"command": words})
+    return Container(
+        Role.INIT, "initContainers", 0, "/spec/initContainers/0", {"command": words}, 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -303,7 +305,7 @@ def _runs(*command: str, shell: bool = True) -> Container:
             _runs("install -m 0644 /src/app.conf /data/app.conf"), False, id="install-file"
         ),
         pytest.param(
-            Container(Role.INIT, "initContainers", 0, "/x", {"image": "example.com/prepare:1"}),
+            Container(Role.INIT, "initContainers", 0, "/x", {"image": "example.com/prepare:1"}, 0),
             False,
             id="image-entrypoint-unknown",
         ),

@@ -171,3 +171,25 @@ def test_decision_lines_in_the_loop_wait_one_turn_at_most(pipe: _Pipe) -> None:
 def test_decision_lines_outside_a_loop_are_written_at_once(pipe: _Pipe) -> None:
     logs.decision({"uid": "cli"})
     assert [e["uid"] for e in pipe.delivered()] == ["cli"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param(
+            {"uid": "a", "policies": ["p", "q"], "dryRun": False, "durationMs": 0.5}, id="usual"
+        ),
+        pytest.param({}, id="empty"),
+        pytest.param({"name": "x" * 600, "errors": ["e" * 700]}, id="clipped"),
+        pytest.param({"user": 'é\n"\\', "uid": None}, id="escaped"),
+    ],
+)
+def test_a_decision_line_is_the_line_encode_makes(fields: dict[str, Any]) -> None:
+    # `decision` writes the head once per millisecond and the fields behind it: the same bytes.
+    formatter = JSONFormatter()
+    for created in (1_700_000_000.0001, 1_700_000_000.0002, 1_700_000_001.5):
+        expected = formatter.encode(
+            created, "info", "initgate.decision", "decision", fields, newline=True
+        )
+        assert formatter.decision(created, fields) == expected
+        assert json.loads(expected)["msg"] == "decision"

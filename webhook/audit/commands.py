@@ -91,8 +91,6 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                 webhooks = None
                 if options.webhook_configuration is not None:
                     webhooks = webhook_routes(cluster, options.webhook_configuration)
-                    for note in webhooks.notes:
-                        err.write(f"initgate audit: note: {note}\n")
                 report = scan(
                     cluster,
                     plan,
@@ -101,6 +99,9 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                     page_size=options.page_size,
                     webhooks=webhooks,
                 )
+                # After the scan: evaluating matchConditions on the objects adds notes.
+                for note in webhooks.notes if webhooks is not None else []:
+                    err.write(f"initgate audit: note: {note}\n")
                 if options.policy_reports:
                     reports = PolicyReports(cluster, page_size=options.page_size)
                     if reports.write(report, plan) is None:

@@ -11,12 +11,18 @@ namespace's labels, does its `objectSelector` select the object's labels. The en
 the endpoint and so the mode cap (`/validate/warn`); when several entries select an object, the
 highest cap counts (the API server calls each, and the strictest answer stands).
 
-Not evaluated: `matchConditions` (CEL). Entries with conditions are taken as if they matched, and
-the audit says so (`Routes.notes`).
+An entry's `matchConditions` (CEL) are evaluated too, with the CEL project's own runtime and the
+strings extension Kubernetes loads: `object` is the object, `oldObject` null, and `request` what
+the API server would send for its CREATE (kind, resource, name, namespace, operation, dryRun,
+options). Who creates an object is not known to an audit, so `request.userInfo` is absent, and so
+is `authorizer`. A condition that is false leaves the entry out, as the API server does; one that
+cannot be evaluated (it reads what the audit does not know, or does not compile) is taken as true,
+so that the audit errs towards reporting, and says so once (`Routes.notes`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +103,14 @@ def endpoint(client_config: Any) -> tuple[Webhook, Mode] | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """One `matchConditions` entry, compiled; `program` is None when it does not compile."""
+
+    name: str
+    program: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One webhook entry of a configuration, reduced to what routing needs."""
 
@@ -108,6 +122,7 @@ class Entry:
     namespace_selector: dict[str, Any]
     object_selector: dict[str, Any]
     rules: list[Any]
+    conditions: tuple[Condition, ...] = ()
 
 
 @dataclass(slots=True)
@@ -134,11 +149,9 @@ class Routes:
                 if called is None:
                     routes.notes.append(f"{where}: webhook {name} calls no initgate endpoint")
                     continue
-                if items(raw.get("matchConditions")):
-                    routes.notes.append(
-                        f"{where}: webhook {name} has matchConditions, which the audit does not "
-                        "evaluate: objects they leave out are audited as if sent"
-                    )
+                conditions = routes._compile(
+                    f"{where}: webhook {name}", items(raw.get("matchConditions"))
+                )
                 routes.entries.append(
                     Entry(
                         name=name,
@@ -148,9 +161,60 @@ class Routes:
                         namespace_selector=mapping(raw.get("namespaceSelector")),
                         object_selector=mapping(raw.get("objectSelector")),
                         rules=items(raw.get("rules")),
+                        conditions=conditions,
                     )
                 )
         return routes
+
+    def note(self, text: str) -> None:
+        """Add a note, once: a condition is evaluated for every object of the cluster."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _compile(self, where: str, listed: list[Any]) -> tuple[Condition, ...]:
+        if not listed:
+            return ()
+        try:
+            environment, _ = _cel()
+        except ImportError as error:  # a platform without a wheel of the runtime
+            self.note(f"{where}: matchConditions not evaluated, no CEL runtime ({error}): {_TRUE}")
+            return ()
+        conditions = []
+        for raw in listed:
+            condition = mapping(raw)
+            name, expression = text(condition.get("name")), text(condition.get("expression"))
+            try:
+                program = environment.compile(expression)
+            except RuntimeError as error:
+                self.note(
+                    f"{where}: matchCondition {name} does not compile ({_first(error)}): {_TRUE}"
+                )
+                program = None
+            conditions.append(Condition(name, program))
+        return tuple(conditions)
+
+    def _called(self, entry: Entry, obj: dict[str, Any], request: dict[str, Any]) -> bool:
+        """Whether every matchCondition of the entry holds for a CREATE of `obj` (the API server
+        calls the webhook only then); a condition that cannot be evaluated counts as true."""
+        for condition in entry.conditions:
+            if condition.program is None:
+                continue
+            where = f"{entry.configuration}: webhook {entry.name}: matchCondition {condition.name}"
+            try:
+                result = condition.program.eval(
+                    data={"object": obj, "oldObject": None, "request": request}
+                )
+                failed, value = result.type() == _cel()[1], result.value()
+            except (RuntimeError, TypeError, ValueError) as error:
+                failed, value = True, error
+            if failed:  # `request.userInfo`: who creates the object is not known here
+                self.note(f"{where} could not be evaluated ({_first(value)}): {_TRUE}")
+                continue
+            if value is False:
+                return False
+            if value is not True:
+                self.note(f"{where} gave {_first(value)}, not a boolean: {_TRUE}")
+        return True
 
     def namespace(self, labels: Mapping[str, Any]) -> Mode | None:
         """The highest cap of the entries whose namespaceSelector selects the namespace, or None
@@ -170,13 +234,65 @@ class Routes:
         resource = RESOURCES.get((group, text(obj.get("kind"))))
         if resource is None:
             return None
-        labels = mapping(mapping(obj.get("metadata")).get("labels"))
-        caps = [
-            e.cap
+        metadata = mapping(obj.get("metadata"))
+        labels = mapping(metadata.get("labels"))
+        selected = [
+            e
             for e in self.entries
             if e.webhook == webhook
             and _covers(e.rules, group, version, resource)
             and selects(e.namespace_selector, namespace_labels)
             and selects(e.object_selector, labels)
         ]
+        if any(e.conditions for e in selected):
+            namespace = text(metadata.get("namespace")) or text(
+                namespace_labels.get("kubernetes.io/metadata.name")
+            )
+            request = _request(obj, group, version, resource, namespace)
+            selected = [e for e in selected if self._called(e, obj, request)]
+        caps = [e.cap for e in selected]
         return max(caps, key=lambda mode: mode.rank) if caps else None
+
+
+_TRUE = "taken as true (the audit reports what it might leave out)"
+
+
+def _first(value: object) -> str:
+    """The first line of an error or a value, short enough for a note."""
+    line = str(value).strip().splitlines()[0] if str(value).strip() else repr(value)
+    return line if len(line) <= 160 else f"{line[:159]}…"
+
+
+@functools.cache
+def _cel() -> tuple[Any, Any]:
+    """A CEL environment for matchConditions, made once (and only by an audit that meets some):
+    `object`, `oldObject` and `request` of any type, with the strings extension (`lowerAscii`,
+    `split`...) that Kubernetes loads too; and CEL's error type (evaluation errors are values)."""
+    from cel_expr_python import cel  # noqa: PLC0415 - the audit's only use of CEL
+    from cel_expr_python.ext import ext_strings  # noqa: PLC0415
+
+    dynamic = cel.Type.DYN
+    environment = cel.NewEnv(
+        variables={"object": dynamic, "oldObject": dynamic, "request": dynamic},
+        extensions=[ext_strings.ExtStrings()],
+    )
+    return environment, cel.Type.ERROR
+
+
+def _request(
+    obj: dict[str, Any], group: str, version: str, resource: str, namespace: str
+) -> dict[str, Any]:
+    """The `request` variable of a CREATE of `obj`, less what an audit cannot know (who asks)."""
+    kind = {"group": group, "version": version, "kind": text(obj.get("kind"))}
+    plural = {"group": group, "version": version, "resource": resource}
+    return {
+        "kind": kind,
+        "resource": plural,
+        "requestKind": kind,
+        "requestResource": plural,
+        "name": text(mapping(obj.get("metadata")).get("name")),
+        "namespace": namespace,
+        "operation": "CREATE",
+        "dryRun": False,
+        "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
+    }

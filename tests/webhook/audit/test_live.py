@@ -13,6 +13,7 @@ import pytest
 from policies.base import Mode
 from tests.chart.render import render
 from tests.webhook.audit.apiserver import Replay
+from webhook.audit import live
 from webhook.audit.cluster import Cluster, ClusterError, scan, webhook_routes
 from webhook.audit.evaluate import NOT_SENT_REASON, Target, evaluate
 from webhook.audit.live import Routes, endpoint, selects
@@ -124,12 +125,72 @@ def test_wildcard_rules_and_what_cannot_be_evaluated() -> None:
     routes = Routes.of([configuration])
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}}
     assert routes.cap("validate", deployment, {}) is Mode.ENFORCE
+    assert routes.cap("validate", deployment, {}) is Mode.ENFORCE
     assert routes.cap("validate", {"apiVersion": "v1", "kind": "Secret"}, {}) is None
     assert routes.notes == [
-        "ValidatingWebhookConfiguration initgate: webhook /validate has matchConditions, which "
-        "the audit does not evaluate: objects they leave out are audited as if sent",
         "ValidatingWebhookConfiguration initgate: webhook /healthz calls no initgate endpoint",
+        # Said once, however many objects meet it.
+        "ValidatingWebhookConfiguration initgate: webhook /validate: matchCondition x gave 1, not "
+        "a boolean: taken as true (the audit reports what it might leave out)",
     ]
+
+
+def test_match_conditions_are_evaluated_as_the_api_server_does() -> None:
+    """A false condition leaves its entry out; one that reads what an audit cannot know (who
+    creates the object) or does not compile counts as true, with a note said once."""
+    configuration = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "initgate"},
+        "webhooks": [
+            entry(
+                "/validate",
+                matchConditions=[
+                    {"name": "not-ci", "expression": "!('ci' in object.metadata.labels)"}
+                ],
+            ),
+            entry(
+                "/validate/warn",
+                matchConditions=[
+                    # Kubernetes' strings extension, and the request as the API server sends it.
+                    {
+                        "name": "canary",
+                        "expression": "object.metadata.name.lowerAscii() == 'canary'",
+                    },
+                    {"name": "create", "expression": "request.operation == 'CREATE'"},
+                ],
+            ),
+            entry(
+                "/validate/audit",
+                matchConditions=[
+                    {"name": "not-deployer", "expression": "request.userInfo.username != 'ci'"},
+                    {"name": "demo", "expression": "request.namespace == 'demo'"},
+                    {"name": "broken", "expression": "object.metadata.name =="},
+                ],
+            ),
+        ],
+    }
+    routes = Routes.of([configuration])
+    demo = {"kubernetes.io/metadata.name": "demo"}
+    other = {"kubernetes.io/metadata.name": "other"}
+
+    def named(name: str, labels: dict[str, str]) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels}}
+
+    assert routes.cap("validate", named("web", {}), demo) is Mode.ENFORCE
+    assert routes.cap("validate", named("Canary", {"ci": "yes"}), demo) is Mode.WARN
+    assert routes.cap("validate", named("web", {"ci": "yes"}), demo) is Mode.AUDIT
+    assert routes.cap("validate", named("web", {"ci": "yes"}), other) is None
+    assert routes.cap("validate", named("web", {"ci": "no"}), other) is None
+    where = "ValidatingWebhookConfiguration initgate: webhook /validate/audit: matchCondition"
+    assert [note.split(" (")[0] for note in routes.notes] == [
+        f"{where} broken does not compile",
+        f"{where} not-deployer could not be evaluated",
+    ]
+    assert all(
+        note.endswith("taken as true (the audit reports what it might leave out)")
+        for note in routes.notes
+    )
+    assert 'Key not found in map : "userInfo"' in routes.notes[1]
 
 
 def test_an_object_is_reported_in_the_mode_it_is_routed_to() -> None:
@@ -255,7 +316,14 @@ def test_the_command_line_reads_the_configurations(
         "initgate audit: no ValidatingWebhookConfiguration or MutatingWebhookConfiguration "
         "initgate\n"
     )
-    conditions = [{"name": "not-ci", "expression": "!('ci' in object.metadata.labels)"}]
+    labelled_a = "has(object.metadata.labels) && has(object.metadata.labels.app)"
+    conditions = [
+        {
+            "name": "not-a",
+            "expression": f"!({labelled_a} && object.metadata.labels.app == 'demo-a')",
+        },
+        {"name": "not-ci", "expression": "request.userInfo.username != 'ci'"},
+    ]
     serve_chart(
         replay,
         "--set",
@@ -267,15 +335,21 @@ def test_the_command_line_reads_the_configurations(
     )
     assert main([*argv, "--webhook-configuration", "initgate", "-o", "json"]) == 1
     captured = capsys.readouterr()
-    note = "initgate audit: note: ValidatingWebhookConfiguration initgate: webhook"
-    assert captured.err.count(note) == 3  # one per mode's entry
-    assert captured.err.endswith(
-        "initgate audit: note: no MutatingWebhookConfiguration initgate: its webhook is never "
-        "called\n"
+    notes = captured.err.splitlines()
+    assert notes[0] == (
+        "initgate audit: note: no MutatingWebhookConfiguration initgate: its webhook is never called"
     )
+    # Who creates an object is not known to the audit: that condition is taken as true, once per
+    # entry that met an object; the other one is evaluated.
+    assert notes[1:]
+    assert all("matchCondition not-ci could not be evaluated" in note for note in notes[1:])
     report = json.loads(captured.out)
+    found = {(o["namespace"], o["name"]): o for o in report["objects"]}
+    assert found[("demo", "pod-a-two-init")]["outcome"] == "exempt"
+    assert found[("demo", "pod-a-two-init")]["reason"] == NOT_SENT_REASON
     # No mutating webhook: nothing is patched.
     assert {o["outcome"] for o in report["objects"]} <= {"denied", "warned", "clean", "exempt"}
+    assert "denied" in {o["outcome"] for o in report["objects"]}
     assert not any(o["patch"] for o in report["objects"])
 
 
@@ -298,3 +372,25 @@ def test_a_failing_read_is_an_error(replay: Replay, cluster: Cluster) -> None:
     replay.state.failing["mutatingwebhookconfigurations"] = 403
     with pytest.raises(ClusterError, match="get MutatingWebhookConfiguration initgate: HTTP 403"):
         webhook_routes(cluster, "initgate")
+
+
+def test_without_a_cel_runtime_conditions_are_taken_as_true(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing() -> tuple[Any, Any]:
+        raise ImportError("No module named 'cel_expr_python'")
+
+    monkeypatch.setattr(live, "_cel", missing)
+    condition = {"name": "never", "expression": "false"}
+    configuration = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "initgate"},
+        "webhooks": [entry("/validate", matchConditions=[condition])],
+    }
+    routes = Routes.of([configuration])
+    assert routes.cap("validate", pod({}), {}) is Mode.ENFORCE
+    assert routes.notes == [
+        "ValidatingWebhookConfiguration initgate: webhook /validate: matchConditions not "
+        "evaluated, no CEL runtime (No module named 'cel_expr_python'): taken as true (the audit "
+        "reports what it might leave out)"
+    ]

@@ -7,7 +7,8 @@
 - Over HTTP: one uvicorn worker over TLS, loaded by wrk (16 connections, 10 s a round) with the
   same fixture on /validate and /mutate, alternating with the floor (scripts/bench_floor.py: a bare
   ASGI app on the same uvicorn and TLS settings that only parses the JSON body and answers
-  allowed) for several rounds; medians are reported, because a shared machine drifts. A second
+  allowed) for five rounds; medians are reported, because a shared machine drifts, and each
+  ratio is the median of the rounds' own ratios, with their range. A second
   floor runs on initgate's own connection handling (its guards, and answers written in one piece),
   for the ratio of the request path alone. Server and
   wrk are pinned to different cores when taskset exists. Prints requests/s, p50, p99, each
@@ -152,6 +153,12 @@ def median_of(results: list[Result]) -> Result:
     return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
+def paired(ours: list[Result], floor: list[Result]) -> tuple[float, str]:
+    """The median of the rounds' ratios of requests/s, and their range."""
+    ratios = [a["rps"] / b["rps"] for a, b in zip(ours, floor, strict=True)]
+    return statistics.median(ratios), f"{min(ratios):.2f} to {max(ratios):.2f}"
+
+
 def row(name: str, result: Result, extra: str = "") -> str:
     figures = f"{result['rps']:>10.0f}{result['p50']:>9.2f}{result['p99']:>9.2f}"
     return f"  {name:<18}{figures}{extra}"
@@ -240,7 +247,7 @@ def measure_http(args: argparse.Namespace) -> Measured:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of one wrk round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per endpoint")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
@@ -259,15 +266,19 @@ def main() -> int:
     )
     print(f"  {'endpoint':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}   target")
     for webhook in WEBHOOKS:
-        floor_result = median_of(measured.runs[("floor", webhook)])
-        same = median_of(measured.runs[(SAME_PROTOCOL, webhook)])
-        result = median_of(measured.runs[("initgate", webhook)])
-        ratio = result["rps"] / floor_result["rps"]
+        ours = measured.runs[("initgate", webhook)]
+        ratio, spread = paired(ours, measured.runs[("floor", webhook)])
         verdict = "ok" if ratio >= TARGETS[webhook] else "BELOW TARGET"
-        print(row(f"floor /{webhook}", floor_result))
-        print(row(f"/{webhook}", result, f"{ratio:>8.2f}   >= {TARGETS[webhook]:.2f}: {verdict}"))
-        print(row(f"floor* /{webhook}", same))
-        print(f"  {f'/{webhook} vs floor*':<45}{result['rps'] / same['rps']:>8.2f}")
+        target = f"{ratio:>8.2f}   >= {TARGETS[webhook]:.2f}: {verdict} (rounds: {spread})"
+        print(row(f"floor /{webhook}", median_of(measured.runs[("floor", webhook)])))
+        print(row(f"/{webhook}", median_of(ours), target))
+        print(row(f"floor* /{webhook}", median_of(measured.runs[(SAME_PROTOCOL, webhook)])))
+        same, same_spread = paired(ours, measured.runs[(SAME_PROTOCOL, webhook)])
+        print(f"  {f'/{webhook} vs floor*':<45}{same:>8.2f}   (rounds: {same_spread})")
+    print(
+        "  ratio: the median of each round's ratio (initgate and its floor run back to back, so a\n"
+        "  neighbour's load that comes and goes weighs on both sides of each ratio)"
+    )
     print(
         "  floor*: the floor on initgate's own connection handling (webhook.connection: guards,\n"
         "  answers written in one piece), so that its ratio is that of the request path alone"

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import field_validator
 
 from policies import quantity
-from policies.base import Context, Finding, PodView, Role, add, mapping, text
+from policies.base import Context, Finding, PodView, Role, Volume, add, mapping, text
 from policies.policy import Policy, PolicySettings
 
 
@@ -40,6 +40,9 @@ class EmptyDirSizeLimitSettings(PolicySettings):
     @classmethod
     def _quantity(cls, value: str) -> str:
         return quantity.validate(value)
+
+
+_NOT_EMPTY_DIR = object()
 
 
 def _limit(raw: dict[str, Any], resource: str) -> int:
@@ -82,30 +85,42 @@ def _size(default: str, declared: int) -> str:
     return default
 
 
-def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSettings) -> list[Finding]:
-    """One finding per emptyDir without sizeLimit mounted by a container of the configured roles."""
-    if not pod.whole:
-        return []
-    roles = settings.role_set
-    mounted_by: dict[str, Role] = {}
-    for container in pod.containers:
-        if container.role in roles:
-            for _, mount in container.mounts():
-                name = mount.get("name")
-                if isinstance(name, str):
-                    mounted_by.setdefault(name, container.role)
-    found: list[Finding] = []
-    declared: dict[str, int] = {}  # the pod's budget per resource, worked out once (not per volume)
-    for name, volume in pod.volumes.items():
-        if "emptyDir" not in volume.raw or name not in mounted_by:
+def _unbounded(pod: PodView) -> list[tuple[Volume, Any, str]]:
+    """The emptyDirs without sizeLimit, each with its source and medium."""
+    found = []
+    for volume in pod.volumes.values():
+        source = volume.raw.get("emptyDir", _NOT_EMPTY_DIR)
+        if source is _NOT_EMPTY_DIR:
             continue
-        source = volume.raw["emptyDir"]
         if isinstance(source, dict) and source.get("sizeLimit") is not None:
             continue
         medium = text(source.get("medium")) if isinstance(source, dict) else ""
         if medium.startswith("HugePages"):
             # Huge pages are bounded by the pod's hugepages-* limits, which the API server already
             # requires; a disk-sized limit would only let the eviction manager misjudge them.
+            continue
+        found.append((volume, source, medium))
+    return found
+
+
+def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSettings) -> list[Finding]:
+    """One finding per emptyDir without sizeLimit mounted by a container of the configured roles."""
+    unbounded = _unbounded(pod) if pod.whole else []
+    if not unbounded:
+        return []
+    # Which role each volume is for: that of the first container of the configured roles to
+    # mount it (a volume no such container mounts is left alone).
+    roles, wanted = settings.role_set, {volume.name for volume, _, _ in unbounded}
+    mounted_by: dict[str, Role] = {}
+    for container in pod.containers:
+        if container.role in roles:
+            for name in container.mount_names:
+                if name in wanted and name not in mounted_by:
+                    mounted_by[name] = container.role
+    found: list[Finding] = []
+    declared: dict[str, int] = {}  # the pod's budget per resource, worked out once (not per volume)
+    for volume, source, medium in unbounded:
+        if volume.name not in mounted_by:
             continue
         resource, default = (
             ("memory", settings.memory_size_limit)
@@ -125,7 +140,7 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
             Finding(
                 key="sizeLimit",
                 message=f"set emptyDir.sizeLimit={limit}",
-                role=mounted_by[name],
+                role=mounted_by[volume.name],
                 volume=volume,
                 patch=(patch,),
             )

@@ -55,30 +55,34 @@ class ImageRule:
 class Who:
     """Compiled namespace, user and group exemptions."""
 
-    namespace: Callable[[str], bool]
-    user: Callable[[str], bool]
-    group: Callable[[str], bool]
+    namespace: Callable[[str], bool] | None
+    user: Callable[[str], bool] | None
+    group: Callable[[str], bool] | None
+    """Each None when nothing is listed: the default exempts namespaces only, and every request
+    asks."""
     empty: bool
     """No exemption at all: most policies, so the common case costs one attribute read."""
 
     @classmethod
     def of(cls, exemptions: Exemptions) -> Who:
+        def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool] | None:
+            return glob_matcher(patterns) if patterns else None
+
         return cls(
-            glob_matcher(exemptions.namespaces),
-            glob_matcher(exemptions.users),
-            glob_matcher(exemptions.groups),
+            matcher(exemptions.namespaces),
+            matcher(exemptions.users),
+            matcher(exemptions.groups),
             empty=not (exemptions.namespaces or exemptions.users or exemptions.groups),
         )
 
     def exempts(self, request: Request) -> str | None:
         """Why the request is exempt (for the decision log), or None."""
-        if self.empty:
-            return None
-        if self.namespace(request.effective_namespace):
+        if self.namespace is not None and self.namespace(request.effective_namespace):
             return "namespace"
-        if self.user(request.username):
+        if self.user is not None and self.user(request.username):
             return "user"
-        if any(self.group(g) for g in request.groups):
+        group = self.group
+        if group is not None and any(group(g) for g in request.groups):
             return "group"
         return None
 

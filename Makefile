@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools run test lint types unit integration chart audit-deps bench soak e2e lock manifests clean
+.PHONY: setup tools run test lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ audit-deps: setup
 bench: setup
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_audit.py
+
+# Instructions per decision under callgrind: steady from run to run, unlike timings on a busy VM.
+bench-instructions: setup
+	$(BIN)/python scripts/bench_instructions.py
 
 soak: setup
 	$(BIN)/python scripts/soak.py

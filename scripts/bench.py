@@ -78,15 +78,20 @@ def engine_microseconds(webhook: Webhook, rounds: int = 300, batch: int = 100) -
     return statistics.median(samples)
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
+def ensure_debian(program: str) -> str:
+    """The path of `program`, installed from Debian's package of the same name when missing."""
+    found = shutil.which(program)
     if found:
         return found
-    print("bench: wrk is missing; installing it from Debian's packages", file=sys.stderr)
+    print(f"bench: {program} is missing; installing it from Debian's packages", file=sys.stderr)
     sudo = [] if os.geteuid() == 0 else ["sudo"]
-    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", "wrk"]
+    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", program]
     subprocess.run(command, check=True)
-    return shutil.which("wrk") or "wrk"
+    return shutil.which(program) or program
+
+
+def ensure_wrk() -> str:
+    return ensure_debian("wrk")
 
 
 def pinned(core: int) -> list[str]:

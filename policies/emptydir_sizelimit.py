@@ -114,8 +114,9 @@ def evaluate(pod: PodView, _context: Context, settings: EmptyDirSizeLimitSetting
     mounted_by: dict[str, Role] = {}
     for container in pod.containers:
         if container.role in roles:
-            for name in container.mount_names:
-                if name in wanted and name not in mounted_by:
+            for _, mount in container.volume_mounts:
+                name = mount.get("name")
+                if isinstance(name, str) and name in wanted and name not in mounted_by:
                     mounted_by[name] = container.role
     found: list[Finding] = []
     declared: dict[str, int] = {}  # the pod's budget per resource, worked out once (not per volume)

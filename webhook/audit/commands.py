@@ -91,17 +91,19 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                 webhooks = None
                 if options.webhook_configuration is not None:
                     webhooks = webhook_routes(cluster, options.webhook_configuration)
-                report = scan(
-                    cluster,
-                    plan,
-                    namespace=options.namespace,
-                    default_mode=options.default_mode,
-                    page_size=options.page_size,
-                    webhooks=webhooks,
-                )
-                # After the scan: evaluating matchConditions on the objects adds notes.
-                for note in webhooks.notes if webhooks is not None else []:
-                    err.write(f"initgate audit: note: {note}\n")
+                try:
+                    report = scan(
+                        cluster,
+                        plan,
+                        namespace=options.namespace,
+                        default_mode=options.default_mode,
+                        page_size=options.page_size,
+                        webhooks=webhooks,
+                    )
+                finally:
+                    # After the scan, failed or not: evaluating matchConditions adds notes.
+                    for note in webhooks.notes if webhooks is not None else []:
+                        err.write(f"initgate audit: note: {note}\n")
                 if options.policy_reports:
                     reports = PolicyReports(cluster, page_size=options.page_size)
                     if reports.write(report, plan) is None:

@@ -14,15 +14,18 @@ highest cap counts (the API server calls each, and the strictest answer stands).
 An entry's `matchConditions` (CEL) are evaluated too, with the CEL project's own runtime and the
 strings extension Kubernetes loads: `object` is the object, `oldObject` null, and `request` what
 the API server would send for its CREATE (kind, resource, name, namespace, operation, dryRun,
-options). Who creates an object is not known to an audit, so `request.userInfo` is absent, and so
-is `authorizer`. A condition that is false leaves the entry out, as the API server does; one that
-cannot be evaluated (it reads what the audit does not know, or does not compile) is taken as true,
-so that the audit errs towards reporting, and says so once (`Routes.notes`).
+options). As in the API server, a false condition leaves the entry out, and one that fails leaves
+it out under `failurePolicy: Ignore` (under `Fail` the API server refuses the object, which is
+audited as sent). What an audit cannot know, who creates the object (`request.userInfo`,
+`authorizer`), makes a condition undecidable, and so does one that needs a CEL library not loaded
+here: such a condition is taken as true, so that the audit errs towards reporting, and a note
+(`Routes.notes`, once per condition) says so.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,10 +107,15 @@ def endpoint(client_config: Any) -> tuple[Webhook, Mode] | None:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One `matchConditions` entry, compiled; `program` is None when it does not compile."""
+    """One `matchConditions` entry, compiled; `program` is None when the audit cannot evaluate
+    it (it reads who asks, or does not compile here), and it is then taken as true."""
 
     name: str
     program: Any
+
+
+# What an audit cannot know: who will create the object, and what they may do.
+_REQUESTER = re.compile(r"\brequest\s*\.\s*userInfo\b|\bauthorizer\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,9 @@ class Entry:
     object_selector: dict[str, Any]
     rules: list[Any]
     conditions: tuple[Condition, ...] = ()
+    ignore_errors: bool = False
+    """`failurePolicy: Ignore`: a condition that fails leaves the entry out (with `Fail`, the
+    default, the API server refuses the object)."""
 
 
 @dataclass(slots=True)
@@ -131,6 +142,7 @@ class Routes:
 
     entries: list[Entry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _noted: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def of(cls, configurations: list[dict[str, Any]]) -> Routes:
@@ -162,14 +174,17 @@ class Routes:
                         object_selector=mapping(raw.get("objectSelector")),
                         rules=items(raw.get("rules")),
                         conditions=conditions,
+                        ignore_errors=raw.get("failurePolicy") == "Ignore",
                     )
                 )
         return routes
 
-    def note(self, text: str) -> None:
-        """Add a note, once: a condition is evaluated for every object of the cluster."""
-        if text not in self.notes:
-            self.notes.append(text)
+    def note(self, about: str, text: str) -> None:
+        """Add a note about `about` (a condition, an entry), once: a condition is evaluated for
+        every object of the cluster."""
+        if about not in self._noted:
+            self._noted.add(about)
+            self.notes.append(f"{about}: {text}")
 
     def _compile(self, where: str, listed: list[Any]) -> tuple[Condition, ...]:
         if not listed:
@@ -177,44 +192,54 @@ class Routes:
         try:
             environment, _ = _cel()
         except ImportError as error:  # a platform without a wheel of the runtime
-            self.note(f"{where}: matchConditions not evaluated, no CEL runtime ({error}): {_TRUE}")
+            self.note(where, f"matchConditions not evaluated, no CEL runtime ({error}): {_TRUE}")
             return ()
         conditions = []
         for raw in listed:
             condition = mapping(raw)
             name, expression = text(condition.get("name")), text(condition.get("expression"))
-            try:
-                program = environment.compile(expression)
-            except RuntimeError as error:
+            about = f"{where}: matchCondition {name}"
+            program = None
+            if _REQUESTER.search(expression):
                 self.note(
-                    f"{where}: matchCondition {name} does not compile ({_first(error)}): {_TRUE}"
+                    about, f"reads who creates the object, which an audit cannot know: {_TRUE}"
                 )
-                program = None
+            else:
+                try:
+                    program = environment.compile(expression)
+                except RuntimeError as error:
+                    self.note(about, f"cannot be evaluated here ({_first(error)}): {_TRUE}")
             conditions.append(Condition(name, program))
         return tuple(conditions)
 
     def _called(self, entry: Entry, obj: dict[str, Any], request: dict[str, Any]) -> bool:
-        """Whether every matchCondition of the entry holds for a CREATE of `obj` (the API server
-        calls the webhook only then); a condition that cannot be evaluated counts as true."""
+        """Whether the API server would call the entry's webhook on a CREATE of `obj`: no
+        condition false, and none failing under `failurePolicy: Ignore`. A condition that fails
+        under `Fail` makes the API server refuse the object: it is audited as sent."""
+        failed = False
         for condition in entry.conditions:
             if condition.program is None:
                 continue
-            where = f"{entry.configuration}: webhook {entry.name}: matchCondition {condition.name}"
+            about = f"{entry.configuration}: webhook {entry.name}: matchCondition {condition.name}"
             try:
                 result = condition.program.eval(
                     data={"object": obj, "oldObject": None, "request": request}
                 )
-                failed, value = result.type() == _cel()[1], result.value()
-            except (RuntimeError, TypeError, ValueError) as error:
-                failed, value = True, error
-            if failed:  # `request.userInfo`: who creates the object is not known here
-                self.note(f"{where} could not be evaluated ({_first(value)}): {_TRUE}")
-                continue
-            if value is False:
+                error, value = result.type() == _cel()[1], result.value()
+            except (RuntimeError, TypeError, ValueError) as raised:
+                error, value = True, raised
+            if not error and value is False:
                 return False
-            if value is not True:
-                self.note(f"{where} gave {_first(value)}, not a boolean: {_TRUE}")
-        return True
+            if error or value is not True:
+                failed = True
+                problem = _first(value) if error else f"gives {_first(value)}, not a boolean"
+                outcome = (
+                    "failurePolicy Ignore: not sent"
+                    if entry.ignore_errors
+                    else "failurePolicy Fail: the API server refuses them; audited as sent"
+                )
+                self.note(about, f"fails on some objects ({problem}); {outcome}")
+        return not (failed and entry.ignore_errors)
 
     def namespace(self, labels: Mapping[str, Any]) -> Mode | None:
         """The highest cap of the entries whose namespaceSelector selects the namespace, or None

@@ -129,15 +129,18 @@ def test_wildcard_rules_and_what_cannot_be_evaluated() -> None:
     assert routes.cap("validate", {"apiVersion": "v1", "kind": "Secret"}, {}) is None
     assert routes.notes == [
         "ValidatingWebhookConfiguration initgate: webhook /healthz calls no initgate endpoint",
-        # Said once, however many objects meet it.
-        "ValidatingWebhookConfiguration initgate: webhook /validate: matchCondition x gave 1, not "
-        "a boolean: taken as true (the audit reports what it might leave out)",
+        # Said once, however many objects meet it. No failurePolicy: Fail, the default.
+        "ValidatingWebhookConfiguration initgate: webhook /validate: matchCondition x: fails on "
+        "some objects (gives 1, not a boolean); failurePolicy Fail: the API server refuses them; "
+        "audited as sent",
     ]
 
 
 def test_match_conditions_are_evaluated_as_the_api_server_does() -> None:
-    """A false condition leaves its entry out; one that reads what an audit cannot know (who
-    creates the object) or does not compile counts as true, with a note said once."""
+    """A false condition leaves its entry out; a failing one too under failurePolicy Ignore (under
+    Fail the API server refuses the object, which is audited as sent). One that reads who creates
+    the object, or does not compile here, counts as true. Each is noted once."""
+    team = {"name": "team-a", "expression": "object.metadata.labels.team == 'a'"}
     configuration = {
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": "initgate"},
@@ -162,11 +165,13 @@ def test_match_conditions_are_evaluated_as_the_api_server_does() -> None:
             entry(
                 "/validate/audit",
                 matchConditions=[
-                    {"name": "not-deployer", "expression": "request.userInfo.username != 'ci'"},
+                    {"name": "not-ci-user", "expression": "has(request.userInfo) && false"},
                     {"name": "demo", "expression": "request.namespace == 'demo'"},
                     {"name": "broken", "expression": "object.metadata.name =="},
                 ],
             ),
+            entry("/mutate", failurePolicy="Ignore", matchConditions=[team]),
+            entry("/mutate/warn", failurePolicy="Fail", matchConditions=[team]),
         ],
     }
     routes = Routes.of([configuration])
@@ -178,19 +183,27 @@ def test_match_conditions_are_evaluated_as_the_api_server_does() -> None:
 
     assert routes.cap("validate", named("web", {}), demo) is Mode.ENFORCE
     assert routes.cap("validate", named("Canary", {"ci": "yes"}), demo) is Mode.WARN
+    # The requester's condition would leave the entry out; the audit cannot know, and reports.
     assert routes.cap("validate", named("web", {"ci": "yes"}), demo) is Mode.AUDIT
     assert routes.cap("validate", named("web", {"ci": "yes"}), other) is None
-    assert routes.cap("validate", named("web", {"ci": "no"}), other) is None
-    where = "ValidatingWebhookConfiguration initgate: webhook /validate/audit: matchCondition"
+    assert routes.cap("mutate", named("web", {"team": "a"}), demo) is Mode.ENFORCE
+    assert routes.cap("mutate", named("web", {"team": "b"}), demo) is None
+    # No team label: the condition fails. Ignore leaves the entry out; Fail refuses the object.
+    assert routes.cap("mutate", named("web", {}), demo) is Mode.WARN
+    assert routes.cap("mutate", named("db", {}), other) is Mode.WARN
+    where = "ValidatingWebhookConfiguration initgate: webhook"
     assert [note.split(" (")[0] for note in routes.notes] == [
-        f"{where} broken does not compile",
-        f"{where} not-deployer could not be evaluated",
+        f"{where} /validate/audit: matchCondition not-ci-user: reads who creates the object, "
+        "which an audit cannot know: taken as true",
+        f"{where} /validate/audit: matchCondition broken: cannot be evaluated here",
+        f"{where} /mutate: matchCondition team-a: fails on some objects",
+        f"{where} /mutate/warn: matchCondition team-a: fails on some objects",
     ]
-    assert all(
-        note.endswith("taken as true (the audit reports what it might leave out)")
-        for note in routes.notes
+    assert routes.notes[2].endswith("; failurePolicy Ignore: not sent")
+    assert routes.notes[3].endswith(
+        "; failurePolicy Fail: the API server refuses them; audited as sent"
     )
-    assert 'Key not found in map : "userInfo"' in routes.notes[1]
+    assert 'Key not found in map : "team"' in routes.notes[2]
 
 
 def test_an_object_is_reported_in_the_mode_it_is_routed_to() -> None:
@@ -336,13 +349,13 @@ def test_the_command_line_reads_the_configurations(
     assert main([*argv, "--webhook-configuration", "initgate", "-o", "json"]) == 1
     captured = capsys.readouterr()
     notes = captured.err.splitlines()
-    assert notes[0] == (
+    # Who creates an object is not known to the audit: that condition is taken as true, said once
+    # for each mode's entry; the other one is evaluated.
+    requester = "matchCondition not-ci: reads who creates the object, which an audit cannot know"
+    assert [requester in note for note in notes] == [True, True, True, False]
+    assert notes[3] == (
         "initgate audit: note: no MutatingWebhookConfiguration initgate: its webhook is never called"
     )
-    # Who creates an object is not known to the audit: that condition is taken as true, once per
-    # entry that met an object; the other one is evaluated.
-    assert notes[1:]
-    assert all("matchCondition not-ci could not be evaluated" in note for note in notes[1:])
     report = json.loads(captured.out)
     found = {(o["namespace"], o["name"]): o for o in report["objects"]}
     assert found[("demo", "pod-a-two-init")]["outcome"] == "exempt"

@@ -160,7 +160,9 @@ class Instrumentation:
                 "reason": decision.reason if decision is not None else "evaluation failed",
                 "policies": decision.policies if decision is not None else [],
                 "findings": len(decision.verdicts) if decision is not None else 0,
-                "errors": [f"{e.policy}: {e.error}" for e in decision.errors] if decision else [],
+                "errors": [f"{e.policy}: {e.error}" for e in decision.errors]
+                if decision is not None and decision.errors
+                else [],
                 "durationMs": round(seconds * 1000, 3),
             }
         )

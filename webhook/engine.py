@@ -56,7 +56,8 @@ class Decision:
     @property
     def policies(self) -> list[str]:
         """Policies with something to say, in evaluation order, each once."""
-        return list(dict.fromkeys(v.policy for v in self.verdicts))
+        verdicts = self.verdicts  # asked for every decision line: a list, not a generator
+        return list(dict.fromkeys([v.policy for v in verdicts])) if verdicts else []
 
 
 def decide(request: Request, plan: Plan, *, webhook: Webhook, cap: Mode = Mode.ENFORCE) -> Decision:

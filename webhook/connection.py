@@ -12,6 +12,16 @@ the connection is closed. A head above `max_head_bytes` gets 431 (the API server
 A connection closed after an answer that did not read the whole request (413, 408, 431) gets
 `LINGER` seconds to take the answer, then it is cut: a TLS close otherwise reads (and discards) what
 the client still sends, for as long as it sends it.
+
+An admission request as the API server sends it (POST to an admission path, HTTP/1.1 kept alive,
+JSON with a Content-Length within the cap) is answered here, without ASGI: its body is collected
+as it is parsed, and once whole it is answered by the same `protocol.Endpoint.answer` as the ASGI
+path, in a callback of the event loop's next turn, its head and body in one write. An ASGI request
+cycle (a task, a scope, receive and send calls, the response's messages) costs a saturated server
+a tenth of its answers: in alternating rounds, /validate went from 0.48 to 0.54 of the floor, and
+/mutate from 0.48 to 0.52. Anything else (another method or path, a head the endpoint refuses,
+chunked bodies, `Expect: 100-continue`, HTTP/1.0, a request queued behind one that is still being
+answered) goes through uvicorn and the ASGI app, as before.
 """
 
 from __future__ import annotations
@@ -19,16 +29,23 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from webhook import review
 from webhook.logs import LOG, event
+from webhook.protocol import BadRequest, check_head
 from webhook.settings import MAX_CONNECTIONS
 from webhook.transport import CorkedTransport
+
+if TYPE_CHECKING:
+    from webhook.protocol import Endpoint
 
 MAX_HEAD_BYTES = 64 * 1024
 LINGER = 1.0
@@ -44,6 +61,8 @@ class Guard:
     refused: Callable[[str], None] = lambda _reason: None
     connected: Callable[[object], None] = lambda _tls: None
     """Called with the TLS object of each new connection (its handshake has completed)."""
+    admission: Mapping[str, Endpoint] = field(default_factory=dict)
+    """The admission endpoints by path, answered without ASGI when the request allows it."""
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -61,6 +80,10 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # exact, from the parser
         self._head_read = 0  # bytes received while the head was incomplete
         self._over_cap = False
+        self._direct: Endpoint | None = None  # the endpoint answering this request without ASGI
+        self._body: list[bytes] = []
+        self._started = 0.0
+        self._pending = 0  # direct answers due in the loop's next turn
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._corked = CorkedTransport(transport, self.loop)
@@ -83,7 +106,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        idle = self.cycle is None or self.cycle.response_complete
+        idle = self._direct is None and (self.cycle is None or self.cycle.response_complete)
         if idle and self._deadline is None:
             self._arm()  # bytes after a keep-alive pause: the next request has begun
         super().data_received(data)
@@ -118,6 +141,10 @@ class GuardedProtocol(HttpToolsProtocol):
                 f"more than {self.guard.max_connections} connections are open; retry",
             )
         if not self._refused:
+            self._direct = self._plain_admission()
+            if self._direct is not None:
+                self._body, self._started = [], time.perf_counter()
+                return
             super().on_headers_complete()
             if self._stopping:
                 self.cycle.keep_alive = False
@@ -126,19 +153,77 @@ class GuardedProtocol(HttpToolsProtocol):
         """The server stops: uvicorn closes every connection without a request in progress,
         including one whose head is half received. That request was sent before the listener
         closed; it is answered, and then the connection closes."""
-        if self._in_head:
+        if self._in_head or self._direct is not None or self._pending:
             self._stopping = True
             return
         super().shutdown()
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
+        if self._direct is not None:
+            self._body.append(body)  # no more than its Content-Length, which the cap bounds
+        elif not self._refused:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._disarm()
-        if not self._refused:
+        if self._direct is not None:
+            endpoint, body = self._direct, b"".join(self._body)
+            self._direct, self._body = None, []
+            self._pending += 1
+            # Answered in the loop's next turn, after the other requests that arrived in this
+            # one: their evaluations run back to back, then their writes (measured, more answers
+            # per second than answering at once).
+            self.loop.call_soon(self._answer, endpoint, body, self._started)
+        elif not self._refused:
             super().on_message_complete()
+
+    def _plain_admission(self) -> Endpoint | None:
+        """The endpoint that answers this request without ASGI, or None when the request is not
+        the plain kind the API server sends (see the module's documentation)."""
+        admission = self.guard.admission
+        parser = self.parser
+        if (
+            not admission
+            or self._stopping
+            or self.root_path
+            or self.expect_100_continue
+            or (self.cycle is not None and not self.cycle.response_complete)
+            or parser.get_method() != b"POST"
+            or parser.get_http_version() != "1.1"
+            or not parser.should_keep_alive()
+            or parser.should_upgrade()
+        ):
+            return None
+        path = httptools.parse_url(self.url).path
+        endpoint = admission.get(path.decode("latin-1")) if b"%" not in path else None
+        if endpoint is None:
+            return None
+        try:
+            declared = check_head(self.headers, endpoint.limit)
+        except BadRequest:
+            return None  # the ASGI endpoint refuses it, as it always has
+        return endpoint if declared is not None else None
+
+    def _answer(self, endpoint: Endpoint, body: bytes, started: float) -> None:
+        self._pending -= 1
+        if self.transport.is_closing():
+            return  # the client left: nobody to answer
+        answer = endpoint.answer(body, started)
+        close = answer.close or self._stopping or endpoint.closing()
+        status = http.HTTPStatus(answer.status)
+        head = [b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())]
+        head.extend(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(answer.body))
+        if close:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        # Corked: the write leaves at the end of this turn, with the other answers of the turn.
+        self.transport.write(b"".join(head) + answer.body)
+        if close:
+            self.transport.close()
+            self._linger()
+        HttpToolsProtocol.on_response_complete(self)  # keep-alive timer, request count
+        endpoint.record(answer)
 
     def on_response_complete(self) -> None:
         # The head and the body of the answer leave in one write: now, when this was the only
@@ -172,7 +257,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        if not self._in_head and (self.cycle is None or self.cycle.response_complete):
+        idle = self._direct is None and (self.cycle is None or self.cycle.response_complete)
+        if not self._in_head and idle:
             self.transport.abort()  # connected (or kept alive) and said nothing: just cut
             return
         self._refuse(
@@ -191,7 +277,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm()
         self.guard.refused(reason)
         event(LOG, "connection refused", logging.WARNING, status=int(status), problem=message)
-        if self.cycle is None or not self.cycle.response_started:
+        cycle = self.cycle  # the last ASGI request's: done, unless an answer is being written
+        if cycle is None or not cycle.response_started or cycle.response_complete:
             body = orjson.dumps(review.failure(int(status), reason, message))
             head = (
                 f"HTTP/1.1 {int(status)} {status.phrase}\r\n"

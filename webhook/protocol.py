@@ -8,7 +8,8 @@ with a Kubernetes `Status` body; an object that is not admitted gets HTTP 200 wi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import orjson
@@ -50,10 +51,10 @@ class Disconnected(Exception):  # noqa: N818 - an event, not an error of ours
     """The client left before sending its whole body: there is no one to answer."""
 
 
-def _headers(scope: Scope) -> tuple[str, str | None]:
-    """(content type, content length or None) from the raw ASGI headers (names are lower case)."""
+def _headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
+    """(content type, content length or None) from raw headers (names are lower case)."""
     content_type, length = "", None
-    for name, value in scope["headers"]:
+    for name, value in headers:
         if name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"content-length":
@@ -61,10 +62,10 @@ def _headers(scope: Scope) -> tuple[str, str | None]:
     return content_type, length
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it is known to exceed `limit` bytes: from its
-    declared Content-Length before reading any of it, else (chunked) at the first chunk past it."""
-    content_type, declared = _headers(scope)
+def check_head(headers: Iterable[tuple[bytes, bytes]], limit: int) -> int | None:
+    """The declared body size (None: chunked), once the head is known to be acceptable: JSON, and
+    no more than `limit` bytes declared; raises `BadRequest` (415, 400, 413) otherwise."""
+    content_type, declared = _headers(headers)
     if content_type.partition(";")[0].strip().lower() != "application/json":
         raise BadRequest(
             415,
@@ -85,6 +86,14 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             raise BadRequest(
                 413, "too-large", f"body of {shown} bytes exceeds the {limit}-byte cap", close=True
             )
+        return int(size)
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it is known to exceed `limit` bytes: from its
+    declared Content-Length before reading any of it, else (chunked) at the first chunk past it."""
+    check_head(scope["headers"], limit)
     chunks: list[bytes] = []
     received = 0
     while True:
@@ -190,32 +199,64 @@ class Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        handler, observer = self.handler, self.observer
         try:
-            request = decode(await read_body(scope, receive, self.limit))
+            body = await read_body(scope, receive, self.limit)
         except BadRequest as error:
-            observer.bad_request(handler, error)
+            self.observer.bad_request(self.handler, error)
             await respond(send, error.status, problem(error), close=error.close or self.closing())
             return
         except Disconnected:
             # Nobody reads this answer; without one the disconnect would surface as a crash.
             await respond(send, 400, b"", close=True)
             return
+        answer = self.answer(body, started)
+        # The answer first, the bookkeeping after: the API server is waiting for one, not the other.
+        await respond(send, answer.status, answer.body, close=answer.close or self.closing())
+        self.record(answer)
+
+    def answer(self, body: bytes, started: float) -> Answer:
+        """The answer to a whole request body (read since `started`, a `perf_counter` time).
+        Shared by the ASGI path above and `webhook.connection`, which answers plain requests
+        without ASGI."""
+        handler, observer = self.handler, self.observer
+        try:
+            request = decode(body)
+        except BadRequest as error:
+            observer.bad_request(handler, error)
+            return Answer(error.status, problem(error), close=error.close)
         decision: Decision | None = None
         try:
             response, decision = handler.answer(request)
-            body = orjson.dumps(review.complete(request.uid, response))
+            out = orjson.dumps(review.complete(request.uid, response))
         except Exception as error:  # noqa: BLE001 - recovered, answered, logged and counted
             observer.failed(handler, request, error)
             decision = None
-            body = orjson.dumps(review.complete(request.uid, _failure(handler)))
+            out = orjson.dumps(review.complete(request.uid, _failure(handler)))
         seconds = time.perf_counter() - started
-        # The answer first, the bookkeeping after: the API server is waiting for one, not the other.
-        await respond(send, 200, body, close=self.closing())
+        return Answer(200, out, request=request, decision=decision, seconds=seconds)
+
+    def record(self, answer: Answer) -> None:
+        """The metrics and the decision line of an answer, once it is sent."""
+        if answer.request is None:
+            return
         try:
-            observer.answered(handler, request, decision, seconds)
+            self.observer.answered(self.handler, answer.request, answer.decision, answer.seconds)
         except Exception:  # noqa: BLE001 - a metric or a log line must never cost the answer
-            LOG.exception("could not record a decision", extra={"fields": {"uid": request.uid}})
+            uid = answer.request.uid
+            LOG.exception("could not record a decision", extra={"fields": {"uid": uid}})
+
+
+@dataclass(slots=True)
+class Answer:
+    """What an admission request gets: HTTP status and body, whether the connection must close
+    after it, and (for a decided request) what `Endpoint.record` records once it is sent."""
+
+    status: int
+    body: bytes
+    close: bool = False
+    request: Request | None = None
+    decision: Decision | None = None
+    seconds: float = 0.0
 
 
 def _failure(handler: Handler) -> review.Response:

@@ -140,6 +140,7 @@ def run(settings: ServerSettings) -> int:
         max_connections=settings.max_connections,
         refused=lambda reason: metrics.bad_requests.labels(reason).inc(),
         connected=handshakes.completed,
+        admission=app.admission,
     )
     config = uvicorn.Config(
         app,

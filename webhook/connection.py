@@ -21,8 +21,9 @@ once when it is the last answer due, else at the end of the turn with the others
 cycle (a task, a scope, receive and send calls, the response's messages) costs a saturated server
 a tenth of its answers: in alternating rounds, /validate went from 0.48 to 0.54 of the floor, and
 /mutate from 0.48 to 0.52. Anything else (another method or path, a head the endpoint refuses,
-chunked bodies, `Expect: 100-continue`, HTTP/1.0, a request queued behind one that is still being
-answered) goes through uvicorn and the ASGI app, as before.
+chunked or empty bodies, `Expect: 100-continue`, HTTP/1.0, a request that arrives while another
+on its connection is being answered, or while the client does not read its answers) goes through
+uvicorn and the ASGI app, as before: uvicorn queues it, and stops reading, as it always has.
 """
 
 from __future__ import annotations
@@ -197,6 +198,10 @@ class GuardedProtocol(HttpToolsProtocol):
             or self._stopping
             or self.root_path
             or self.expect_100_continue
+            # One direct answer at a time per connection, and none while the client does not
+            # read: what else it sends waits in uvicorn's queue, which stops reading.
+            or self._pending
+            or self.flow.write_paused
             or (self.cycle is not None and not self.cycle.response_complete)
             or parser.get_method() != b"POST"
             or parser.get_http_version() != "1.1"
@@ -212,7 +217,7 @@ class GuardedProtocol(HttpToolsProtocol):
             declared = check_head(self.headers, endpoint.limit)
         except BadRequest:
             return None  # the ASGI endpoint refuses it, as it always has
-        return endpoint if declared is not None else None
+        return endpoint if declared else None  # chunked, or empty: the ASGI endpoint's
 
     def _later(self, endpoint: Endpoint, body: bytes, started: float) -> None:
         self._pending -= 1
@@ -220,7 +225,16 @@ class GuardedProtocol(HttpToolsProtocol):
         waiting.count -= 1
         if self.transport.is_closing():
             return  # the client left: nobody to answer
-        answer = self._answer(endpoint, body, started)
+        try:
+            answer = self._answer(endpoint, body, started)
+        except Exception:  # noqa: BLE001 - a bug of ours: the client gets a 500, not silence
+            LOG.exception("could not answer an admission request")
+            self._refuse(
+                http.HTTPStatus.INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "initgate could not answer this request",
+            )
+            return
         if not waiting.count and not self.tasks:
             self._corked.flush()  # the last answer due: nothing to wait for
         endpoint.record(answer)
@@ -239,8 +253,22 @@ class GuardedProtocol(HttpToolsProtocol):
         if close:
             self.transport.close()
             self._linger()
-        HttpToolsProtocol.on_response_complete(self)  # keep-alive timer, request count
+        self._answered()
         return answer
+
+    def _answered(self) -> None:
+        """What uvicorn does once an answer is complete, for a direct one: count it, and arm the
+        keep-alive timer when the connection is now idle. Never start a request queued in
+        uvicorn's pipeline: the ASGI request before it does, once it is answered."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        idle = self._direct is None and (self.cycle is None or self.cycle.response_complete)
+        if idle and not self._pending and not self._in_head:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
     def on_response_complete(self) -> None:
         # The head and the body of the answer leave in one write: now, when this was the only

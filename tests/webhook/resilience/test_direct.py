@@ -156,6 +156,12 @@ class _Transport(asyncio.Transport):
     def close(self) -> None:
         self.closed = True
 
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8443), "peername": ("127.0.0.1", 50000)}.get(
             name, default
@@ -199,3 +205,78 @@ def test_which_requests_skip_asgi(extra: dict[str, str], direct: bool) -> None:
     # The last answer's status (`Expect: 100-continue` gets `100 Continue` first).
     status = int(written.rsplit(b"HTTP/1.1 ", 1)[1].split(b" ", 1)[0])
     assert status == (415 if "content_type" in extra else 200)
+
+
+def test_an_empty_body_gets_the_answer_it_always_got(served: server.Served) -> None:
+    with served.connect() as connection:
+        connection.sendall(
+            raw.head("/validate", content_type="application/json", content_length="0")
+        )
+        plain = raw.read_answer(connection)
+        connection.sendall(
+            raw.head("/validate", content_type="application/json", transfer_encoding="chunked")
+            + b"0\r\n\r\n"
+        )
+        chunked_answer = raw.read_answer(connection)
+    assert plain.status == chunked_answer.status == 400
+    assert plain.json() == chunked_answer.json()
+    assert plain.json()["reason"] == "empty"
+
+
+def _in_process(app: Any, data: bytes, guard: Guard) -> bytes:
+    """What a connection writes for `data`, served in process until nothing is left to do."""
+
+    async def run() -> bytes:
+        config = uvicorn.Config(app, http=connection.protocol(guard), lifespan="off")
+        config.load()
+        handler = connection.protocol(guard)(config, ServerState(), {})
+        transport = _Transport()
+        handler.connection_made(transport)
+        handler.data_received(data)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        handler.connection_lost(None)
+        return transport.written
+
+    return asyncio.run(run())
+
+
+def test_a_pipeline_of_direct_and_asgi_requests_is_answered_in_order() -> None:
+    """A direct answer never starts the ASGI request queued behind another one: a slow ASGI
+    route between a direct request and a fast one still answers before the fast one."""
+    app = create_app(ServerSettings())
+
+    @app.get("/slow")
+    async def slow() -> dict[str, str]:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return {"route": "slow"}
+
+    body = reviews.captured_bytes("pod-create-two-init", "validate")
+    data = (
+        raw.head("/validate", content_type="application/json", content_length=str(len(body)))
+        + body
+        + b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n"
+        + b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n"
+    )
+    written = _in_process(app, data, Guard(read_timeout=10, admission=app.admission))
+    order = [written.find(marker) for marker in (b"AdmissionReview", b'"slow"', b'"ok"')]
+    assert -1 not in order
+    assert order == sorted(order)
+
+
+def test_a_failure_to_answer_is_a_500_not_silence(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(ServerSettings())
+
+    def broken(*_: object) -> object:
+        raise RuntimeError("a bug")
+
+    for endpoint in app.admission.values():
+        monkeypatch.setattr(endpoint, "answer", broken)
+    body = reviews.captured_bytes("pod-create-two-init", "validate")
+    data = (
+        raw.head("/validate", content_type="application/json", content_length=str(len(body))) + body
+    )
+    written = _in_process(app, data, Guard(read_timeout=10, admission=app.admission))
+    assert written.startswith(b"HTTP/1.1 500 ")
+    assert b"connection: close" in written

@@ -116,8 +116,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        idle = self._direct is None and (self.cycle is None or self.cycle.response_complete)
-        if idle and self._deadline is None:
+        if self._idle and self._deadline is None:
             self._arm()  # bytes after a keep-alive pause: the next request has begun
         super().data_received(data)
         if self._in_head and not self._refused:
@@ -188,6 +187,11 @@ class GuardedProtocol(HttpToolsProtocol):
         elif not self._refused:
             super().on_message_complete()
 
+    @property
+    def _idle(self) -> bool:
+        """No request being received whole (direct) or answered (ASGI) on this connection."""
+        return self._direct is None and (self.cycle is None or self.cycle.response_complete)
+
     def _plain_admission(self) -> Endpoint | None:
         """The endpoint that answers this request without ASGI, or None when the request is not
         the plain kind the API server sends (see the module's documentation)."""
@@ -242,14 +246,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def _answer(self, endpoint: Endpoint, body: bytes, started: float) -> Answer:
         answer = endpoint.answer(body, started)
         close = answer.close or self._stopping or endpoint.closing()
-        status = http.HTTPStatus(answer.status)
-        head = [b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())]
-        head.extend(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
-        head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(answer.body))
-        if close:
-            head.append(b"connection: close\r\n")
-        head.append(b"\r\n")
-        self.transport.write(b"".join(head) + answer.body)  # corked: one write, head and body
+        self._write(http.HTTPStatus(answer.status), answer.body, close=close)
         if close:
             self.transport.close()
             self._linger()
@@ -264,8 +261,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self._unset_keepalive_if_required()
-        idle = self._direct is None and (self.cycle is None or self.cycle.response_complete)
-        if idle and not self._pending and not self._in_head:
+        if self._idle and not self._pending and not self._in_head:
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
@@ -302,8 +298,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        idle = self._direct is None and (self.cycle is None or self.cycle.response_complete)
-        if not self._in_head and idle:
+        if not self._in_head and self._idle:
             self.transport.abort()  # connected (or kept alive) and said nothing: just cut
             return
         self._refuse(
@@ -316,6 +311,17 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._cut is None:
             self._cut = self.loop.call_later(LINGER, self.transport.abort)
 
+    def _write(self, status: http.HTTPStatus, body: bytes, *, close: bool) -> None:
+        """A JSON answer written here, not by uvicorn: uvicorn's default headers (the date), then
+        the body's; head and body in one write."""
+        head = [b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())]
+        head.extend(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))
+        if close:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        self.transport.write(b"".join(head) + body)
+
     def _refuse(self, status: http.HTTPStatus, reason: str, message: str) -> None:
         """Answer with a Kubernetes `Status` (unless an answer has begun) and close."""
         self._refused = True
@@ -325,13 +331,7 @@ class GuardedProtocol(HttpToolsProtocol):
         cycle = self.cycle  # the last ASGI request's: done, unless an answer is being written
         if cycle is None or not cycle.response_started or cycle.response_complete:
             body = orjson.dumps(review.failure(int(status), reason, message))
-            head = (
-                f"HTTP/1.1 {int(status)} {status.phrase}\r\n"
-                "content-type: application/json\r\n"
-                f"content-length: {len(body)}\r\n"
-                "connection: close\r\n\r\n"
-            )
-            self.transport.write(head.encode() + body)
+            self._write(status, body, close=True)
         self.transport.close()
         self._linger()
 

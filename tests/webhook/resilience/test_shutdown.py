@@ -4,7 +4,9 @@ the listener closes are finished, and the process exits 0 well within the grace 
 
 from __future__ import annotations
 
+import gc
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -17,7 +19,16 @@ from tests.support import reviews, server
 from tests.webhook.resilience import raw
 from tests.webhook.resilience.load import JSON, failures, running
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # A client connecting while the listener closes can be reset before its TLS handshake. Python
+    # before the fix of python/cpython#113280 (Python 3.11.7 here) then leaves that SSLSocket open
+    # in `wrap_socket`, and its collection raises an unraisable ResourceWarning. The socket is the
+    # test client's, made by the standard library, not the server's (a separate process).
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
 
 DRAIN = 1.5
 GRACE = 10  # settings.graceful_timeout: what in-flight requests get once the listener is closed
@@ -124,13 +135,15 @@ def test_sigterm_drains_finishes_in_flight_requests_and_exits_0(tmp_path: Path) 
     assert failures(draining) == []
     assert all(o.headers.get("connection") == "close" for o in draining)
     _assert_clean_log(served.log_entries())
+    gc.collect()  # the sockets python/cpython#113280 leaks, while this test's filter applies
 
 
 def _first_refusal(served: server.Served, *, deadline: float) -> float:
+    """When a TCP connection is first refused: the listener is closed."""
     while time.monotonic() < deadline:
         try:
-            fresh(served, "GET", "/healthz")
-        except httpx.ConnectError:
+            socket.create_connection(("127.0.0.1", served.port), timeout=1).close()
+        except ConnectionRefusedError:
             return time.monotonic()
         time.sleep(0.05)
     raise AssertionError("the listener was never closed")

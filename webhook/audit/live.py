@@ -11,15 +11,17 @@ namespace's labels, does its `objectSelector` select the object's labels. The en
 the endpoint and so the mode cap (`/validate/warn`); when several entries select an object, the
 highest cap counts (the API server calls each, and the strictest answer stands).
 
-An entry's `matchConditions` (CEL) are evaluated too, with the CEL project's own runtime and the
-strings extension Kubernetes loads: `object` is the object, `oldObject` null, and `request` what
-the API server would send for its CREATE (kind, resource, name, namespace, operation, dryRun,
-options). As in the API server, a false condition leaves the entry out, and one that fails leaves
-it out under `failurePolicy: Ignore` (under `Fail` the API server refuses the object, which is
-audited as sent). What an audit cannot know, who creates the object (`request.userInfo`,
-`authorizer`), makes a condition undecidable, and so does one that needs a CEL library not loaded
-here: such a condition is taken as true, so that the audit errs towards reporting, and a note
-(`Routes.notes`, once per condition) says so.
+An entry's `matchConditions` (CEL) are evaluated too, with the CEL project's own runtime, the
+strings extension and the optional values (`object.metadata.?labels.?app.orValue("")`) that
+Kubernetes loads: `object` is the object, `oldObject` null, and `request` what the API server would
+send for its CREATE (kind, resource, name, namespace, operation, dryRun, options). For a pod named
+from its `generateName`, a mutating webhook is called before the name exists: its `object` and
+`request` then have no name, as in admission. As in the API server, a false condition leaves the
+entry out, and one that fails leaves it out under `failurePolicy: Ignore` (under `Fail` the API
+server refuses the object, which is audited as sent). What an audit cannot know, who creates the
+object (`request.userInfo`, `authorizer`), makes a condition undecidable, and so does one that
+needs a CEL library not loaded here: such a condition is taken as true, so that the audit errs
+towards reporting, and a note (`Routes.notes`, once per condition) says so.
 """
 
 from __future__ import annotations
@@ -273,6 +275,9 @@ class Routes:
             namespace = text(metadata.get("namespace")) or text(
                 namespace_labels.get("kubernetes.io/metadata.name")
             )
+            if webhook == "mutate" and _generated(metadata):
+                # Mutating admission runs before the API server generates the name.
+                obj = {**obj, "metadata": {k: v for k, v in metadata.items() if k != "name"}}
             request = _request(obj, group, version, resource, namespace)
             selected = [e for e in selected if self._called(e, obj, request)]
         caps = [e.cap for e in selected]
@@ -280,6 +285,22 @@ class Routes:
 
 
 _TRUE = "taken as true (the audit reports what it might leave out)"
+
+# What the API server appends to a `generateName` (k8s.io/apiserver's SimpleNameGenerator): five
+# characters of an alphabet without vowels, after at most 58 characters of the prefix.
+_GENERATED_SUFFIX = re.compile(r"[bcdfghjklmnpqrstvwxz2456789]{5}")
+_GENERATED_PREFIX = 63 - 5
+
+
+def _generated(metadata: Mapping[str, Any]) -> bool:
+    """Whether a stored object's name is one the API server generated from its `generateName`."""
+    prefix, name = text(metadata.get("generateName")), text(metadata.get("name"))
+    base = prefix[:_GENERATED_PREFIX]
+    return (
+        bool(prefix)
+        and name.startswith(base)
+        and bool(_GENERATED_SUFFIX.fullmatch(name[len(base) :]))
+    )
 
 
 def _first(value: object) -> str:
@@ -292,14 +313,15 @@ def _first(value: object) -> str:
 def _cel() -> tuple[Any, Any]:
     """A CEL environment for matchConditions, made once (and only by an audit that meets some):
     `object`, `oldObject` and `request` of any type, with the strings extension (`lowerAscii`,
-    `split`...) that Kubernetes loads too; and CEL's error type (evaluation errors are values)."""
+    `split`...) and the optional values (`.?`, `orValue`) that Kubernetes loads too (since 1.28);
+    and CEL's error type (evaluation errors are values)."""
     from cel_expr_python import cel  # noqa: PLC0415 - the audit's only use of CEL
-    from cel_expr_python.ext import ext_strings  # noqa: PLC0415
+    from cel_expr_python.ext import ext_optional, ext_strings  # noqa: PLC0415
 
     dynamic = cel.Type.DYN
     environment = cel.NewEnv(
         variables={"object": dynamic, "oldObject": dynamic, "request": dynamic},
-        extensions=[ext_strings.ExtStrings()],
+        extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()],
     )
     return environment, cel.Type.ERROR
 
@@ -315,7 +337,7 @@ def _request(
         "resource": plural,
         "requestKind": kind,
         "requestResource": plural,
-        "name": text(mapping(obj.get("metadata")).get("name")),
+        **({"name": name} if (name := text(mapping(obj.get("metadata")).get("name"))) else {}),
         "namespace": namespace,
         "operation": "CREATE",
         "dryRun": False,

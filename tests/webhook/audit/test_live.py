@@ -12,6 +12,7 @@ import pytest
 
 from policies.base import Mode
 from tests.chart.render import render
+from tests.support import reviews
 from tests.webhook.audit.apiserver import Replay
 from webhook.audit import live
 from webhook.audit.cluster import Cluster, ClusterError, scan, webhook_routes
@@ -204,6 +205,78 @@ def test_match_conditions_are_evaluated_as_the_api_server_does() -> None:
         "; failurePolicy Fail: the API server refuses them; audited as sent"
     )
     assert 'Key not found in map : "team"' in routes.notes[2]
+
+
+def test_optional_values_as_kubernetes_loads_them() -> None:
+    """`.?` and `orValue`, in Kubernetes' CEL since 1.28, compile and evaluate."""
+    labelled = {
+        "name": "labelled",
+        "expression": 'object.metadata.?labels.?app.orValue("none") == "web"',
+    }
+    configuration = {
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "initgate"},
+        "webhooks": [entry("/validate", matchConditions=[labelled])],
+    }
+    routes = Routes.of([configuration])
+    namespace = {"kubernetes.io/metadata.name": "demo"}
+    assert routes.cap("validate", pod({"app": "web"}), namespace) is Mode.ENFORCE
+    assert routes.cap("validate", pod({"app": "db"}), namespace) is None
+    unlabelled = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"}}
+    assert routes.cap("validate", unlabelled, namespace) is None
+    assert routes.notes == []
+
+
+def test_a_generated_name_does_not_exist_yet_for_a_mutating_webhook() -> None:
+    """As the captured calls show: a pod created with `generateName` has no name in the mutating
+    call (neither `request.name` nor `object.metadata.name`), and its generated name in the
+    validating one. The audit reads the stored pod, which has both."""
+    mutating = reviews.captured("pod-create-generatename", "mutate")["request"]
+    validating = reviews.captured("pod-create-generatename", "validate")["request"]
+    assert "name" not in mutating
+    assert "name" not in mutating["object"]["metadata"]
+    stored = validating["object"]
+    assert stored["metadata"]["name"] == validating["name"]
+    unnamed = {"name": "unnamed", "expression": "!has(request.name) && !has(object.metadata.name)"}
+    configurations = [
+        {
+            "kind": kind,
+            "metadata": {"name": "initgate"},
+            "webhooks": [entry(path, matchConditions=[unnamed])],
+        }
+        for kind, path in (
+            ("MutatingWebhookConfiguration", "/mutate"),
+            ("ValidatingWebhookConfiguration", "/validate"),
+        )
+    ]
+    routes = Routes.of(configurations)
+    namespace = {"kubernetes.io/metadata.name": validating["namespace"]}
+    assert routes.cap("mutate", stored, namespace) is Mode.ENFORCE
+    assert routes.cap("validate", stored, namespace) is None
+    # A name given in full is there for both.
+    named = {**stored, "metadata": {**stored["metadata"], "generateName": ""}}
+    assert routes.cap("mutate", named, namespace) is None
+
+
+@pytest.mark.parametrize(
+    ("generate_name", "name", "generated"),
+    [
+        ("web-", "web-7lx8v", True),
+        ("web-", "web-2b4d6", True),
+        ("web-", "web-abcde", False),  # vowels: the API server's alphabet has none
+        ("web-", "web-7lx8", False),
+        ("web-", "web-7lx8vv", False),
+        ("web-", "db-7lx8v", False),
+        ("", "web-7lx8v", False),
+        # The prefix is cut to 58 characters before the five are appended.
+        ("p" * 70, "p" * 58 + "7lx8v", True),
+    ],
+)
+def test_which_names_the_api_server_generated(
+    generate_name: str, name: str, generated: bool
+) -> None:
+    metadata = {"generateName": generate_name, "name": name}
+    assert live._generated(metadata) is generated
 
 
 def test_an_object_is_reported_in_the_mode_it_is_routed_to() -> None:

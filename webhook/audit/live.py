@@ -14,14 +14,15 @@ highest cap counts (the API server calls each, and the strictest answer stands).
 An entry's `matchConditions` (CEL) are evaluated too, with the CEL project's own runtime, the
 strings extension and the optional values (`object.metadata.?labels.?app.orValue("")`) that
 Kubernetes loads: `object` is the object, `oldObject` null, and `request` what the API server would
-send for its CREATE (kind, resource, name, namespace, operation, dryRun, options). For a pod named
-from its `generateName`, a mutating webhook is called before the name exists: its `object` and
-`request` then have no name, as in admission. As in the API server, a false condition leaves the
-entry out, and one that fails leaves it out under `failurePolicy: Ignore` (under `Fail` the API
-server refuses the object, which is audited as sent). What an audit cannot know, who creates the
-object (`request.userInfo`, `authorizer`), makes a condition undecidable, and so does one that
-needs a CEL library not loaded here: such a condition is taken as true, so that the audit errs
-towards reporting, and a note (`Routes.notes`, once per condition) says so.
+send for its CREATE (kind, resource, name, namespace, operation, dryRun, options). The object's
+metadata is what the API server sends on its CREATE, as far as the stored object tells: a mutating
+webhook is called before the object has a uid, a creationTimestamp, a generation, or the name it
+generates from a `generateName`. As in the API server, a false condition leaves the entry out, and
+one that fails leaves it out under `failurePolicy: Ignore` (under `Fail` the API server refuses the
+object, which is audited as sent). What an audit cannot know, who creates the object
+(`request.userInfo`, `authorizer`), makes a condition undecidable, and so does one that needs a CEL
+library not loaded here: such a condition is taken as true, so that the audit errs towards
+reporting, and a note (`Routes.notes`, once per condition) says so.
 """
 
 from __future__ import annotations
@@ -275,9 +276,7 @@ class Routes:
             namespace = text(metadata.get("namespace")) or text(
                 namespace_labels.get("kubernetes.io/metadata.name")
             )
-            if webhook == "mutate" and _generated(metadata):
-                # Mutating admission runs before the API server generates the name.
-                obj = {**obj, "metadata": {k: v for k, v in metadata.items() if k != "name"}}
+            obj = _as_sent(obj, metadata, webhook)
             request = _request(obj, group, version, resource, namespace)
             selected = [e for e in selected if self._called(e, obj, request)]
         caps = [e.cap for e in selected]
@@ -290,6 +289,24 @@ _TRUE = "taken as true (the audit reports what it might leave out)"
 # characters of an alphabet without vowels, after at most 58 characters of the prefix.
 _GENERATED_SUFFIX = re.compile(r"[bcdfghjklmnpqrstvwxz2456789]{5}")
 _GENERATED_PREFIX = 63 - 5
+
+
+# Metadata the API server sets when it stores a new object, after mutating admission and before
+# validating admission (as the captured calls show), and what changes once it is stored.
+_SET_AFTER_MUTATING = ("uid", "creationTimestamp", "generation")
+_SET_ONCE_STORED = ("resourceVersion",)
+
+
+def _as_sent(obj: dict[str, Any], metadata: Mapping[str, Any], webhook: Webhook) -> dict[str, Any]:
+    """A stored object's metadata as the API server sends it to `webhook` on its CREATE: without
+    its resourceVersion; to a mutating webhook also without its uid, creationTimestamp and
+    generation, and without a name generated from its `generateName` (not made yet)."""
+    dropped: tuple[str, ...] = _SET_ONCE_STORED
+    if webhook == "mutate":
+        dropped += _SET_AFTER_MUTATING + (("name",) if _generated(metadata) else ())
+    if not any(key in metadata for key in dropped):
+        return obj
+    return {**obj, "metadata": {k: v for k, v in metadata.items() if k not in dropped}}
 
 
 def _generated(metadata: Mapping[str, Any]) -> bool:

@@ -258,6 +258,21 @@ def test_a_generated_name_does_not_exist_yet_for_a_mutating_webhook() -> None:
     assert routes.cap("mutate", named, namespace) is None
 
 
+@pytest.mark.parametrize("fixture", ["pod-create-two-init", "pod-create-generatename"])
+def test_a_stored_objects_metadata_as_each_webhook_is_sent_it(fixture: str) -> None:
+    """The captured calls are the ground truth: the mutating call comes before the API server
+    sets uid, creationTimestamp, generation (and a generated name); neither has the
+    resourceVersion a stored object has."""
+    validating = reviews.captured(fixture, "validate")["request"]["object"]
+    mutating = reviews.captured(fixture, "mutate")["request"]["object"]
+    stored = {**validating, "metadata": {**validating["metadata"], "resourceVersion": "4242"}}
+    for webhook, sent in (("mutate", mutating), ("validate", validating)):
+        view = live._as_sent(stored, stored["metadata"], webhook)  # type: ignore[arg-type]
+        assert sorted(view["metadata"]) == sorted(sent["metadata"]), webhook
+        assert view["spec"] is stored["spec"]
+    assert stored["metadata"]["resourceVersion"] == "4242"  # the stored object is left as it is
+
+
 @pytest.mark.parametrize(
     ("generate_name", "name", "generated"),
     [

@@ -17,12 +17,13 @@ Kubernetes loads: `object` is the object, `oldObject` null, and `request` what t
 send for its CREATE (kind, resource, name, namespace, operation, dryRun, options). The object's
 metadata is what the API server sends on its CREATE, as far as the stored object tells: a mutating
 webhook is called before the object has a uid, a creationTimestamp, a generation, or the name it
-generates from a `generateName`. As in the API server, a false condition leaves the entry out, and
-one that fails leaves it out under `failurePolicy: Ignore` (under `Fail` the API server refuses the
-object, which is audited as sent). What an audit cannot know, who creates the object
-(`request.userInfo`, `authorizer`), makes a condition undecidable, and so does one that needs a CEL
-library not loaded here: such a condition is taken as true, so that the audit errs towards
-reporting, and a note (`Routes.notes`, once per condition) says so.
+generates from a `generateName` (which a validating webhook gets: for a pod made from a workload's
+template, it is written `<generateName>xxxxx`). As in the API server, a false condition leaves the
+entry out, and one that fails leaves it out under `failurePolicy: Ignore` (under `Fail` the API
+server refuses the object, which is audited as sent). What an audit cannot know, who creates the
+object (`request.userInfo`, `authorizer`), makes a condition undecidable, and so does one that
+needs a CEL library not loaded here: such a condition is taken as true, so that the audit errs
+towards reporting, and a note (`Routes.notes`, once per condition) says so.
 """
 
 from __future__ import annotations
@@ -289,6 +290,7 @@ _TRUE = "taken as true (the audit reports what it might leave out)"
 # characters of an alphabet without vowels, after at most 58 characters of the prefix.
 _GENERATED_SUFFIX = re.compile(r"[bcdfghjklmnpqrstvwxz2456789]{5}")
 _GENERATED_PREFIX = 63 - 5
+_PLACEHOLDER = "xxxxx"
 
 
 # Metadata the API server sets when it stores a new object, after mutating admission and before
@@ -298,15 +300,22 @@ _SET_ONCE_STORED = ("resourceVersion",)
 
 
 def _as_sent(obj: dict[str, Any], metadata: Mapping[str, Any], webhook: Webhook) -> dict[str, Any]:
-    """A stored object's metadata as the API server sends it to `webhook` on its CREATE: without
-    its resourceVersion; to a mutating webhook also without its uid, creationTimestamp and
-    generation, and without a name generated from its `generateName` (not made yet)."""
+    """An object's metadata as the API server sends it to `webhook` on its CREATE: without a
+    resourceVersion; to a mutating webhook also without uid, creationTimestamp and generation,
+    and without a name generated from `generateName` (not made yet). To a validating webhook, an
+    object with a `generateName` and no name (a pod the audit makes from a workload's template)
+    has the name the API server would generate, its five random characters written `xxxxx`."""
     dropped: tuple[str, ...] = _SET_ONCE_STORED
     if webhook == "mutate":
         dropped += _SET_AFTER_MUTATING + (("name",) if _generated(metadata) else ())
-    if not any(key in metadata for key in dropped):
+    prefix = text(metadata.get("generateName"))
+    unnamed = webhook == "validate" and bool(prefix) and not text(metadata.get("name"))
+    if not unnamed and not any(key in metadata for key in dropped):
         return obj
-    return {**obj, "metadata": {k: v for k, v in metadata.items() if k not in dropped}}
+    sent = {k: v for k, v in metadata.items() if k not in dropped}
+    if unnamed:
+        sent["name"] = prefix[:_GENERATED_PREFIX] + _PLACEHOLDER
+    return {**obj, "metadata": sent}
 
 
 def _generated(metadata: Mapping[str, Any]) -> bool:

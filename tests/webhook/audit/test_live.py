@@ -258,7 +258,9 @@ def test_a_generated_name_does_not_exist_yet_for_a_mutating_webhook() -> None:
     assert routes.cap("mutate", named, namespace) is None
 
 
-@pytest.mark.parametrize("fixture", ["pod-create-two-init", "pod-create-generatename"])
+@pytest.mark.parametrize(
+    "fixture", ["pod-create-two-init", "pod-create-generatename", "deployment-create"]
+)
 def test_a_stored_objects_metadata_as_each_webhook_is_sent_it(fixture: str) -> None:
     """The captured calls are the ground truth: the mutating call comes before the API server
     sets uid, creationTimestamp, generation (and a generated name); neither has the
@@ -271,6 +273,35 @@ def test_a_stored_objects_metadata_as_each_webhook_is_sent_it(fixture: str) -> N
         assert sorted(view["metadata"]) == sorted(sent["metadata"]), webhook
         assert view["spec"] is stored["spec"]
     assert stored["metadata"]["resourceVersion"] == "4242"  # the stored object is left as it is
+
+
+def test_a_pod_made_from_a_template_has_the_name_the_api_server_would_generate() -> None:
+    """The audit judges a workload through a pod made from its template, with a `generateName`
+    and no name: the validating webhook gets the name the API server generates (its random
+    characters written `xxxxx`), the mutating one gets none."""
+    unnamed = {"name": "unnamed", "expression": "!has(request.name) && !has(object.metadata.name)"}
+    named = {
+        "name": "generated",
+        "expression": "request.name == 'web-xxxxx' && object.metadata.name == request.name",
+    }
+    configurations = [
+        {
+            "kind": kind,
+            "metadata": {"name": "initgate"},
+            "webhooks": [entry(path, failurePolicy="Ignore", matchConditions=[condition])],
+        }
+        for kind, path, condition in (
+            ("MutatingWebhookConfiguration", "/mutate", unnamed),
+            ("ValidatingWebhookConfiguration", "/validate", named),
+        )
+    ]
+    routes = Routes.of(configurations)
+    made = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}}
+    namespace = {"kubernetes.io/metadata.name": "shop"}
+    assert routes.cap("mutate", made, namespace) is Mode.ENFORCE
+    assert routes.cap("validate", made, namespace) is Mode.ENFORCE
+    assert routes.notes == []
+    assert made == {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"}}
 
 
 @pytest.mark.parametrize(

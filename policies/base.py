@@ -131,10 +131,6 @@ class Container:
     def image(self) -> str:
         return text(self.raw.get("image"))
 
-    def mounts(self) -> tuple[tuple[int, dict[str, Any]], ...]:
-        """The container's volume mounts with their indexes, skipping malformed entries."""
-        return self.volume_mounts
-
 
 _SHELLS = frozenset(("sh", "bash", "ash", "dash", "zsh", "ksh"))
 

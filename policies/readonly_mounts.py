@@ -197,7 +197,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
     programs: dict[str, set[tuple[str, str]]] = {}
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
-        for index, mount in container.mounts():
+        for index, mount in container.volume_mounts:
             name = text(mount.get("name"))
             filled_by = writers.get(name)
             if (

@@ -206,7 +206,7 @@ class GuardedProtocol(HttpToolsProtocol):
             # read: what else it sends waits in uvicorn's queue, which stops reading.
             or self._pending
             or self.flow.write_paused
-            or (self.cycle is not None and not self.cycle.response_complete)
+            or not self._idle
             or parser.get_method() != b"POST"
             or parser.get_http_version() != "1.1"
             or not parser.should_keep_alive()

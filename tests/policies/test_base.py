@@ -183,7 +183,7 @@ def test_writes(mount: dict[str, Any], expected: bool) -> None:
 
 def test_mounts_skip_malformed_entries_and_keep_indexes() -> None:
     container = _container(volumeMounts=["x", {"name": "a"}, None, {"name": "b"}])
-    assert list(container.mounts()) == [(1, {"name": "a"}), (3, {"name": "b"})]
+    assert list(container.volume_mounts) == [(1, {"name": "a"}), (3, {"name": "b"})]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -213,6 +213,14 @@ class Served:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
+
+
+def serving(folder: Path, **options: Any) -> Iterator[Served]:
+    """A server for a fixture (`yield from serving(...)`): `start(folder, **options)`, and once
+    the fixture ends, SIGTERM and a clean exit (status 0; else its log says why)."""
+    running = start(folder, **options)
+    yield running
+    assert running.stop() == 0, running.logs()
 
 
 def start(

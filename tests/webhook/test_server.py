@@ -136,9 +136,7 @@ for _case in ("pod-create-dryrun-client-side-apply", "pod-create-dryrun-server-s
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(tmp_path_factory.mktemp("server"))
-    yield running
-    assert running.stop() == 0, running.logs()
+    yield from server.serving(tmp_path_factory.mktemp("server"))
 
 
 @pytest.fixture(scope="module")

@@ -358,14 +358,16 @@ def _request(
     """The `request` variable of a CREATE of `obj`, less what an audit cannot know (who asks)."""
     kind = {"group": group, "version": version, "kind": text(obj.get("kind"))}
     plural = {"group": group, "version": version, "resource": resource}
-    return {
+    request: dict[str, Any] = {
         "kind": kind,
         "resource": plural,
         "requestKind": kind,
         "requestResource": plural,
-        **({"name": name} if (name := text(mapping(obj.get("metadata")).get("name"))) else {}),
         "namespace": namespace,
         "operation": "CREATE",
         "dryRun": False,
         "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
     }
+    if name := text(mapping(obj.get("metadata")).get("name")):
+        request["name"] = name  # absent when there is none yet, as the API server sends it
+    return request

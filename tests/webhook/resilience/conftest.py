@@ -12,6 +12,4 @@ from tests.support import server
 
 @pytest.fixture(scope="package")
 def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(tmp_path_factory.mktemp("default-server"))
-    yield running
-    assert running.stop() == 0, running.logs()
+    yield from server.serving(tmp_path_factory.mktemp("default-server"))

@@ -21,11 +21,9 @@ REVIEW = reviews.captured_bytes("pod-create-two-init", "validate")
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(
+    yield from server.serving(
         tmp_path_factory.mktemp("connections"), args=("--max-connections", str(CAP))
     )
-    yield running
-    assert running.stop() == 0, running.logs()
 
 
 def ask(connection: ssl.SSLSocket) -> raw.Answer:

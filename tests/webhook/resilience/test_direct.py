@@ -29,11 +29,9 @@ FIXTURES = ["pod-create-two-init", "pod-create-generatename", "pod-ephemeral-kub
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(
+    yield from server.serving(
         tmp_path_factory.mktemp("direct"), args=("--read-timeout", str(READ_TIMEOUT))
     )
-    yield running
-    assert running.stop() == 0, running.logs()
 
 
 def chunked(body: bytes) -> bytes:

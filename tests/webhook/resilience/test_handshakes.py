@@ -21,9 +21,7 @@ FAILURES = "initgate_tls_handshake_failures_total"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(tmp_path_factory.mktemp("handshakes"))
-    yield running
-    assert running.stop() == 0, running.logs()
+    yield from server.serving(tmp_path_factory.mktemp("handshakes"))
 
 
 def failures_reach(served: server.Served, wanted: float, timeout: float = 5) -> float:
@@ -91,12 +89,10 @@ HANDSHAKE_TIMEOUT = 0.5
 
 @pytest.fixture(scope="module")
 def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(
+    yield from server.serving(
         tmp_path_factory.mktemp("impatient"),
         args=("--tls-handshake-timeout", str(HANDSHAKE_TIMEOUT)),
     )
-    yield running
-    assert running.stop() == 0, running.logs()
 
 
 def client_hello(served: server.Served) -> bytes:

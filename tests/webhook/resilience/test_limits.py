@@ -26,12 +26,10 @@ REVIEW = reviews.captured_bytes("pod-create-two-init", "validate")
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    running = server.start(
+    yield from server.serving(
         tmp_path_factory.mktemp("limits"),
         args=("--max-body-bytes", str(CAP), "--read-timeout", str(READ_TIMEOUT)),
     )
-    yield running
-    assert running.stop() == 0, running.logs()
 
 
 def refused(served: server.Served, reason: str) -> float:

@@ -19,16 +19,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
-from typing import ClassVar
-
-from pydantic import field_validator
 
 from policies.base import (
     Container,
     Context,
     Finding,
-    Mode,
     PodView,
     Role,
     command_line,
@@ -36,7 +31,8 @@ from policies.base import (
     writes,
 )
 from policies.caching import short_lru_cache
-from policies.policy import Policy, PolicySettings
+from policies.policy import Policy
+from policies.settings import InitLintSettings
 from policies.shell import skeleton
 
 # Every pattern here runs in time linear in the script: a client chooses the script, and one
@@ -65,30 +61,6 @@ _PRINTS = re.compile(r"\b(?:echo|printf)\b[^;&|\n]*")
 _SCRATCH = ("/tmp", "/var/tmp", "/run", "/var/run", "/var/cache", "/home", "/root")  # noqa: S108
 _SCRATCH_SET = frozenset(_SCRATCH)
 _UNDER_SCRATCH = tuple(f"{directory}/" for directory in _SCRATCH)
-CHECKS = ("never-ends", "unbounded-wait", "unused-volume", "image-tag")
-
-
-class InitLintSettings(PolicySettings):
-    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.INIT,)
-    roles: tuple[Role, ...] = (Role.INIT,)
-    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
-    mode: Mode | None = Mode.WARN
-    """Lint findings are advice: they warn by default and never deny."""
-
-    checks: tuple[str, ...] = CHECKS
-    """Which heuristics run."""
-
-    @cached_property
-    def check_set(self) -> frozenset[str]:
-        return frozenset(self.checks)
-
-    @field_validator("checks")
-    @classmethod
-    def _known_checks(cls, checks: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(checks) - set(CHECKS))
-        if unknown:
-            raise ValueError(f"unknown checks {unknown} (known: {list(CHECKS)})")
-        return checks
 
 
 def _script_problem(
@@ -225,7 +197,7 @@ def evaluate(pod: PodView, _context: Context, settings: InitLintSettings) -> lis
     return found
 
 
-POLICY = Policy(
+POLICY: Policy[InitLintSettings] = Policy(
     id="init-lint",
     kind="validate",
     summary="Warns about init containers that never end, wait forever, or use unpinned images.",

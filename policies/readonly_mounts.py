@@ -24,9 +24,6 @@ sees the pod.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import cached_property
-from typing import ClassVar
 
 from policies.base import (
     Container,
@@ -40,7 +37,8 @@ from policies.base import (
     writes,
 )
 from policies.caching import short_lru_cache
-from policies.policy import Policy, PolicySettings, glob_matcher
+from policies.policy import Policy
+from policies.settings import ReadonlyMountsSettings
 from policies.shell import skeleton
 
 ANNOTATION = "initgate.io/writable-volumes"
@@ -146,25 +144,6 @@ def _runs_a_writer(
     return program(container) in keys
 
 
-class ReadonlyMountsSettings(PolicySettings):
-    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.APP, Role.SIDECAR, Role.EPHEMERAL)
-    roles: tuple[Role, ...] = (Role.APP,)
-    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
-
-    writable_volumes: tuple[str, ...] = ()
-    """Volume names (globs) that always stay writable, in every pod."""
-
-    @cached_property
-    def keep_writable(self) -> Callable[[str], bool]:
-        """`writable_volumes` compiled once."""
-        return glob_matcher(self.writable_volumes)
-
-    ignore_preparing_inits: bool = True
-    """Init containers that write no file (only chown, chmod, chgrp, setfacl, mkdir,
-    install -d, find -exec chown, with echo, ls, test or cd around them) do not make a
-    volume init-populated: they prepare it for the app to write."""
-
-
 def populated(pod: PodView, settings: ReadonlyMountsSettings) -> dict[str, list[Container]]:
     """Init-populated volumes, each with the init containers that write it, in pod order."""
     writers: dict[str, list[Container]] = {}
@@ -223,7 +202,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
     return found
 
 
-POLICY = Policy(
+POLICY: Policy[ReadonlyMountsSettings] = Policy(
     id="readonly-mounts",
     kind="mutate",
     summary="Mounts volumes that init containers populate read-only in app containers.",

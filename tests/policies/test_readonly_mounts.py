@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from policies import readonly_mounts
 from policies.base import Container, Role
-from policies.readonly_mounts import ReadonlyMountsSettings, prepares_only, repository
+from policies.readonly_mounts import prepares_only, repository
+from policies.settings import ReadonlyMountsSettings
 from tests.policies import pods
 from tests.policies.harness import (
     Row,

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools run test lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
+.PHONY: setup tools run test lint types unit integration chart compiled audit-deps bench bench-instructions soak e2e lock manifests clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,21 @@ $(BIN)/.installed: pyproject.toml
 $(TOOLS)/helm $(TOOLS)/kubectl:
 	PYTHON=$(PYTHON) scripts/install-tools.sh
 
+# The image's build tools (setuptools, and mypy for mypyc), hash-pinned, apart from the venv.
+BUILD_TOOLS := .tools/build
+$(BUILD_TOOLS)/.installed: requirements-build.lock | $(BIN)/.installed
+	rm -rf $(BUILD_TOOLS)
+	$(BIN)/python -m pip install --quiet --require-hashes --only-binary=:all: --no-deps \
+		--target $(BUILD_TOOLS) -r requirements-build.lock
+	touch $@
+
 setup: $(BIN)/.installed
 tools: $(TOOLS)/helm $(TOOLS)/kubectl
 
 run: setup
 	$(BIN)/initgate serve --host 127.0.0.1 --port 8443 --metrics-port 9090 --state-dir .state
 
-test: lint types unit integration chart audit-deps
+test: lint types unit integration chart compiled audit-deps
 
 lint: setup
 	$(BIN)/ruff check .
@@ -44,12 +52,27 @@ integration: setup
 chart: setup tools
 	$(BIN)/pytest -q -m "chart"
 
+# The request path compiled with mypyc as the image has it (scripts/build-compiled.sh, in
+# build/compiled), and the unit and integration suites run on that build.
+compiled: setup $(BUILD_TOOLS)/.installed
+	scripts/build-compiled.sh
+	cd build/compiled && INITGATE_COMPILED=1 ../../$(BIN)/pytest -q -p no:cacheprovider \
+		-m "not chart and not e2e"
+
 audit-deps: setup
 	$(BIN)/python scripts/audit_deps.py
 
-bench: setup
+# What the image runs, the compiled build, unless `make bench BENCH_BUILD=pure` (the sources).
+BENCH_BUILD ?= compiled
+bench: setup $(BUILD_TOOLS)/.installed
+ifeq ($(BENCH_BUILD),pure)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_audit.py
+else
+	scripts/build-compiled.sh
+	cd build/compiled && ../../$(BIN)/python scripts/bench.py
+	cd build/compiled && ../../$(BIN)/python scripts/bench_audit.py
+endif
 
 # Instructions per decision under callgrind: steady from run to run, unlike timings on a busy VM.
 bench-instructions: setup
@@ -68,15 +91,15 @@ e2e: setup tools
 manifests: setup tools
 	$(BIN)/python deploy/generate.py
 
-# The image's pins: runtime dependencies (requirements.lock) and the build backend
-# (requirements-build.lock), every file by hash, without this machine's index settings.
+# The image's pins: runtime dependencies (requirements.lock) and the build tools
+# (requirements-build.lock, from requirements-build.in), every file by hash, without this
+# machine's index settings.
 # Existing pins are kept; `make lock LOCK_FLAGS=--upgrade` moves them.
 LOCK = $(BIN)/pip-compile --quiet --strip-extras --generate-hashes --no-emit-index-url \
 	--no-emit-find-links $(LOCK_FLAGS)
 lock: setup
 	$(LOCK) --output-file requirements.lock pyproject.toml
-	$(LOCK) --only-build-deps --all-build-deps --allow-unsafe \
-		--output-file requirements-build.lock pyproject.toml
+	$(LOCK) --allow-unsafe --output-file requirements-build.lock requirements-build.in
 
 clean:
 	rm -rf $(VENV) .tools .state .mypy_cache .ruff_cache .pytest_cache .hypothesis

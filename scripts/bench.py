@@ -41,6 +41,7 @@ import bench_stages  # noqa: E402
 
 from tests.support import reviews  # noqa: E402
 from tests.support.server import Material, free_port  # noqa: E402
+from webhook._version import build  # noqa: E402
 from webhook.config import Config  # noqa: E402
 from webhook.engine import Webhook, decide  # noqa: E402
 from webhook.plan import compile_plan  # noqa: E402
@@ -256,6 +257,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
+    print(f"build: {build()} (make bench BENCH_BUILD=pure measures the sources)\n")
     print(f"engine: decide() on {FIXTURE}, median of 300 batches of 100")
     for webhook in WEBHOOKS:
         micros = engine_microseconds(webhook)

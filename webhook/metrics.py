@@ -23,7 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from webhook._version import __version__
+from webhook._version import __version__, build
 from webhook.objects import KINDS
 
 OPERATIONS = frozenset(("CREATE", "UPDATE", "DELETE", "CONNECT"))
@@ -44,9 +44,12 @@ def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     build_info = Gauge(
-        "initgate_build_info", "Always 1; the version is a label.", ["version"], registry=registry
+        "initgate_build_info",
+        "Always 1; the version, and the build (compiled or pure Python), are labels.",
+        ["version", "build"],
+        registry=registry,
     )
-    build_info.labels(__version__).set(1)
+    build_info.labels(__version__, build()).set(1)
     return registry
 
 

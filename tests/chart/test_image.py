@@ -48,12 +48,27 @@ def test_runtime_lock_pins_every_dependency_by_hash() -> None:
     assert "--find-links" not in text
 
 
-def test_build_lock_pins_the_build_backend() -> None:
+def test_build_lock_pins_the_build_backend_and_mypyc() -> None:
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    wanted = [
+        line.split("#")[0].strip()
+        for line in (ROOT / "requirements-build.in").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
     locked = pins("requirements-build.lock")
-    for dependency in requires:
+    for dependency in [*requires, *wanted]:
         requirement = Requirement(dependency)
-        assert requirement.specifier.contains(locked[canonical(requirement.name)][0])
+        assert requirement.specifier.contains(locked[canonical(requirement.name)][0]), requirement
+    assert "mypy" in locked, "mypyc compiles the image's request path"
+    assert all(hashes >= 1 for _, hashes in locked.values())
+
+
+def test_image_is_built_compiled_and_refuses_a_pure_build() -> None:
+    """The build stage compiles the request path (setup.py) and fails when the result is not."""
+    build = DOCKERFILE.split("\nFROM ", 2)[1]
+    assert "INITGATE_COMPILE=1" in build
+    assert "PYTHONPATH=/opt/build-tools" in build
+    assert "initgate version | grep --fixed-strings '(compiled)'" in build
 
 
 def test_base_image_matches_the_lock_python() -> None:
@@ -63,9 +78,12 @@ def test_base_image_matches_the_lock_python() -> None:
         (ROOT / "requirements.lock").read_text(),
     )
     assert python is not None
-    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+\.\d+)\.\d+-slim-\w+$", DOCKERFILE, re.M)
-    assert base is not None, "the base image is pinned to a full version"
-    assert base.group(1) == python.group(1)
+    version = re.search(r"^ARG PYTHON_VERSION=(\d+\.\d+)\.\d+$", DOCKERFILE, re.M)
+    assert version is not None, "the base image is pinned to a full version"
+    assert version.group(1) == python.group(1)
+    # Both stages run that very Python: the venv's interpreter is a symlink into the base image.
+    assert "ARG BUILD_IMAGE=python:${PYTHON_VERSION}-bookworm" in DOCKERFILE
+    assert "ARG PYTHON_IMAGE=python:${PYTHON_VERSION}-slim-bookworm" in DOCKERFILE
 
 
 def test_image_runs_as_the_chart_expects() -> None:

@@ -4,8 +4,9 @@ Kubernetes Status body, a failing evaluation gets an answer, and nothing returns
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,13 +16,10 @@ from starlette.routing import Route
 
 from policies.base import Context, Finding, Mode, PodView
 from tests.support import reviews
-from webhook import review
 from webhook.app import Instrumentation, create_app
 from webhook.config import Config
-from webhook.engine import Decision
 from webhook.handler import Handler
 from webhook.metrics import Metrics
-from webhook.objects import Request
 from webhook.plan import Plan, compile_plan
 from webhook.protocol import Endpoint
 from webhook.settings import ServerSettings
@@ -211,16 +209,24 @@ def test_a_crashing_policy_is_answered_per_configuration(choice: str, allowed: b
     )
 
 
-class _Exploding(Handler):
-    def answer(self, request: Request) -> tuple[review.Response, Decision]:
-        raise RuntimeError("the engine itself failed")
+def _failing_first(plan: Plan) -> Callable[[], Plan]:
+    """A plan lookup that fails on the request path, and works for the recovery that follows (a
+    handler cannot be subclassed to fail instead: the image compiles it, see test_compiled.py)."""
+    reads = itertools.count()
+
+    def read() -> Plan:
+        if next(reads) == 0:
+            raise RuntimeError("the engine itself failed")
+        return plan
+
+    return read
 
 
 @pytest.mark.parametrize(("choice", "allowed"), [("allow", True), ("deny", False)])
 def test_a_crash_outside_the_policies_is_recovered(choice: str, allowed: bool) -> None:
     plan = compile_plan(Config.model_validate({"onPolicyError": choice}))
     metrics = Metrics()
-    handler = _Exploding(webhook="validate", cap=Mode.ENFORCE, plan=lambda: plan)
+    handler = Handler(webhook="validate", cap=Mode.ENFORCE, plan=_failing_first(plan))
     sent = reviews.captured("pod-create-two-init", "validate")
     answer = _post_to(handler, metrics, sent)
     assert answer.status_code == 200

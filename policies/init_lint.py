@@ -130,7 +130,7 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class _Readers:
     """Who reads a volume after a container: the position of the last container (not ephemeral)
     that mounts it, and the volumes of native sidecars (they run beside every later step). Built
@@ -138,6 +138,10 @@ class _Readers:
 
     last: dict[str, int]
     sidecars: frozenset[str]
+
+    def __init__(self, last: dict[str, int], sidecars: frozenset[str]) -> None:
+        self.last = last
+        self.sidecars = sidecars
 
     @classmethod
     def of(cls, pod: PodView) -> _Readers:

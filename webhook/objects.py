@@ -27,23 +27,56 @@ TEMPLATES: dict[tuple[str, str, str], str] = {
 KINDS = frozenset(kind for _, _, kind in TEMPLATES)
 
 
-@dataclass(slots=True)
+# Each class writes its own `__init__`, as `policies.base` explains: the compiled build calls it
+# natively.
+@dataclass(slots=True, init=False)
 class Request:
     """What the engine needs of an admission request, whatever brought it (webhook, CLI, audit)."""
 
     object: dict[str, Any]
-    operation: str = "CREATE"
-    group: str = ""
-    version: str = "v1"
-    kind: str = "Pod"
-    old_object: dict[str, Any] | None = None
-    subresource: str = ""
-    namespace: str = ""
-    name: str = ""
-    username: str = ""
-    groups: tuple[str, ...] = ()
-    dry_run: bool = False
-    uid: str = ""
+    operation: str
+    group: str
+    version: str
+    kind: str
+    old_object: dict[str, Any] | None
+    subresource: str
+    namespace: str
+    name: str
+    username: str
+    groups: tuple[str, ...]
+    dry_run: bool
+    uid: str
+
+    def __init__(
+        self,
+        object: dict[str, Any],
+        *,
+        operation: str = "CREATE",
+        group: str = "",
+        version: str = "v1",
+        kind: str = "Pod",
+        old_object: dict[str, Any] | None = None,
+        subresource: str = "",
+        namespace: str = "",
+        name: str = "",
+        username: str = "",
+        groups: tuple[str, ...] = (),
+        dry_run: bool = False,
+        uid: str = "",
+    ) -> None:
+        self.object = object
+        self.operation = operation
+        self.group = group
+        self.version = version
+        self.kind = kind
+        self.old_object = old_object
+        self.subresource = subresource
+        self.namespace = namespace
+        self.name = name
+        self.username = username
+        self.groups = groups
+        self.dry_run = dry_run
+        self.uid = uid
 
     @property
     def display_name(self) -> str:
@@ -56,7 +89,7 @@ class Request:
         return self.namespace or text(mapping(self.object.get("metadata")).get("namespace"))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Subject:
     """The pod spec of a request that is to be judged."""
 
@@ -65,8 +98,16 @@ class Subject:
     """Where the pod spec is, for messages: "" for a Pod, `spec.template.spec` for a workload."""
     mutable: bool
     """Whether patches may be returned: Pods only (mutating templates fights GitOps tools)."""
-    old: PodView | None = None
+    old: PodView | None
     """For an UPDATE judged on what it changes: the same containers before the change."""
+
+    def __init__(
+        self, pod: PodView, template: str, *, mutable: bool, old: PodView | None = None
+    ) -> None:
+        self.pod = pod
+        self.template = template
+        self.mutable = mutable
+        self.old = old
 
 
 # The same pointers, split once.

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 from policies.base import Mode  # noqa: E402
 from tests.support import reviews  # noqa: E402
 from webhook import logs, protocol, review  # noqa: E402
-from webhook.app import Instrumentation  # noqa: E402
 from webhook.config import Config  # noqa: E402
 from webhook.engine import Webhook  # noqa: E402
 from webhook.handler import Handler  # noqa: E402
+from webhook.instrumentation import Instrumentation  # noqa: E402
 from webhook.metrics import Metrics  # noqa: E402
 from webhook.plan import compile_plan  # noqa: E402
 

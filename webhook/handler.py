@@ -42,6 +42,6 @@ class Handler:
         return self.answer(review.engine_request(request))
 
     def answer(self, request: Request) -> tuple[review.Response, Decision]:
-        """Answer the engine's view of a request (the webhook: see `review.plain_request`)."""
+        """Answer the engine's view of a request (the webhook: see `protocol.plain_request`)."""
         decision = decide(request, self.plan(), webhook=self.webhook, cap=self.cap)
         return respond(decision), decision

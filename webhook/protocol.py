@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -112,6 +112,77 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+_OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+_NOBODY: dict[str, Any] = {}
+_NO_GROUPS: list[str] = []
+
+
+def plain_request(data: dict[str, Any]) -> Request | None:
+    """The engine's view of the request of a decoded review whose fields all have exactly the
+    types `AdmissionRequest` wants (what every API server sends), without building the model.
+    None for anything else: `AdmissionReview.model_validate` then accepts it the way pydantic
+    does, or says which field is wrong."""
+    request = data.get("request")
+    if type(request) is not dict:
+        return None
+    get = request.get
+    kind, resource, user = get("kind"), get("resource"), get("userInfo", _NOBODY)
+    if type(kind) is not dict or type(resource) is not dict or type(user) is not dict:
+        return None
+    uid: Any = get("uid")
+    version: Any = kind.get("version")
+    name: Any = kind.get("kind")
+    operation: Any = get("operation")
+    texts = (
+        uid,
+        group := kind.get("group", ""),
+        version,
+        name,
+        resource.get("group", ""),
+        resource.get("version"),
+        resource.get("resource"),
+        subresource := get("subResource", ""),
+        object_name := get("name", ""),
+        namespace := get("namespace", ""),
+        username := user.get("username", ""),
+        user.get("uid", ""),
+        operation,
+    )
+    obj, old, groups, dry_run = (
+        get("object"),
+        get("oldObject"),
+        user.get("groups", _NO_GROUPS),
+        get("dryRun", False),
+    )
+    plain = (
+        all(type(value) is str for value in texts)
+        and uid
+        and operation in _OPERATIONS
+        and type(groups) is list
+        and all(type(value) is str for value in groups)
+        and (obj is None or type(obj) is dict)
+        and (old is None or type(old) is dict)
+        and type(dry_run) is bool
+    )
+    if not plain:
+        return None
+    return Request(
+        object=obj or {},
+        old_object=old,
+        operation=operation,
+        group=group,
+        version=version,
+        kind=name,
+        subresource=subresource,
+        namespace=namespace,
+        name=object_name,
+        username=username,
+        groups=tuple(groups),
+        dry_run=dry_run,
+        uid=uid,
+    )
+
+
 def decode(body: bytes) -> Request:
     """The request of the AdmissionReview in `body`; raises `BadRequest` (400) saying what is
     wrong with it."""
@@ -130,19 +201,19 @@ def decode(body: bytes) -> Request:
             f"unsupported apiVersion {_quoted(data.get('apiVersion'))}: initgate answers "
             f"{review.API_VERSION} only (admissionReviewVersions: [v1])",
         )
-    plain = review.plain_request(data)
+    plain = plain_request(data)
     if plain is not None:
         return plain
     try:
         return review.engine_request(review.AdmissionReview.model_validate(data).request)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
+    except ValidationError as invalid:
+        first = invalid.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        count = error.error_count()
+        count = invalid.error_count()
         more = f" (and {count - 1} more)" if count > 1 else ""
         raise BadRequest(
             400, "invalid-review", f"invalid AdmissionReview: {where}: {first['msg']}{more}"
-        ) from error
+        ) from invalid
 
 
 def problem(error: BadRequest) -> bytes:
@@ -221,9 +292,10 @@ class Endpoint:
         handler, observer = self.handler, self.observer
         try:
             request = decode(body)
-        except BadRequest as error:
-            observer.bad_request(handler, error)
-            return Answer(error.status, problem(error), close=error.close)
+        except BadRequest as refused:
+            # Not `error`, as below: compiled, one name holds one type (BadRequest here).
+            observer.bad_request(handler, refused)
+            return Answer(refused.status, problem(refused), close=refused.close)
         decision: Decision | None = None
         try:
             response, decision = handler.answer(request)
@@ -246,17 +318,35 @@ class Endpoint:
             LOG.exception("could not record a decision", extra={"fields": {"uid": uid}})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Answer:
     """What an admission request gets: HTTP status and body, whether the connection must close
-    after it, and (for a decided request) what `Endpoint.record` records once it is sent."""
+    after it, and (for a decided request) what `Endpoint.record` records once it is sent. Its own
+    `__init__`, as `policies.base` explains: the compiled build calls it natively."""
 
     status: int
     body: bytes
-    close: bool = False
-    request: Request | None = None
-    decision: Decision | None = None
-    seconds: float = 0.0
+    close: bool
+    request: Request | None
+    decision: Decision | None
+    seconds: float
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        close: bool = False,
+        request: Request | None = None,
+        decision: Decision | None = None,
+        seconds: float = 0.0,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.close = close
+        self.request = request
+        self.decision = decision
+        self.seconds = seconds
 
 
 def _failure(handler: Handler) -> review.Response:

@@ -16,9 +16,10 @@ from starlette.routing import Route
 
 from policies.base import Context, Finding, Mode, PodView
 from tests.support import reviews
-from webhook.app import Instrumentation, create_app
+from webhook.app import create_app
 from webhook.config import Config
 from webhook.handler import Handler
+from webhook.instrumentation import Instrumentation
 from webhook.metrics import Metrics
 from webhook.plan import Plan, compile_plan
 from webhook.protocol import Endpoint

@@ -1,4 +1,4 @@
-"""`review.plain_request` reads a well-formed review without pydantic: it must agree with the model
+"""`protocol.plain_request` reads a well-formed review without pydantic: it must agree with the model
 on every review, take every one a real API server sends, and refuse (return None for) every one the
 model would refuse, so that the model can name the wrong field."""
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.support import reviews
-from webhook import review
+from webhook import protocol, review
 from webhook.objects import Request
 
 
@@ -28,7 +28,7 @@ def by_model(data: dict[str, Any]) -> Request | None:
 @pytest.mark.parametrize("case", reviews.CASES)
 def test_every_captured_review_takes_the_plain_path(case: str, webhook: str) -> None:
     data = reviews.captured(case, webhook)
-    plain = review.plain_request(data)
+    plain = protocol.plain_request(data)
     assert plain is not None
     assert plain == by_model(data)
 
@@ -94,7 +94,7 @@ def test_the_plain_path_never_takes_what_the_model_refuses(
     data = copy.deepcopy(reviews.captured(case, webhook))
     for path, value in changes:
         _set(data, path, value)
-    plain = review.plain_request(data)
+    plain = protocol.plain_request(data)
     if plain is not None:
         assert plain == by_model(data)
 
@@ -115,14 +115,14 @@ def test_the_plain_path_never_takes_what_the_model_refuses(
 def test_anything_unusual_is_left_to_the_model(path: tuple[str, ...], value: Any) -> None:
     data = reviews.captured("pod-create-two-init", "validate")
     _set(data, path, value)
-    assert review.plain_request(data) is None
+    assert protocol.plain_request(data) is None
 
 
 def test_a_review_without_user_info_or_object_is_plain() -> None:
     data = reviews.captured("pod-create-two-init", "validate")
     for field in ("userInfo", "object", "oldObject", "dryRun", "subResource"):
         data["request"].pop(field, None)
-    plain = review.plain_request(data)
+    plain = protocol.plain_request(data)
     assert plain is not None
     assert plain == by_model(data)
     assert plain.object == {}

@@ -10,6 +10,11 @@ PYTHON=${PYTHON:-.venv/bin/python}
 TOOLS=.tools/build
 OUT=build/compiled
 
+if ! command -v "${CC:-cc}" >/dev/null; then
+  echo "build-compiled: no C compiler (${CC:-cc}); mypyc needs one (Debian: apt-get install gcc)" >&2
+  exit 1
+fi
+
 rm -rf "$OUT"
 mkdir -p "$OUT"
 # Tracked and new files alike (not yet committed work is what gets tested), without what is ignored.

@@ -18,12 +18,21 @@ $(BIN)/.installed: pyproject.toml
 $(TOOLS)/helm $(TOOLS)/kubectl:
 	PYTHON=$(PYTHON) scripts/install-tools.sh
 
-# The image's build tools (setuptools, and mypy for mypyc), hash-pinned, apart from the venv.
+# The image's build tools (setuptools, and mypy for mypyc), hash-pinned, apart from the venv; and
+# the image's venv (runtime dependencies only, no pip), which compiles the request path as the
+# Dockerfile does: mypyc type-checks against what is installed there, not against the dev extra.
 BUILD_TOOLS := .tools/build
+IMAGE_VENV := .tools/image-venv
 $(BUILD_TOOLS)/.installed: requirements-build.lock | $(BIN)/.installed
 	rm -rf $(BUILD_TOOLS)
 	$(BIN)/python -m pip install --quiet --require-hashes --only-binary=:all: --no-deps \
 		--target $(BUILD_TOOLS) -r requirements-build.lock
+	touch $@
+$(IMAGE_VENV)/.installed: requirements.lock | $(BIN)/.installed
+	rm -rf $(IMAGE_VENV)
+	$(PYTHON) -m venv --without-pip $(IMAGE_VENV)
+	$(BIN)/python -m pip --python $(IMAGE_VENV)/bin/python install --quiet --require-hashes \
+		--only-binary=:all: --no-deps -r requirements.lock
 	touch $@
 
 setup: $(BIN)/.installed
@@ -54,7 +63,7 @@ chart: setup tools
 
 # The request path compiled with mypyc as the image has it (scripts/build-compiled.sh, in
 # build/compiled), and the unit and integration suites run on that build.
-compiled: setup $(BUILD_TOOLS)/.installed
+compiled: setup $(BUILD_TOOLS)/.installed $(IMAGE_VENV)/.installed
 	scripts/build-compiled.sh
 	cd build/compiled && INITGATE_COMPILED=1 ../../$(BIN)/pytest -q -p no:cacheprovider \
 		-m "not chart and not e2e"
@@ -64,7 +73,7 @@ audit-deps: setup
 
 # What the image runs, the compiled build, unless `make bench BENCH_BUILD=pure` (the sources).
 BENCH_BUILD ?= compiled
-bench: setup $(BUILD_TOOLS)/.installed
+bench: setup $(BUILD_TOOLS)/.installed $(IMAGE_VENV)/.installed
 ifeq ($(BENCH_BUILD),pure)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_audit.py

@@ -15,21 +15,27 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Dependencies first (cached while only the code changes): every file pinned by hash, wheels
-# only, so nothing is compiled and nothing unpinned slips in. The venv gets no pip of its own.
+# only, so nothing is compiled and nothing unpinned slips in. Two venvs without pip of their own:
+# /opt/initgate, the runtime dependencies, which the image keeps; /opt/build, the same plus the
+# build tools (setuptools; mypy, whose mypyc compiles the request path; the stubs it needs), which
+# stays in this stage.
 COPY requirements.lock requirements-build.lock ./
 RUN python -m venv --without-pip /opt/initgate \
+ && python -m venv --without-pip /opt/build \
  && python -m pip --python /opt/initgate/bin/python install --require-hashes \
       --only-binary=:all: --no-deps -r requirements.lock \
- && python -m pip install --require-hashes --only-binary=:all: --no-deps \
-      --target /opt/build-tools -r requirements-build.lock
+ && for lock in requirements.lock requirements-build.lock; do \
+      python -m pip --python /opt/build/bin/python install --require-hashes \
+        --only-binary=:all: --no-deps -r "$lock" || exit 1; \
+    done
 COPY pyproject.toml setup.py README.md* ./
 COPY policies ./policies
 COPY webhook ./webhook
-# The project as a wheel, built with the hash-pinned setuptools and mypy above (no build
-# isolation, so nothing is downloaded here) by the venv's interpreter (mypyc type-checks against
-# the installed dependencies), with the request path compiled (INITGATE_COMPILE=1), then installed
-# without dependencies: they are all in the lock. The build fails unless the result is compiled.
-RUN PYTHONPATH=/opt/build-tools INITGATE_COMPILE=1 python -m pip --python /opt/initgate/bin/python \
+# The project as a wheel with the request path compiled (INITGATE_COMPILE=1), built by the build
+# venv without build isolation (nothing is downloaded here; mypyc type-checks against what that
+# venv holds), then installed into the runtime venv without dependencies: they are all in the
+# lock. The build fails unless the result is compiled.
+RUN INITGATE_COMPILE=1 python -m pip --python /opt/build/bin/python \
       wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
  && python -m pip --python /opt/initgate/bin/python install --no-deps /tmp/wheels/initgate-*.whl \
  && /opt/initgate/bin/python -m compileall -q /opt/initgate/lib \

@@ -18,21 +18,18 @@ $(BIN)/.installed: pyproject.toml
 $(TOOLS)/helm $(TOOLS)/kubectl:
 	PYTHON=$(PYTHON) scripts/install-tools.sh
 
-# The image's build tools (setuptools, and mypy for mypyc), hash-pinned, apart from the venv; and
-# the image's venv (runtime dependencies only, no pip), which compiles the request path as the
-# Dockerfile does: mypyc type-checks against what is installed there, not against the dev extra.
-BUILD_TOOLS := .tools/build
-IMAGE_VENV := .tools/image-venv
-$(BUILD_TOOLS)/.installed: requirements-build.lock | $(BIN)/.installed
-	rm -rf $(BUILD_TOOLS)
-	$(BIN)/python -m pip install --quiet --require-hashes --only-binary=:all: --no-deps \
-		--target $(BUILD_TOOLS) -r requirements-build.lock
-	touch $@
-$(IMAGE_VENV)/.installed: requirements.lock | $(BIN)/.installed
-	rm -rf $(IMAGE_VENV)
-	$(PYTHON) -m venv --without-pip $(IMAGE_VENV)
-	$(BIN)/python -m pip --python $(IMAGE_VENV)/bin/python install --quiet --require-hashes \
-		--only-binary=:all: --no-deps -r requirements.lock
+# The image's build environment, as the Dockerfile makes it: a venv (no pip) with the runtime
+# dependencies (requirements.lock) and the build tools (requirements-build.lock: setuptools, mypy
+# for mypyc, the stubs mypyc needs), all hash-pinned, without the dev extra: mypyc type-checks
+# against what is installed there, so what the image build would lack fails here too.
+BUILD_VENV := .tools/build-venv
+$(BUILD_VENV)/.installed: requirements.lock requirements-build.lock | $(BIN)/.installed
+	rm -rf $(BUILD_VENV)
+	$(PYTHON) -m venv --without-pip $(BUILD_VENV)
+	for lock in requirements.lock requirements-build.lock; do \
+		$(BIN)/python -m pip --python $(BUILD_VENV)/bin/python install --quiet --require-hashes \
+			--only-binary=:all: --no-deps -r $$lock || exit 1; \
+	done
 	touch $@
 
 setup: $(BIN)/.installed
@@ -63,7 +60,7 @@ chart: setup tools
 
 # The request path compiled with mypyc as the image has it (scripts/build-compiled.sh, in
 # build/compiled), and the unit and integration suites run on that build.
-compiled: setup $(BUILD_TOOLS)/.installed $(IMAGE_VENV)/.installed
+compiled: setup $(BUILD_VENV)/.installed
 	scripts/build-compiled.sh
 	cd build/compiled && INITGATE_COMPILED=1 ../../$(BIN)/pytest -q -p no:cacheprovider \
 		-m "not chart and not e2e"
@@ -73,7 +70,7 @@ audit-deps: setup
 
 # What the image runs, the compiled build, unless `make bench BENCH_BUILD=pure` (the sources).
 BENCH_BUILD ?= compiled
-bench: setup $(BUILD_TOOLS)/.installed $(IMAGE_VENV)/.installed
+bench: setup $(BUILD_VENV)/.installed
 ifeq ($(BENCH_BUILD),pure)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_audit.py

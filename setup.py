@@ -9,6 +9,7 @@ editable install, `pip install .`) stays pure Python.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def compiled_modules() -> list[str]:
 def extensions() -> list[object]:
     if os.environ.get("INITGATE_COMPILE") != "1":
         return []
+    if any(command in sys.argv for command in ("egg_info", "dist_info")):
+        return []  # metadata only (pip asks for it before the build): nothing to compile yet
     from mypyc.build import mypycify  # noqa: PLC0415 - mypy is a build tool of the compiled build only
 
     return list(mypycify(compiled_modules(), opt_level="3", debug_level="0"))

@@ -102,9 +102,9 @@ class Container:
     raw: dict[str, Any]
     position: int
     """Where the container stands among all of the pod's containers, in pod order."""
-    volume_mounts: tuple[tuple[int, dict[str, Any]], ...] = attribute(repr=False)
+    volume_mounts: tuple[tuple[int, dict[str, Any]], ...] = attribute(init=False, repr=False)
     """The well-formed volume mounts with their indexes (every policy walks them)."""
-    mount_names: frozenset[str] = attribute(repr=False)
+    mount_names: frozenset[str] = attribute(init=False, repr=False)
 
     def __init__(  # noqa: PLR0917 - built by containers_of alone, once per container
         self,

@@ -232,7 +232,7 @@ async def respond(send: Send, status: int, body: bytes, *, close: bool) -> None:
 
 
 class Observer(Protocol):
-    """What wraps every handler once: metrics and the decision log (see `webhook.app`)."""
+    """What wraps every handler once: metrics and the decision log (`webhook.instrumentation`)."""
 
     def bad_request(self, handler: Handler, error: BadRequest) -> None: ...
 

@@ -50,11 +50,9 @@ def test_runtime_lock_pins_every_dependency_by_hash() -> None:
 
 def test_build_lock_pins_the_build_backend_and_mypyc() -> None:
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
-    wanted = [
-        line.split("#")[0].strip()
-        for line in (ROOT / "requirements-build.in").read_text().splitlines()
-        if line.split("#")[0].strip()
-    ]
+    text = (ROOT / "requirements-build.in").read_text()
+    lines = [line.split("#")[0].strip() for line in text.splitlines()]
+    wanted = [line for line in lines if line and not line.startswith("-")]  # not `-c LOCK`
     locked = pins("requirements-build.lock")
     for dependency in [*requires, *wanted]:
         requirement = Requirement(dependency)
@@ -66,8 +64,13 @@ def test_build_lock_pins_the_build_backend_and_mypyc() -> None:
 def test_image_is_built_compiled_and_refuses_a_pure_build() -> None:
     """The build stage compiles the request path (setup.py) and fails when the result is not."""
     build = DOCKERFILE.split("\nFROM ", 2)[1]
-    assert "INITGATE_COMPILE=1" in build
-    assert "PYTHONPATH=/opt/build-tools" in build
+    assert "INITGATE_COMPILE=1 python -m pip --python /opt/build/bin/python" in build
+    # The build tools stay in the build stage: the runtime venv gets the lock and the wheel only.
+    assert "--python /opt/initgate/bin/python install --no-deps /tmp/wheels/" in build
+    commands = re.sub(r"\\\n", " ", build).split("&&")
+    runtime = [c for c in commands if "--python /opt/initgate/bin/python install" in c]
+    assert len(runtime) == 2, runtime  # the lock, then the wheel
+    assert not [c for c in runtime if "requirements-build.lock" in c]
     assert "initgate version | grep --fixed-strings '(compiled)'" in build
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from dataclasses import field as attribute
 from typing import Any, Literal, TypedDict
 
@@ -87,10 +87,8 @@ def text(value: Any) -> str:
 
 # Per-request values (containers, volumes, pod views, findings) are plain slotted dataclasses, not
 # frozen ones: a frozen dataclass builds itself through object.__setattr__, five times slower, and
-# every admission request builds dozens of these. Nothing mutates them after construction. Each
-# writes its own `__init__` (init=False): mypyc compiles that one, where the one `dataclasses`
-# generates stays interpreted, five times slower to call in the compiled build (see setup.py).
-@dataclass(slots=True, init=False)
+# every admission request builds dozens of these. Nothing mutates them after construction.
+@dataclass(slots=True)
 class Container:
     """One container of the pod, with its role and where it stands in the object."""
 
@@ -106,22 +104,8 @@ class Container:
     """The well-formed volume mounts with their indexes (every policy walks them)."""
     mount_names: frozenset[str] = attribute(init=False, repr=False)
 
-    def __init__(  # noqa: PLR0917 - built by containers_of alone, once per container
-        self,
-        role: Role,
-        list_name: Literal["initContainers", "containers", "ephemeralContainers"],
-        index: int,
-        path: str,
-        raw: dict[str, Any],
-        position: int,
-    ) -> None:
-        self.role = role
-        self.list_name = list_name
-        self.index = index
-        self.path = path
-        self.raw = raw
-        self.position = position
-        mounts = raw.get("volumeMounts")
+    def __post_init__(self) -> None:
+        mounts = self.raw.get("volumeMounts")
         if not mounts or not isinstance(mounts, list):
             self.volume_mounts, self.mount_names = (), frozenset()
             return
@@ -179,7 +163,7 @@ def writes(mount: dict[str, Any]) -> bool:
     return mount.get("readOnly") is not True
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Volume:
     """One entry of `spec.volumes`."""
 
@@ -187,13 +171,8 @@ class Volume:
     name: str
     raw: dict[str, Any]
 
-    def __init__(self, index: int, name: str, raw: dict[str, Any]) -> None:
-        self.index = index
-        self.name = name
-        self.raw = raw
 
-
-@dataclass(slots=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class PodView:
     """A pod spec as received, with its containers sorted by role.
 
@@ -210,25 +189,6 @@ class PodView:
     judged: tuple[Container, ...]
     whole: bool
     volumes: dict[str, Volume]
-
-    def __init__(
-        self,
-        *,
-        spec: dict[str, Any],
-        path: str,
-        annotations: dict[str, Any],
-        containers: tuple[Container, ...],
-        judged: tuple[Container, ...],
-        whole: bool,
-        volumes: dict[str, Volume],
-    ) -> None:
-        self.spec = spec
-        self.path = path
-        self.annotations = annotations
-        self.containers = containers
-        self.judged = judged
-        self.whole = whole
-        self.volumes = volumes
 
     def select(self, roles: frozenset[Role]) -> list[Container]:
         """The judged containers whose role is in `roles`."""
@@ -294,25 +254,17 @@ def pod_view(
     )
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Context:
     """Who asks for what: the part of the admission request a policy may look at."""
 
     operation: str
     namespace: str
     username: str
-    groups: tuple[str, ...]
-
-    def __init__(
-        self, operation: str, namespace: str, username: str, groups: tuple[str, ...] = ()
-    ) -> None:
-        self.operation = operation
-        self.namespace = namespace
-        self.username = username
-        self.groups = groups
+    groups: tuple[str, ...] = ()
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Finding:
     """One thing a policy has to say about one container or volume.
 
@@ -325,30 +277,12 @@ class Finding:
     key: str
     message: str
     role: Role | None
-    container: Container | None
-    volume: Volume | None
-    patch: tuple[PatchOp, ...]
-    hint: str
+    container: Container | None = None
+    _: KW_ONLY
+    volume: Volume | None = None
+    patch: tuple[PatchOp, ...] = ()
+    hint: str = ""
     """Further advice (how to opt out...), dropped from a warning line that would grow too long."""
-
-    def __init__(
-        self,
-        key: str,
-        message: str,
-        role: Role | None,
-        container: Container | None = None,
-        *,
-        volume: Volume | None = None,
-        patch: tuple[PatchOp, ...] = (),
-        hint: str = "",
-    ) -> None:
-        self.key = key
-        self.message = message
-        self.role = role
-        self.container = container
-        self.volume = volume
-        self.patch = patch
-        self.hint = hint
 
     @property
     def location(self) -> str:

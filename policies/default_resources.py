@@ -10,12 +10,47 @@ containers share the pod's budget, and per-container defaults could exceed it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
 
 from policies import quantity
-from policies.base import Container, Context, Finding, PatchOp, PodView, add, escape, mapping
-from policies.policy import Policy
-from policies.settings import DefaultResourcesSettings
+from policies.base import (
+    Container,
+    Context,
+    Finding,
+    PatchOp,
+    PodView,
+    Role,
+    add,
+    escape,
+    mapping,
+)
+from policies.policy import Policy, PolicySettings
+
+
+class DefaultResourcesSettings(PolicySettings):
+    # Ephemeral containers may not declare resources at all: the API server refuses them.
+    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.INIT, Role.SIDECAR, Role.APP)
+    roles: tuple[Role, ...] = (Role.APP, Role.SIDECAR)
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+
+    requests: dict[str, str] = Field(default_factory=lambda: {"cpu": "100m", "memory": "128Mi"})
+    """Requests added when missing."""
+    limits: dict[str, str] = Field(default_factory=lambda: {"memory": "256Mi"})
+    """Limits added when missing. A cpu limit throttles, so none is set unless listed here."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DefaultResourcesSettings:
+        for value in (*self.requests.values(), *self.limits.values()):
+            quantity.validate(value)
+        for resource, request in self.requests.items():
+            limit = self.limits.get(resource)
+            if limit is not None and quantity.parse(request) > quantity.parse(limit):
+                raise ValueError(
+                    f"requests.{resource} ({request}) is above limits.{resource} ({limit})"
+                )
+        return self
 
 
 def _missing(

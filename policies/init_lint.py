@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+from pydantic import field_validator
 
 from policies.base import (
     Container,
     Context,
     Finding,
+    Mode,
     PodView,
     Role,
     command_line,
@@ -31,9 +36,34 @@ from policies.base import (
     writes,
 )
 from policies.caching import short_lru_cache
-from policies.policy import Policy
-from policies.settings import InitLintSettings
+from policies.policy import Policy, PolicySettings
 from policies.shell import skeleton
+
+CHECKS = ("never-ends", "unbounded-wait", "unused-volume", "image-tag")
+
+
+class InitLintSettings(PolicySettings):
+    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.INIT,)
+    roles: tuple[Role, ...] = (Role.INIT,)
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+    mode: Mode | None = Mode.WARN
+    """Lint findings are advice: they warn by default and never deny."""
+
+    checks: tuple[str, ...] = CHECKS
+    """Which heuristics run."""
+
+    @cached_property
+    def check_set(self) -> frozenset[str]:
+        return frozenset(self.checks)
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, checks: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(checks) - set(CHECKS))
+        if unknown:
+            raise ValueError(f"unknown checks {unknown} (known: {list(CHECKS)})")
+        return checks
+
 
 # Every pattern here runs in time linear in the script: a client chooses the script, and one
 # quadratic pattern on a few hundred KiB would hold the event loop for minutes
@@ -130,7 +160,7 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class _Readers:
     """Who reads a volume after a container: the position of the last container (not ephemeral)
     that mounts it, and the volumes of native sidecars (they run beside every later step). Built
@@ -138,10 +168,6 @@ class _Readers:
 
     last: dict[str, int]
     sidecars: frozenset[str]
-
-    def __init__(self, last: dict[str, int], sidecars: frozenset[str]) -> None:
-        self.last = last
-        self.sidecars = sidecars
 
     @classmethod
     def of(cls, pod: PodView) -> _Readers:

@@ -8,9 +8,108 @@ nobody watches. Each privilege is its own finding, keyed so that an image exempt
 
 from __future__ import annotations
 
-from policies.base import Container, Context, Finding, PodView, items, mapping, text, writes
-from policies.policy import Policy
-from policies.settings import InitPrivilegedSettings, normalise_capability
+from functools import cached_property
+
+from pydantic import Field, field_validator
+
+from policies.base import (
+    Container,
+    Context,
+    Finding,
+    PodView,
+    Role,
+    items,
+    mapping,
+    text,
+    writes,
+)
+from policies.policy import ImageExemption, Policy, PolicySettings
+
+# The Pod Security Standards "baseline" profile: capabilities a container may add without being
+# privileged (https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline).
+BASELINE_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+
+
+_MESH_CAPABILITIES = ("capability:NET_ADMIN", "capability:NET_RAW")
+
+
+# Service meshes redirect the pod's traffic with iptables from an init container: NET_ADMIN and
+# NET_RAW, nothing else. Only the projects' own registries are trusted: a glob such as
+# `*/istio/proxyv2*` would match an image anybody can push anywhere.
+PRESETS: dict[str, tuple[ImageExemption, ...]] = {
+    "istio": tuple(
+        ImageExemption(image=image, allow=_MESH_CAPABILITIES)
+        for image in (
+            "docker.io/istio/proxyv2[:@]*",
+            "gcr.io/istio-release/proxyv2[:@]*",
+            "gcr.io/istio-testing/proxyv2[:@]*",
+        )
+    ),
+    "linkerd": tuple(
+        ImageExemption(image=image, allow=_MESH_CAPABILITIES)
+        for image in ("cr.l5d.io/linkerd/proxy-init[:@]*", "ghcr.io/linkerd/proxy-init[:@]*")
+    ),
+}
+
+
+def normalise_capability(name: str) -> str:
+    """`cap_net_admin` and `NET_ADMIN` are the same capability to the container runtime."""
+    upper = name.upper()
+    return upper.removeprefix("CAP_")
+
+
+class InitPrivilegedSettings(PolicySettings):
+    roles: tuple[Role, ...] = (Role.INIT, Role.SIDECAR)
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+
+    allowed_capabilities: tuple[str, ...] = BASELINE_CAPABILITIES
+    """Capabilities an init container may add (default: the Pod Security Standards baseline set).
+    `ALL` is never allowed."""
+    presets: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PRESETS, True))
+    """Shipped image exemptions for service-mesh init containers, NET_ADMIN and NET_RAW only:
+    `istio` (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2) and `linkerd`
+    (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to
+    switch it off."""
+
+    @field_validator("allowed_capabilities")
+    @classmethod
+    def _no_all(cls, capabilities: tuple[str, ...]) -> tuple[str, ...]:
+        normalised = tuple(normalise_capability(c) for c in capabilities)
+        if "ALL" in normalised:
+            raise ValueError("ALL can never be an allowed capability: list the ones needed")
+        return normalised
+
+    @field_validator("presets")
+    @classmethod
+    def _known_presets(cls, presets: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(presets) - set(PRESETS))
+        if unknown:
+            raise ValueError(f"unknown presets {unknown} (known: {sorted(PRESETS)})")
+        return {name: presets.get(name, True) for name in PRESETS}
+
+    @cached_property
+    def allowed_set(self) -> frozenset[str]:
+        """The allowed capabilities as a set (computed once: asked on every request)."""
+        return frozenset(self.allowed_capabilities)
+
+    def image_exemptions(self) -> tuple[ImageExemption, ...]:
+        """Configured image exemptions, then those of the presets that are switched on."""
+        presets = (e for name, on in self.presets.items() if on for e in PRESETS[name])
+        return (*self.exemptions.images, *presets)
 
 
 def _judge(

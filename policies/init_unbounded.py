@@ -8,12 +8,33 @@ itself (`spec.resources`, pod-level resources) bound every container and satisfy
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
 
 from policies import quantity
-from policies.base import Context, Finding, PodView, mapping
-from policies.policy import Policy
-from policies.settings import InitUnboundedSettings
+from policies.base import Context, Finding, PodView, Role, mapping
+from policies.policy import Policy, PolicySettings
+
+
+class InitUnboundedSettings(PolicySettings):
+    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.INIT, Role.SIDECAR)
+    roles: tuple[Role, ...] = (Role.INIT,)
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+
+    required: tuple[str, ...] = ("cpu", "memory")
+    """Resources every init container must have a limit for."""
+    maximum: dict[str, str] = Field(default_factory=dict)
+    """Highest limit allowed per resource, e.g. `{memory: 4Gi}`; empty: no maximum."""
+    suggested: dict[str, str] = Field(default_factory=lambda: {"cpu": "500m", "memory": "256Mi"})
+    """Values the message suggests for a missing limit."""
+
+    @field_validator("maximum", "suggested")
+    @classmethod
+    def _quantities(cls, values: dict[str, str]) -> dict[str, str]:
+        for value in values.values():
+            quantity.validate(value)
+        return values
 
 
 def _suggestion(resource: str, requests: dict[str, Any], settings: InitUnboundedSettings) -> str:

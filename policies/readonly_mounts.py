@@ -24,6 +24,9 @@ sees the pod.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cached_property
+from typing import ClassVar
 
 from policies.base import (
     Container,
@@ -37,9 +40,28 @@ from policies.base import (
     writes,
 )
 from policies.caching import short_lru_cache
-from policies.policy import Policy
-from policies.settings import ReadonlyMountsSettings
+from policies.policy import Policy, PolicySettings, glob_matcher
 from policies.shell import skeleton
+
+
+class ReadonlyMountsSettings(PolicySettings):
+    allowed_roles: ClassVar[tuple[Role, ...]] = (Role.APP, Role.SIDECAR, Role.EPHEMERAL)
+    roles: tuple[Role, ...] = (Role.APP,)
+    """Container roles the policy applies to: init, sidecar, app, ephemeral."""
+
+    writable_volumes: tuple[str, ...] = ()
+    """Volume names (globs) that always stay writable, in every pod."""
+
+    @cached_property
+    def keep_writable(self) -> Callable[[str], bool]:
+        """`writable_volumes` compiled once."""
+        return glob_matcher(self.writable_volumes)
+
+    ignore_preparing_inits: bool = True
+    """Init containers that write no file (only chown, chmod, chgrp, setfacl, mkdir,
+    install -d, find -exec chown, with echo, ls, test or cd around them) do not make a
+    volume init-populated: they prepare it for the app to write."""
+
 
 ANNOTATION = "initgate.io/writable-volumes"
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from policies.base import Mode
-from webhook._version import __version__, build
+from webhook._version import __version__
 from webhook.audit import cli as audit_commands
 from webhook.config import ConfigError, load_config, parse_config
 from webhook.configdoc import render_default
@@ -114,7 +114,7 @@ def _selfcheck(args: argparse.Namespace) -> int:
 
 
 def _version(_: argparse.Namespace) -> int:
-    print(f"initgate {__version__} ({build()})")
+    print(f"initgate {__version__}")
     return 0
 
 

@@ -7,7 +7,7 @@ object is decided here, in one place, from the policy's mode capped by the endpo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.base import Context, Finding, Mode, PatchOp, PodView
@@ -19,9 +19,7 @@ Webhook = Literal["validate", "mutate"]
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
 
 
-# Each result class writes its own `__init__`, as `policies.base` explains: the compiled build
-# calls it natively.
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Verdict:
     """A finding, the policy that made it and the mode it was judged in."""
 
@@ -29,62 +27,34 @@ class Verdict:
     mode: Mode
     finding: Finding
 
-    def __init__(self, policy: str, mode: Mode, finding: Finding) -> None:
-        self.policy = policy
-        self.mode = mode
-        self.finding = finding
 
-
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class PolicyError:
     """A policy that raised instead of answering (a bug, or an object no API server would send)."""
 
     policy: str
     error: str
 
-    def __init__(self, policy: str, error: str) -> None:
-        self.policy = policy
-        self.error = error
-
 
 Outcome = Literal["allowed", "denied", "patched", "exempt", "skipped"]
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class Decision:
     """What the engine concluded; the protocol layer turns it into an AdmissionReview response."""
 
-    allowed: bool
-    outcome: Outcome
-    reason: str
+    allowed: bool = True
+    outcome: Outcome = "allowed"
+    reason: str = ""
     """Why a request was skipped or exempt: `unhandled`, `unchanged`, `namespace`..."""
-    message: str
-    patch: list[PatchOp]
-    would_patch: list[PatchOp]
+    message: str = ""
+    patch: list[PatchOp] = field(default_factory=list)
+    would_patch: list[PatchOp] = field(default_factory=list)
     """Operations that warn or audit mode kept back: what enforce mode would have applied."""
-    warnings: list[str]
-    audit_annotations: dict[str, str]
-    verdicts: list[Verdict]
-    errors: list[PolicyError]
-
-    def __init__(
-        self,
-        *,
-        allowed: bool = True,
-        outcome: Outcome = "allowed",
-        reason: str = "",
-        message: str = "",
-    ) -> None:
-        self.allowed = allowed
-        self.outcome = outcome
-        self.reason = reason
-        self.message = message
-        self.patch = []
-        self.would_patch = []
-        self.warnings = []
-        self.audit_annotations = {}
-        self.verdicts = []
-        self.errors = []
+    warnings: list[str] = field(default_factory=list)
+    audit_annotations: dict[str, str] = field(default_factory=dict)
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[PolicyError] = field(default_factory=list)
 
     @property
     def policies(self) -> list[str]:

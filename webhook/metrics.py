@@ -23,7 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from webhook._version import __version__, build
+from webhook._version import __version__
 from webhook.objects import KINDS
 
 OPERATIONS = frozenset(("CREATE", "UPDATE", "DELETE", "CONNECT"))
@@ -45,11 +45,11 @@ def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
     PlatformCollector(registry=registry)
     build_info = Gauge(
         "initgate_build_info",
-        "Always 1; the version, and the build (compiled or pure Python), are labels.",
-        ["version", "build"],
+        "Always 1; the version is a label.",
+        ["version"],
         registry=registry,
     )
-    build_info.labels(__version__, build()).set(1)
+    build_info.labels(__version__).set(1)
     return registry
 
 

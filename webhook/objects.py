@@ -8,7 +8,7 @@ time beats a ReplicaSet that silently fails to create pods. Everything else pass
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from policies.base import Container, PodView, Role, mapping, pod_view, text
@@ -27,56 +27,24 @@ TEMPLATES: dict[tuple[str, str, str], str] = {
 KINDS = frozenset(kind for _, _, kind in TEMPLATES)
 
 
-# Each class writes its own `__init__`, as `policies.base` explains: the compiled build calls it
-# natively.
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Request:
     """What the engine needs of an admission request, whatever brought it (webhook, CLI, audit)."""
 
     object: dict[str, Any]
-    operation: str
-    group: str
-    version: str
-    kind: str
-    old_object: dict[str, Any] | None
-    subresource: str
-    namespace: str
-    name: str
-    username: str
-    groups: tuple[str, ...]
-    dry_run: bool
-    uid: str
-
-    def __init__(
-        self,
-        object: dict[str, Any],
-        *,
-        operation: str = "CREATE",
-        group: str = "",
-        version: str = "v1",
-        kind: str = "Pod",
-        old_object: dict[str, Any] | None = None,
-        subresource: str = "",
-        namespace: str = "",
-        name: str = "",
-        username: str = "",
-        groups: tuple[str, ...] = (),
-        dry_run: bool = False,
-        uid: str = "",
-    ) -> None:
-        self.object = object
-        self.operation = operation
-        self.group = group
-        self.version = version
-        self.kind = kind
-        self.old_object = old_object
-        self.subresource = subresource
-        self.namespace = namespace
-        self.name = name
-        self.username = username
-        self.groups = groups
-        self.dry_run = dry_run
-        self.uid = uid
+    _: KW_ONLY
+    operation: str = "CREATE"
+    group: str = ""
+    version: str = "v1"
+    kind: str = "Pod"
+    old_object: dict[str, Any] | None = None
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+    username: str = ""
+    groups: tuple[str, ...] = ()
+    dry_run: bool = False
+    uid: str = ""
 
     @property
     def display_name(self) -> str:
@@ -89,25 +57,18 @@ class Request:
         return self.namespace or text(mapping(self.object.get("metadata")).get("namespace"))
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Subject:
     """The pod spec of a request that is to be judged."""
 
     pod: PodView
     template: str
     """Where the pod spec is, for messages: "" for a Pod, `spec.template.spec` for a workload."""
+    _: KW_ONLY
     mutable: bool
     """Whether patches may be returned: Pods only (mutating templates fights GitOps tools)."""
-    old: PodView | None
+    old: PodView | None = None
     """For an UPDATE judged on what it changes: the same containers before the change."""
-
-    def __init__(
-        self, pod: PodView, template: str, *, mutable: bool, old: PodView | None = None
-    ) -> None:
-        self.pod = pod
-        self.template = template
-        self.mutable = mutable
-        self.old = old
 
 
 # The same pointers, split once.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -293,7 +293,6 @@ class Endpoint:
         try:
             request = decode(body)
         except BadRequest as refused:
-            # Not `error`, as below: compiled, one name holds one type (BadRequest here).
             observer.bad_request(handler, refused)
             return Answer(refused.status, problem(refused), close=refused.close)
         decision: Decision | None = None
@@ -318,35 +317,18 @@ class Endpoint:
             LOG.exception("could not record a decision", extra={"fields": {"uid": uid}})
 
 
-@dataclass(slots=True, init=False)
+@dataclass(slots=True)
 class Answer:
     """What an admission request gets: HTTP status and body, whether the connection must close
-    after it, and (for a decided request) what `Endpoint.record` records once it is sent. Its own
-    `__init__`, as `policies.base` explains: the compiled build calls it natively."""
+    after it, and (for a decided request) what `Endpoint.record` records once it is sent."""
 
     status: int
     body: bytes
-    close: bool
-    request: Request | None
-    decision: Decision | None
-    seconds: float
-
-    def __init__(
-        self,
-        status: int,
-        body: bytes,
-        *,
-        close: bool = False,
-        request: Request | None = None,
-        decision: Decision | None = None,
-        seconds: float = 0.0,
-    ) -> None:
-        self.status = status
-        self.body = body
-        self.close = close
-        self.request = request
-        self.decision = decision
-        self.seconds = seconds
+    _: KW_ONLY
+    close: bool = False
+    request: Request | None = None
+    decision: Decision | None = None
+    seconds: float = 0.0
 
 
 def _failure(handler: Handler) -> review.Response:

@@ -10,8 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from policies.base import Container, Mode, Role, command_line, escape, pod_view, writes
+from policies.default_resources import DefaultResourcesSettings
+from policies.init_lint import InitLintSettings
 from policies.policy import PolicySettings, glob_matcher
-from policies.settings import DefaultResourcesSettings, InitLintSettings
 from tests.policies import pods
 
 

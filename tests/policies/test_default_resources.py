@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from policies import default_resources
-from policies.settings import DefaultResourcesSettings
+from policies.default_resources import DefaultResourcesSettings
 from tests.policies import pods
 from tests.policies.harness import (
     apply_findings,

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from policies import emptydir_sizelimit
-from policies.settings import EmptyDirSizeLimitSettings
+from policies.emptydir_sizelimit import EmptyDirSizeLimitSettings
 from tests.policies import pods
 from tests.policies.harness import (
     Row,

@@ -9,8 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from policies import init_lint
-from policies.init_lint import image_problem
-from policies.settings import InitLintSettings
+from policies.init_lint import InitLintSettings, image_problem
 from tests.policies import pods
 from tests.policies.harness import Row, evaluate, found, patch_of, policy_config, rows, run
 from tests.support.reviews import pod

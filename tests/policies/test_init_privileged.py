@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from policies import init_privileged
-from policies.settings import InitPrivilegedSettings
+from policies.init_privileged import InitPrivilegedSettings
 from tests.policies import pods
 from tests.policies.harness import Row, evaluate, found, patch_of, plan, policy_config, rows, run
 from tests.support.reviews import captured, pod

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from policies import init_unbounded
-from policies.settings import InitUnboundedSettings
+from policies.init_unbounded import InitUnboundedSettings
 from tests.policies import pods
 from tests.policies.harness import Row, evaluate, found, patch_of, policy_config, rows, run
 from tests.support.reviews import pod

@@ -12,8 +12,7 @@ from pydantic import ValidationError
 
 from policies import readonly_mounts
 from policies.base import Container, Role
-from policies.readonly_mounts import prepares_only, repository
-from policies.settings import ReadonlyMountsSettings
+from policies.readonly_mounts import ReadonlyMountsSettings, prepares_only, repository
 from tests.policies import pods
 from tests.policies.harness import (
     Row,

@@ -31,10 +31,7 @@ def _logging_restored() -> Iterator[None]:
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
-    assert capsys.readouterr().out in {
-        f"initgate {__version__} (pure)\n",
-        f"initgate {__version__} (compiled)\n",  # test_compiled.py says which one it must be
-    }
+    assert capsys.readouterr().out == f"initgate {__version__}\n"
 
 
 def test_config_default_then_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -211,8 +211,7 @@ def test_a_crashing_policy_is_answered_per_configuration(choice: str, allowed: b
 
 
 def _failing_first(plan: Plan) -> Callable[[], Plan]:
-    """A plan lookup that fails on the request path, and works for the recovery that follows (a
-    handler cannot be subclassed to fail instead: the image compiles it, see test_compiled.py)."""
+    """A plan lookup that fails on the request path, and works for the recovery that follows."""
     reads = itertools.count()
 
     def read() -> Plan:

@@ -155,8 +155,7 @@ def check(answer: httpx.Response, body: bytes) -> None:
     assert response["uid"] == sent["request"]["uid"]
     assert isinstance(response["allowed"], bool)
     # Judged, not given up on: policies read what they can of any object and never raise (a raise
-    # is answered per onPolicyError, with this warning). The compiled build enforces declared
-    # types at run time, so this is also where a value typed too narrowly would show.
+    # is answered per onPolicyError, with this warning).
     said = [*response.get("warnings", []), response.get("status", {}).get("message", "")]
     failures = [line for line in said if "could not evaluate" in line]
     assert not failures, failures

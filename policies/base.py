@@ -2,7 +2,8 @@
 settings and definition are in `policies.policy`).
 
 A policy is a pure function of a `PodView`, a `Context` and its own settings. It never sees HTTP,
-the cluster, the clock or the logger; the engine in `webhook.engine` does all of that around it.
+the cluster, the clock or the logger; the engine (`webhook.core.engine`) does all of that around
+it.
 """
 
 from __future__ import annotations

@@ -42,10 +42,10 @@ import bench_stages  # noqa: E402
 from tests.support import reviews  # noqa: E402
 from tests.support.server import Material, free_port  # noqa: E402
 from webhook._version import build  # noqa: E402
-from webhook.config import Config  # noqa: E402
-from webhook.engine import Webhook, decide  # noqa: E402
-from webhook.plan import compile_plan  # noqa: E402
-from webhook.review import AdmissionReview, engine_request  # noqa: E402
+from webhook.core.config import Config  # noqa: E402
+from webhook.core.engine import Webhook, decide  # noqa: E402
+from webhook.core.plan import compile_plan  # noqa: E402
+from webhook.core.review import AdmissionReview, engine_request  # noqa: E402
 
 FIXTURE = "pod-create-two-init"
 SAME_PROTOCOL = "floor on initgate's connection handling"
@@ -287,8 +287,8 @@ def main() -> int:
         "  neighbour's load that comes and goes weighs on both sides of each ratio)"
     )
     print(
-        "  floor*: the floor on initgate's own connection handling (webhook.connection: guards,\n"
-        "  answers written in one piece), so that its ratio is that of the request path alone"
+        "  floor*: the floor on initgate's own connection handling (connection:\n"
+        "  guards, answers written in one piece): the ratio of the request path alone"
     )
     print("  one client at a time (wrk -c1, 5 s):")
     for webhook in WEBHOOKS:

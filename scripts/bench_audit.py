@@ -5,7 +5,7 @@ to three init containers, native sidecars, privileged or capability-adding init 
 or partial resources, wait loops, emptyDirs with and without size limits shared between init and
 app containers, service-mesh init containers. They go through the offline audit exactly as
 `initgate audit -f` takes parsed manifests (`webhook.audit.offline.audit`: every object through
-`webhook.engine.decide`, mutate then validate, report built), without the YAML parsing. 1,000
+`webhook.core.engine.decide`, mutate then validate, report built), without the YAML parsing. 1,000
 workloads of every kind are then audited the same way (each costs a template validation and the
 pod its controller would create: mutate and validate).
 
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from webhook.audit import offline  # noqa: E402
 from webhook.audit.manifests import Document, Loaded, Manifest, Source  # noqa: E402
-from webhook.config import Config  # noqa: E402
-from webhook.plan import compile_plan  # noqa: E402
+from webhook.core.config import Config  # noqa: E402
+from webhook.core.plan import compile_plan  # noqa: E402
 
 KINDS = (
     ("apps/v1", "Deployment"),

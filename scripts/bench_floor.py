@@ -3,7 +3,8 @@ that only parses the JSON body (with orjson, like initgate) and answers `allowed
 uid.
 
 Whatever initgate costs above this is its own cost: routing, validation, the engine, logging,
-metrics, and its own connection handling (`webhook.connection`: guards, and answers written in one
+metrics, and its own connection handling (`webhook.server.connection`: guards, and answers
+written in one
 piece). Run: `python scripts/bench_floor.py PORT CERT KEY [--initgate-protocol]`; with
 `--initgate-protocol` the floor runs on initgate's connection handling too, so that the
 difference is the request path alone.
@@ -18,7 +19,7 @@ from typing import Any
 import orjson
 import uvicorn
 
-from webhook.tls import ServingCertificate
+from webhook.server.tls import ServingCertificate
 
 Scope = dict[str, Any]
 
@@ -62,7 +63,7 @@ def main() -> None:
     port, cert, key = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     http: Any = "auto"
     if "--initgate-protocol" in sys.argv[4:]:
-        from webhook.connection import Guard, protocol  # noqa: PLC0415 - it imports the engine
+        from webhook.server.connection import Guard, protocol  # noqa: PLC0415 - it imports the engine
 
         http = protocol(Guard(read_timeout=10))
     # The very same SSLContext settings as `initgate serve` (TLS 1.2 floor, cipher list).

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import bench  # noqa: E402
 
-from webhook.engine import WEBHOOKS, Webhook  # noqa: E402
+from webhook.core.engine import WEBHOOKS, Webhook  # noqa: E402
 
 WARM_UP = 200
 
@@ -35,10 +35,10 @@ WARM_UP = 200
 def child(webhook: Webhook, calls: int) -> None:
     """Decide `calls` times, after a warm-up (the code under callgrind)."""
     from tests.support import reviews  # noqa: PLC0415
-    from webhook import protocol  # noqa: PLC0415
-    from webhook.config import Config  # noqa: PLC0415
-    from webhook.engine import decide  # noqa: PLC0415
-    from webhook.plan import compile_plan  # noqa: PLC0415
+    from webhook.core.config import Config  # noqa: PLC0415
+    from webhook.core.engine import decide  # noqa: PLC0415
+    from webhook.core.plan import compile_plan  # noqa: PLC0415
+    from webhook.server import endpoint as protocol  # noqa: PLC0415
 
     plan = compile_plan(Config())
     request = protocol.decode(reviews.captured_bytes(bench.FIXTURE, webhook))

@@ -28,13 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from policies.base import Mode  # noqa: E402
 from tests.support import reviews  # noqa: E402
-from webhook import logs, protocol, review  # noqa: E402
-from webhook.config import Config  # noqa: E402
-from webhook.engine import Webhook  # noqa: E402
-from webhook.handler import Handler  # noqa: E402
-from webhook.instrumentation import Instrumentation  # noqa: E402
-from webhook.metrics import Metrics  # noqa: E402
-from webhook.plan import compile_plan  # noqa: E402
+from webhook.core import review  # noqa: E402
+from webhook.core.config import Config  # noqa: E402
+from webhook.core.engine import Webhook  # noqa: E402
+from webhook.core.handler import Handler  # noqa: E402
+from webhook.core.plan import compile_plan  # noqa: E402
+from webhook.server import endpoint as protocol  # noqa: E402
+from webhook.server import logs  # noqa: E402
+from webhook.server.instrumentation import Instrumentation  # noqa: E402
+from webhook.server.metrics import Metrics  # noqa: E402
 
 FIXTURE = "pod-create-two-init"
 STAGES = ("parse", "checks", "engine", "encode", "bookkeeping")

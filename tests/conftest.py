@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from webhook.config import Config
-from webhook.plan import Plan, compile_plan
+from webhook.core.config import Config
+from webhook.core.plan import Plan, compile_plan
 
 
 @pytest.fixture(scope="session")

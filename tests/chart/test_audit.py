@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render, render_values
-from webhook.cli import parser
-from webhook.objects import TEMPLATES
+from webhook.cli.main import parser
+from webhook.core.objects import TEMPLATES
 
 pytestmark = pytest.mark.chart
 

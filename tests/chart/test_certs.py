@@ -31,7 +31,7 @@ from tests.chart.render import (
 )
 from tests.support.reviews import container, pod, review_of
 from tests.support.server import AtomicVolume, free_port
-from webhook.cli import parser
+from webhook.cli.main import parser
 
 pytestmark = pytest.mark.chart
 

@@ -12,7 +12,7 @@ import yaml
 
 from policies.base import Mode
 from tests.chart.render import CHART, CI_VALUES, RELEASE, render, render_values
-from webhook.config import Config, parse_config
+from webhook.core.config import Config, parse_config
 
 pytestmark = pytest.mark.chart
 

@@ -19,7 +19,7 @@ from tests.chart.render import (
     webhook_container,
 )
 from webhook._version import __version__
-from webhook.cli import parser
+from webhook.cli.main import parser
 
 pytestmark = pytest.mark.chart
 

@@ -12,7 +12,7 @@ import yaml
 from prometheus_client import Counter, Gauge, Histogram
 
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render, render_values
-from webhook.metrics import AuditMetrics, Metrics, Snapshot, Tally, Timings
+from webhook.server.metrics import AuditMetrics, Metrics, Snapshot, Tally, Timings
 
 pytestmark = pytest.mark.chart
 
@@ -61,7 +61,7 @@ def check_expression(expression: str) -> None:
     uses = queried(expression)
     assert uses, expression
     for name, labels in uses:
-        assert name in exported(), f"{name} is not exported by webhook.metrics"
+        assert name in exported(), f"{name} is not exported by webhook.server.metrics"
         unknown = labels - exported()[name] - TARGET_LABELS
         assert not unknown, f"{name} has no label {unknown}"
 

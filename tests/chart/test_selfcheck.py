@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render_values, run_helm
-from webhook.cli import parser
+from webhook.cli.main import parser
 
 pytestmark = pytest.mark.chart
 

@@ -13,7 +13,7 @@ import yaml
 
 from deploy.generate import config_schema, documented_keys, validating
 from tests.chart.render import CHART, CI_VALUES, ROOT, run_helm
-from webhook.config import Config
+from webhook.core.config import Config
 
 pytestmark = pytest.mark.chart
 

@@ -13,9 +13,9 @@ from starlette.routing import Route
 from tests.chart.fakeapi import FakeAPI, serve
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render, render_values, run_helm
 from tests.e2e.cluster import kubectl_binary, registered
-from webhook.app import create_app
-from webhook.objects import TEMPLATES
-from webhook.settings import ServerSettings
+from webhook.core.objects import TEMPLATES
+from webhook.server.app import create_app
+from webhook.server.settings import ServerSettings
 
 pytestmark = pytest.mark.chart
 
@@ -163,7 +163,7 @@ def _resources(entry: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
 
 
 def test_rules_cover_what_the_engine_judges() -> None:
-    """Validation: every kind of webhook.objects.TEMPLATES (Pods on CREATE, workloads on CREATE
+    """Validation: every kind of webhook.core.objects.TEMPLATES (Pods on CREATE, workloads on CREATE
     and UPDATE) and ephemeral containers; mutation: Pods and ephemeral containers only."""
     validating = render().one("ValidatingWebhookConfiguration")["webhooks"][0]
     expected = {("", "pods/ephemeralcontainers"): {"UPDATE"}}

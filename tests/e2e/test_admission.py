@@ -179,7 +179,7 @@ def test_the_audit_routes_as_the_live_configurations_do(
 ) -> None:
     """What audit mode admitted, the cluster audit finds again, under the mode the live webhook
     configurations route its namespace to."""
-    from webhook.cli import main  # noqa: PLC0415 - the e2e suite needs only kubectl otherwise
+    from webhook.cli.main import main  # noqa: PLC0415 - the e2e suite needs only kubectl otherwise
 
     namespace = cluster.namespace(**{MODE: "audit"})
     assert cluster.create(pod("audited", PRIVILEGED), namespace).status == 0

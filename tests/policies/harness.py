@@ -1,5 +1,5 @@
 """Running policies on pods: alone (pure evaluation with given settings) and through the engine
-(`webhook.engine.decide` with a configuration), plus the checks every patch must pass."""
+(`webhook.core.engine.decide` with a configuration), plus the checks every patch must pass."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 from policies.base import Context, Finding, PatchOp, pod_view
 from policies.policy import Policy
 from tests.support import kube
-from webhook.config import Config
-from webhook.engine import Decision, Webhook, decide
-from webhook.objects import Request
-from webhook.plan import Plan, compile_plan
+from webhook.core.config import Config
+from webhook.core.engine import Decision, Webhook, decide
+from webhook.core.objects import Request
+from webhook.core.plan import Plan, compile_plan
 
 CONTEXT = Context(operation="CREATE", namespace="demo", username="alice")
 

@@ -27,10 +27,10 @@ SIZE = 512 * 1024
 CHILD = textwrap.dedent(
     """
     import sys
-    from webhook.config import Config
-    from webhook.engine import decide
-    from webhook.objects import Request
-    from webhook.plan import compile_plan
+    from webhook.core.config import Config
+    from webhook.core.engine import decide
+    from webhook.core.objects import Request
+    from webhook.core.plan import compile_plan
 
     units, size = sys.argv[1:-1], int(sys.argv[-1])
     plan = compile_plan(Config())
@@ -85,10 +85,10 @@ def test_every_policy_reads_crafted_scripts_and_images_in_linear_time() -> None:
 WIDE = textwrap.dedent(
     """
     import sys
-    from webhook.config import Config
-    from webhook.engine import decide
-    from webhook.objects import Request
-    from webhook.plan import compile_plan
+    from webhook.core.config import Config
+    from webhook.core.engine import decide
+    from webhook.core.objects import Request
+    from webhook.core.plan import compile_plan
 
     n = int(sys.argv[1])
     plan = compile_plan(Config())

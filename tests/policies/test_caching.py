@@ -9,7 +9,7 @@ import pytest
 
 from policies import init_lint, readonly_mounts
 from policies.caching import LONGEST, short_lru_cache
-from webhook import plan
+from webhook.core import plan
 
 HUGE = "x" * (1024 * 1024)
 

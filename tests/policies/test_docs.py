@@ -18,7 +18,7 @@ import yaml
 from policies.base import Mode
 from tests.policies.harness import plan
 from tests.support import kube
-from webhook import offline
+from webhook.core import chain as offline
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
 # An example: a YAML block whose first line is `# example: NAME` (then optional `# config: {...}`

@@ -13,9 +13,9 @@ from policies.init_privileged import InitPrivilegedSettings
 from tests.policies import pods
 from tests.policies.harness import Row, evaluate, found, patch_of, plan, policy_config, rows, run
 from tests.support.reviews import captured, pod
-from webhook import review
-from webhook.engine import decide
-from webhook.review import engine_request
+from webhook.core import review
+from webhook.core.engine import decide
+from webhook.core.review import engine_request
 
 POLICY = init_privileged.POLICY
 ID = POLICY.id

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from policies.readonly_mounts import ANNOTATION
 from tests.policies.harness import plan, request
 from tests.support import kube
-from webhook.engine import Decision, decide
+from webhook.core.engine import Decision, decide
 
 CPU = ("10m", "50m", "100m", "250m", "1", "1500m", "0.5", "2")
 MEMORY = ("16Mi", "64Mi", "100Mi", "128Mi", "200Mi", "300M", "512Mi", "1Gi", "2G")

@@ -1,5 +1,5 @@
 """The policies together, chained as the API server chains webhooks: mutate, apply the patch,
-validate the mutated object (`webhook.offline.chain`, which `initgate review` uses)."""
+validate the mutated object (`webhook.core.chain.chain`, which `initgate review` uses)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from policies.base import Mode
 from tests.policies import pods
 from tests.policies.harness import plan
 from tests.support import kube, reviews
-from webhook import offline, review
-from webhook.messages import WARNING_LIMIT
+from webhook.core import chain as offline
+from webhook.core import review
+from webhook.core.messages import WARNING_LIMIT
 
 
 def _chain(obj: dict[str, Any], *, cap: Mode = Mode.ENFORCE, **who: Any) -> offline.Chained:

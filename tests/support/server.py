@@ -20,7 +20,7 @@ import httpx
 from cryptography import x509
 from prometheus_client.parser import text_string_to_metric_families
 
-from webhook.tls import Issued, issue
+from webhook.server.tls import Issued, issue
 
 T = TypeVar("T")
 

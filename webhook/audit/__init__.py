@@ -1,9 +1,9 @@
 """Auditing what already runs and what is about to be applied, through the webhook's own engine.
 
 - `manifests`: reading files, directories and standard input (multi-document YAML, JSON, Lists).
-- `evaluate`: one object through `webhook.engine.decide`, chained as the API server chains the
+- `evaluate`: one object through `webhook.core.engine.decide`, chained as the API server chains the
   webhooks; workloads also through the pod their controller would create (patches applied with
-  `webhook.patch`).
+  `webhook.core.patch`).
 - `report`, `sarif`: the table, JSON and SARIF outputs, and the exit status.
 - `offline`: auditing manifests, and `mutate`: the manifests as the mutating webhook leaves them.
 - `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`);

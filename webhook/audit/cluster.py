@@ -33,8 +33,8 @@ from webhook.audit.evaluate import Target, evaluate
 from webhook.audit.live import CONFIGURATION_KINDS, Routes
 from webhook.audit.report import Report
 from webhook.audit.routing import EXCLUDED, Skip, route
-from webhook.engine import Webhook
-from webhook.plan import Plan
+from webhook.core.engine import Webhook
+from webhook.core.plan import Plan
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 TIMEOUT = (10, 60)

@@ -22,15 +22,15 @@ from types import FrameType
 
 from prometheus_client import disable_created_metrics, start_http_server
 
-from webhook import logs
 from webhook.audit.cluster import Cluster, ClusterError, Stopped, connect, scan, webhook_routes
-from webhook.audit.commands import USAGE_ERROR, AuditOptions
+from webhook.audit.options import USAGE_ERROR, AuditOptions
 from webhook.audit.policyreports import PolicyReports
 from webhook.audit.report import Report
-from webhook.config import ConfigError
-from webhook.logs import event
-from webhook.metrics import AuditMetrics
-from webhook.store import ConfigStore
+from webhook.core.config import ConfigError
+from webhook.server import logs
+from webhook.server.logs import event
+from webhook.server.metrics import AuditMetrics
+from webhook.server.store import ConfigStore
 
 LOG = logging.getLogger("initgate.audit")
 

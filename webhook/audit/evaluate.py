@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from policies.base import Finding, Mode, PatchOp, mapping, text
 from webhook.audit.manifests import Locate, Source
-from webhook.engine import Decision, Verdict, Webhook, decide
-from webhook.objects import TEMPLATES, Request
-from webhook.patch import PatchError, apply
-from webhook.plan import Plan
+from webhook.core.engine import Decision, Verdict, Webhook, decide
+from webhook.core.objects import TEMPLATES, Request
+from webhook.core.patch import PatchError, apply
+from webhook.core.plan import Plan
 
 Outcome = Literal["denied", "warned", "patched", "audited", "clean", "exempt", "skipped"]
 AppliesTo = Literal["object", "pods"]
@@ -122,7 +122,7 @@ class Audited:
 
 
 def evaluate(target: Target, plan: Plan) -> Audited:
-    """Everything admission would say about `target.obj`, through `webhook.engine.decide`."""
+    """Everything admission would say about `target.obj`, through `webhook.core.engine.decide`."""
     obj = target.obj
     metadata = mapping(obj.get("metadata"))
     group, _, version = text(obj.get("apiVersion")).rpartition("/")

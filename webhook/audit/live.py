@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from policies.base import Mode, items, mapping, text
-from webhook.engine import Webhook
-from webhook.objects import TEMPLATES
+from webhook.core.engine import Webhook
+from webhook.core.objects import TEMPLATES
 
 CONFIGURATION_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 

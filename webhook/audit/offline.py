@@ -18,9 +18,9 @@ from policies.base import Mode, PatchOp
 from webhook.audit.evaluate import Audited, Target, evaluate
 from webhook.audit.manifests import Document, Loaded, Manifest, namespace_of
 from webhook.audit.report import Report
-from webhook.offline import OFFLINE_USER
-from webhook.patch import apply
-from webhook.plan import Plan
+from webhook.core.chain import OFFLINE_USER
+from webhook.core.patch import apply
+from webhook.core.plan import Plan
 
 
 def audit_loaded(

@@ -26,9 +26,9 @@ from policies.base import Mode, items, mapping, text
 from webhook.audit.cluster import Cluster, ClusterError, fetch, pages
 from webhook.audit.evaluate import Audited, Item
 from webhook.audit.report import Report, describe
-from webhook.logs import event
-from webhook.messages import one_line
-from webhook.plan import Plan
+from webhook.core.messages import one_line
+from webhook.core.plan import Plan
+from webhook.server.logs import event
 
 LOG = logging.getLogger("initgate.audit")
 GROUP, VERSION, PLURAL, NAME = "wgpolicyk8s.io", "v1alpha2", "policyreports", "initgate"

@@ -14,7 +14,7 @@ from typing import Any, Literal, TextIO
 
 from webhook.audit.evaluate import Audited, Item
 from webhook.audit.manifests import Problem, Source
-from webhook.messages import compact_json
+from webhook.core.messages import compact_json
 
 SCHEMA_VERSION = 1
 FailOn = Literal["deny", "warn"]

@@ -17,8 +17,8 @@ from webhook._version import __version__
 from webhook.audit.evaluate import Audited, Item
 from webhook.audit.manifests import STDIN, Problem, Source
 from webhook.audit.report import Report, describe, title
-from webhook.config import DOCS_URL
-from webhook.plan import Plan
+from webhook.core.config import DOCS_URL
+from webhook.core.plan import Plan
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/initgate/initgate"

@@ -17,9 +17,9 @@ from webhook.audit import cluster as cluster_module
 from webhook.audit.cluster import Cluster, ClusterError, connect, scan
 from webhook.audit.evaluate import Audited
 from webhook.audit.report import Report
-from webhook.cli import main
-from webhook.config import Config
-from webhook.plan import Plan, compile_plan
+from webhook.cli.main import main
+from webhook.core.config import Config
+from webhook.core.plan import Plan, compile_plan
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import yaml
 from tests.support import kube
 from webhook.audit.evaluate import Target, evaluate
 from webhook.audit.manifests import load
-from webhook.cli import main
-from webhook.plan import Plan
+from webhook.cli.main import main
+from webhook.core.plan import Plan
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "manifests"
 ROOT = DATA.parents[2]
@@ -379,7 +379,7 @@ def test_mutate_keeps_unreadable_documents_in_place(capsys: pytest.CaptureFixtur
 
 def test_offline_audit_never_imports_the_kubernetes_client() -> None:
     code = (
-        "import sys\nfrom webhook.cli import main\n"
+        "import sys\nfrom webhook.cli.main import main\n"
         f"status = main(['audit', '-f', {POD!r}, '-o', 'sarif'])\n"
         "assert 'kubernetes' not in sys.modules, 'kubernetes imported'\nsys.exit(status)\n"
     )

@@ -12,8 +12,8 @@ import pytest
 from policies.base import Mode
 from tests.support import kube, reviews
 from webhook.audit.evaluate import Target, evaluate, would_be_pod
-from webhook.config import Config
-from webhook.plan import Plan, compile_plan
+from webhook.core.config import Config
+from webhook.core.plan import Plan, compile_plan
 
 PRIVILEGED = reviews.container(
     "sysctl",

@@ -19,10 +19,10 @@ from webhook.audit.cluster import Cluster, ClusterError, scan, webhook_routes
 from webhook.audit.evaluate import NOT_SENT_REASON, Target, evaluate
 from webhook.audit.live import Routes, endpoint, selects
 from webhook.audit.report import Report
-from webhook.cli import main
-from webhook.config import Config
-from webhook.engine import Webhook
-from webhook.plan import Plan, compile_plan
+from webhook.cli.main import main
+from webhook.core.config import Config
+from webhook.core.engine import Webhook
+from webhook.core.plan import Plan, compile_plan
 
 LABELS = {"app": "web", "tier": "front"}
 

@@ -12,7 +12,7 @@ import pytest
 from tests.webhook.audit.apiserver import Replay
 from webhook.audit.cluster import Cluster, connect, scan
 from webhook.audit.policyreports import PolicyReports, build
-from webhook.plan import Plan
+from webhook.core.plan import Plan
 
 pytestmark = pytest.mark.integration
 NOW = 1_790_000_000

@@ -1,0 +1,143 @@
+"""The `initgate` command line, run in process."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import kube, reviews
+from webhook._version import __version__
+from webhook.cli.main import main
+from webhook.server import logs
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """`initgate serve` configures process-wide logging (onto this test's captured stderr, which
+    closes after it): put everything back for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    direct = (logs._direct.formatter, logs._direct.stream)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logs._direct.formatter, logs._direct.stream = direct
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out == f"initgate {__version__}\n"
+
+
+def test_config_default_then_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "default"]) == 0
+    path = tmp_path / "config.yaml"
+    path.write_text(capsys.readouterr().out)
+    assert main(["config", "validate", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: valid\n"
+
+
+def test_config_validate_names_the_error_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("policies:\n  init-unbounded:\n    required: [cpu]\n    maximum: {cpu: lots}\n")
+    assert main(["config", "validate", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"{path}:4: policies.init-unbounded.maximum: Value error"
+    )
+    assert main(["config", "validate", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_review_chains_mutate_then_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "review.json"
+    path.write_bytes(reviews.captured_bytes("pod-create-two-init", "mutate"))
+    assert main(["review", str(path)]) == 1  # denied
+    answers = json.loads(capsys.readouterr().out)
+    uid = reviews.captured("pod-create-two-init", "mutate")["request"]["uid"]
+    assert answers["mutate"]["response"]["uid"] == answers["validate"]["response"]["uid"] == uid
+    assert len(kube.decode_patch(answers["mutate"]["response"])) == 2
+    assert answers["validate"]["response"]["allowed"] is False
+
+
+def test_review_wraps_a_plain_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pod = reviews.pod(
+        init=[
+            reviews.container(
+                "fetch",
+                resources=reviews.LIMITED,
+                volumeMounts=[{"name": "models", "mountPath": "/m"}],
+            )
+        ],
+        app=[
+            reviews.container(
+                "app", "nginx:1.27", volumeMounts=[{"name": "models", "mountPath": "/srv"}]
+            )
+        ],
+        volumes=[{"name": "models", "emptyDir": {}}],
+    )
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(pod))
+    assert main(["review", str(path)]) == 0
+    answers = json.loads(capsys.readouterr().out)
+    ops = kube.decode_patch(answers["mutate"]["response"])
+    patched = kube.check_patched(pod, ops)
+    assert patched["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] is True
+    assert answers["validate"]["response"] == {
+        "uid": answers["mutate"]["response"]["uid"],
+        "allowed": True,
+    }
+
+
+def test_review_in_warn_mode_admits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "review.json"
+    path.write_bytes(reviews.captured_bytes("pod-create-two-init", "validate"))
+    assert main(["review", "--mode", "warn", str(path)]) == 0
+    answers = json.loads(capsys.readouterr().out)
+    assert len(answers["validate"]["response"]["warnings"]) == 3
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "key: [unclosed", ""])
+def test_review_refuses_what_is_not_one_object(
+    tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    assert main(["review", str(path)]) == 2
+    assert capsys.readouterr().err.startswith("initgate review: ")
+
+
+def test_serve_refuses_an_invalid_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("mode: loud\n")
+    status = main(
+        [
+            "serve",
+            "--config",
+            str(path),
+            "--state-dir",
+            str(tmp_path),
+            "--port",
+            "1",
+            "--metrics-port",
+            "0",
+        ]
+    )
+    assert status == 2
+    assert "cannot start" in capsys.readouterr().err
+
+
+def test_serve_refuses_half_a_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--tls-cert", str(tmp_path / "tls.crt")]) == 2
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err

@@ -1,0 +1,135 @@
+"""The configuration file: validation with error locations, defaults, the commented default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from policies.base import Mode, Role
+from webhook.core.config import Config, ConfigError, parse_config
+from webhook.core.configdoc import render_default
+
+
+def test_an_empty_file_is_the_complete_default() -> None:
+    assert parse_config("", source="empty.yaml") == Config()
+    assert parse_config("# nothing but comments\n", source="c.yaml") == Config()
+
+
+def test_the_built_in_default() -> None:
+    config = Config()
+    assert config.mode is Mode.ENFORCE
+    assert config.on_policy_error == "allow"
+    assert config.exemptions.namespaces == ("kube-system", "kube-public", "kube-node-lease")
+    modes = {
+        p: config.policy(p).mode for p in ("init-privileged", "init-lint", "default-resources")
+    }
+    assert modes == {"init-privileged": None, "init-lint": Mode.WARN, "default-resources": None}
+    assert config.policy("init-privileged").roles == (Role.INIT, Role.SIDECAR)
+    assert config.policy("readonly-mounts").roles == (Role.APP,)
+
+
+def test_the_printed_default_is_the_default_and_every_key_is_commented() -> None:
+    text = render_default()
+    assert parse_config(text, source="default.yaml") == Config()
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        is_key = stripped and not stripped.startswith(("#", "-")) and ":" in stripped
+        if is_key and not stripped.startswith(("namespaces", "users", "groups", "images")):
+            previous = lines[index - 1].strip()
+            assert previous.startswith("#"), f"key without a comment: {line!r}"
+
+
+def test_camel_case_keys_in_yaml() -> None:
+    config = parse_config(
+        """
+        onPolicyError: deny
+        policies:
+          emptydir-sizelimit: {sizeLimit: 1Gi, memorySizeLimit: 64Mi}
+          readonly-mounts: {writableVolumes: [cache-*]}
+        """,
+        source="c.yaml",
+    )
+    assert config.on_policy_error == "deny"
+    assert config.policy("emptydir-sizelimit").model_dump()["memory_size_limit"] == "64Mi"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mode: strict\n", "c.yaml:1: mode: Input should be 'off', 'audit', 'warn' or 'enforce'"),
+        ("modes: warn\n", "c.yaml:1: modes: Extra inputs are not permitted"),
+        (
+            "policies:\n  init-unbounded:\n    maximum: {memory: 4GG}\n",
+            "c.yaml:3: policies.init-unbounded.maximum: Value error, '4GG' is not a quantity",
+        ),
+        (
+            "policies:\n  default-resources:\n    roles: [app, ephemeral]\n",
+            "c.yaml:3: policies.default-resources.roles: Value error, roles ['ephemeral'] are not "
+            "supported here (supported: init, sidecar, app)",
+        ),
+        (
+            "policies:\n  init-privileged:\n    allowedCapabilities: [NET_ADMIN, all]\n",
+            "c.yaml:3: policies.init-privileged.allowedCapabilities: Value error, ALL can never be an "
+            "allowed capability",
+        ),
+        (
+            "policies:\n  default-resources:\n    requests: {memory: 1Gi}\n    limits: {memory: 512Mi}\n",
+            "c.yaml:3: policies.default-resources: Value error, requests.memory (1Gi) is above "
+            "limits.memory (512Mi)",
+        ),
+        (
+            "policies:\n  init-privileged:\n    presets: {consul: true}\n",
+            "c.yaml:3: policies.init-privileged.presets: Value error, unknown presets ['consul']",
+        ),
+        (
+            "policies:\n  init-lnt: {}\n",
+            "c.yaml:2: policies.init-lnt: Extra inputs are not permitted",
+        ),
+        (
+            "exemptions:\n  images:\n    - allow: [privileged]\n",
+            "c.yaml:3: exemptions.images.0.image: Field required",
+        ),
+        ("mode: [enforce\n", "c.yaml:2:1: not valid YAML"),
+        ("- enforce\n", "c.yaml: the configuration must be a mapping, not list"),
+    ],
+)
+def test_an_invalid_file_names_the_problem_and_its_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, source="c.yaml")
+    assert message in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("mode: loud\nonPolicyError: maybe\n", source="c.yaml")
+    assert str(raised.value).splitlines() == [
+        "c.yaml:1: mode: Input should be 'off', 'audit', 'warn' or 'enforce'",
+        "c.yaml:2: onPolicyError: Input should be 'allow' or 'deny'",
+    ]
+
+
+def test_listing_namespaces_replaces_the_default_list() -> None:
+    config = parse_config("exemptions: {namespaces: [sandbox]}\n", source="c.yaml")
+    assert config.exemptions.namespaces == ("sandbox",)
+    assert parse_config("exemptions: {users: [ci]}\n", source="c.yaml").exemptions.namespaces == (
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+    )
+
+
+def test_default_yaml_is_plain_yaml() -> None:
+    data = yaml.safe_load(render_default())
+    assert data["policies"]["init-lint"]["mode"] == "warn"
+    assert "mode" not in data["policies"]["init-privileged"]
+
+
+def test_the_configuration_docs_show_the_real_default() -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "configuration.md").read_text()
+    block = docs.split("## The built-in default", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == render_default(), (
+        "docs/configuration.md is stale: paste `initgate config default`"
+    )

@@ -1,0 +1,45 @@
+"""What `initgate audit` and `initgate mutate` are asked to do (the command line builds these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from policies.base import Mode
+from webhook.audit.report import FailOn
+
+USAGE_ERROR = 2
+Output = Literal["table", "json", "sarif"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditOptions:
+    files: tuple[str, ...] = ()
+    cluster: bool = False
+    config: Path | None = None
+    output: Output = "table"
+    fail_on: FailOn = "deny"
+    namespace: str | None = None
+    mode: Mode = Mode.ENFORCE
+    default_mode: Mode = Mode.ENFORCE
+    exclude_namespaces: tuple[str, ...] = ()
+    webhook_configuration: str | None = None
+    """--cluster: route objects by the live webhook configurations of this name."""
+    kubeconfig: Path | None = None
+    context: str | None = None
+    page_size: int = 500
+    interval: float | None = None
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - the chart's audit Deployment is scraped remotely
+    metrics_port: int = 9090
+    policy_reports: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MutateOptions:
+    files: tuple[str, ...]
+    config: Path | None = None
+    namespace: str = "default"
+    mode: Mode = Mode.ENFORCE
+    templates: bool = False
+    show: Literal["manifests", "diff", "patch"] = "manifests"

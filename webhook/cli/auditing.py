@@ -1,0 +1,209 @@
+"""The command line of `initgate audit` and `initgate mutate` (registered by `webhook.cli`).
+
+Only argparse here: each command imports what it runs when it runs, so `initgate version` pays
+for nothing, and only `--cluster` loads the kubernetes client.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from policies.base import Mode
+from webhook.audit.duration import parse_duration
+
+
+def register(commands: Any) -> None:
+    """Add the `audit` and `mutate` sub-commands to the `initgate` parser."""
+    _audit_parser(commands)
+    _mutate_parser(commands)
+
+
+def _duration(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _page_size(value: str) -> int:
+    size = int(value)
+    if size < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return size
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from webhook.audit.commands import audit
+    from webhook.audit.options import AuditOptions
+
+    if bool(args.file) == args.cluster:
+        args.parser.error("give either -f PATH (manifests) or --cluster")
+    cluster_only = (
+        "interval",
+        "kubeconfig",
+        "context",
+        "policy_reports",
+        "exclude_namespace",
+        "webhook_configuration",
+        "default_mode",
+    )
+    if not args.cluster and any(getattr(args, name) for name in cluster_only):
+        args.parser.error(
+            "--interval, --kubeconfig, --context, --policy-reports, --exclude-namespace, "
+            "--default-mode and --webhook-configuration need --cluster"
+        )
+    if args.webhook_configuration and (args.default_mode or args.exclude_namespace):
+        args.parser.error(
+            "--webhook-configuration routes by the live configurations: "
+            "--default-mode and --exclude-namespace do not apply"
+        )
+    if args.interval is not None and args.output != "table":
+        args.parser.error("-o applies to a single audit, not to --interval")
+    options = AuditOptions(
+        files=tuple(args.file or ()),
+        cluster=args.cluster,
+        config=args.config,
+        output=args.output,
+        fail_on=args.fail_on,
+        namespace=args.namespace,
+        mode=Mode(args.mode),
+        default_mode=Mode(args.default_mode or Mode.ENFORCE.value),
+        exclude_namespaces=tuple(args.exclude_namespace or ()),
+        webhook_configuration=args.webhook_configuration,
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        page_size=args.page_size,
+        interval=args.interval,
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
+        policy_reports=args.policy_reports,
+    )
+    return audit(options)
+
+
+def _mutate(args: argparse.Namespace) -> int:
+    from webhook.audit.commands import mutate
+    from webhook.audit.options import MutateOptions
+
+    options = MutateOptions(
+        files=tuple(args.file),
+        config=args.config,
+        namespace=args.namespace,
+        mode=Mode(args.mode),
+        templates=args.templates,
+        show="diff" if args.diff else "patch" if args.patch else "manifests",
+    )
+    return mutate(options)
+
+
+_MODES = [m.value for m in Mode if m is not Mode.OFF]
+
+
+def _audit_parser(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="audit manifests (-f) or a cluster (--cluster) with the configured policies",
+        description="Exit status: 0 nothing would be denied, 1 something would be (or warned, "
+        "with --fail-on warn), 2 usage or input errors (findings are still printed).",
+    )
+    audit.add_argument(
+        "-f",
+        "--filename",
+        dest="file",
+        action="append",
+        metavar="PATH",
+        help="YAML or JSON file, directory (recursive), or - for standard input; repeatable",
+    )
+    audit.add_argument("--cluster", action="store_true", help="audit what runs in the cluster")
+    audit.add_argument("--config", type=Path, help="configuration file (default: built-in)")
+    audit.add_argument("-o", "--output", default="table", choices=["table", "json", "sarif"])
+    audit.add_argument(
+        "--fail-on",
+        default="deny",
+        choices=["deny", "warn"],
+        help="exit 1 when something would be denied (default), or also warned",
+    )
+    audit.add_argument(
+        "--namespace",
+        help="manifests: namespace of objects without one (default: default); "
+        "--cluster: audit only this namespace",
+    )
+    audit.add_argument(
+        "--mode",
+        default="enforce",
+        choices=_MODES,
+        help="manifests: endpoint cap, as a namespace labelled initgate.io/mode would get",
+    )
+    audit.add_argument(
+        "--default-mode",
+        choices=[m.value for m in Mode],
+        help="--cluster: mode of namespaces without an initgate.io/mode label (default: enforce)",
+    )
+    audit.add_argument(
+        "--webhook-configuration",
+        metavar="NAME",
+        help="--cluster: route objects as the live Validating/MutatingWebhookConfiguration NAME "
+        "does (selectors, rules, endpoint modes) instead of by labels and --default-mode",
+    )
+    audit.add_argument(
+        "--exclude-namespace",
+        action="append",
+        metavar="NS",
+        help="--cluster: a namespace the webhook configurations leave out (besides kube-system, "
+        "kube-node-lease, initgate's own and those labelled initgate.io/ignore); repeatable",
+    )
+    audit.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account",
+    )
+    audit.add_argument("--context", help="kubeconfig context (default: the current one)")
+    audit.add_argument(
+        "--page-size", type=_page_size, default=500, help="objects per list call (default: 500)"
+    )
+    audit.add_argument(
+        "--interval", type=_duration, help="keep auditing every DURATION (30s, 5m, 1h)"
+    )
+    audit.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",  # noqa: S104 - scraped from outside the pod, as `serve` is
+        help="with --interval (default: 0.0.0.0)",
+    )
+    audit.add_argument(
+        "--metrics-port", type=int, default=9090, help="with --interval: Prometheus port"
+    )
+    audit.add_argument(
+        "--policy-reports",
+        action="store_true",
+        help="write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace (when the CRD exists)",
+    )
+    audit.set_defaults(run=_audit, parser=audit)
+
+
+def _mutate_parser(commands: Any) -> None:
+    mutate = commands.add_parser(
+        "mutate", help="print manifests as the mutating webhook would leave them"
+    )
+    mutate.add_argument(
+        "-f",
+        "--filename",
+        dest="file",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="YAML or JSON file, directory (recursive), or - for standard input; repeatable",
+    )
+    mutate.add_argument("--config", type=Path, help="configuration file (default: built-in)")
+    mutate.add_argument("--namespace", default="default", help="namespace of objects without one")
+    mutate.add_argument("--mode", default="enforce", choices=_MODES, help="endpoint cap")
+    mutate.add_argument(
+        "--templates",
+        action="store_true",
+        help="also apply the pods' mutations to workload templates (to commit them to Git)",
+    )
+    shown = mutate.add_mutually_exclusive_group()
+    shown.add_argument("--diff", action="store_true", help="print a unified diff instead")
+    shown.add_argument("--patch", action="store_true", help="print each object's JSON Patch")
+    mutate.set_defaults(run=_mutate)

@@ -1,0 +1,230 @@
+"""The `initgate` command: serve, review, audit, mutate, config, selfcheck, version.
+
+Exit status: 0 success (or admitted), 1 denied (or check failed), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.base import Mode
+from webhook._version import __version__
+from webhook.cli import auditing as audit_commands
+from webhook.core.config import ConfigError, load_config, parse_config
+from webhook.core.configdoc import render_default
+from webhook.server.endpoint import MAX_BODY_BYTES
+from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
+
+USAGE_ERROR = 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from webhook.server.lifecycle import run
+    from webhook.server.tls import CertificateError
+
+    try:
+        settings = ServerSettings(
+            host=args.host,
+            port=args.port,
+            metrics_host=args.metrics_host or args.host,
+            metrics_port=args.metrics_port,
+            config_path=args.config,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            client_ca=args.client_ca,
+            state_dir=args.state_dir,
+            shutdown_delay=args.shutdown_delay,
+            max_body_bytes=args.max_body_bytes,
+            read_timeout=args.read_timeout,
+            tls_handshake_timeout=args.tls_handshake_timeout,
+            max_connections=args.max_connections,
+            reload_interval=args.reload_interval,
+            log_level=args.log_level,
+        )
+        return run(settings)
+    except (ConfigError, CertificateError, ValueError) as error:
+        print(f"initgate: cannot start: {error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def read_document(source: str) -> Any:
+    """One JSON or YAML document from a file or `-` (standard input)."""
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return yaml.safe_load(text)
+
+
+def _object(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise TypeError("expected one object: an AdmissionReview or a manifest")
+    return document
+
+
+def _review(args: argparse.Namespace) -> int:
+    from webhook.core.chain import as_review, chain
+    from webhook.core.plan import compile_plan
+
+    try:
+        plan = compile_plan(load_config(args.config))
+        document = read_document(args.file)
+        incoming = as_review(_object(document), namespace=args.namespace)
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
+        print(f"initgate review: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    result = chain(incoming, plan, cap=Mode(args.mode))
+    print(json.dumps({"mutate": result.mutate, "validate": result.validate}, indent=2))
+    return 0 if result.validate["response"]["allowed"] else 1
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.action == "default":
+        sys.stdout.write(render_default())
+        return 0
+    try:
+        parse_config(Path(args.file).read_text(encoding="utf-8"), source=args.file)
+    except OSError as error:
+        print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{args.file}: valid")
+    return 0
+
+
+def _selfcheck(args: argparse.Namespace) -> int:
+    from webhook.cli.selfcheck import SelfCheckError, check
+
+    try:
+        print(check(args.url, ca=args.ca, client_cert=args.client_cert, client_key=args.client_key))
+    except SelfCheckError as error:
+        print(f"initgate selfcheck: FAILED: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _version(_: argparse.Namespace) -> int:
+    print(f"initgate {__version__}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line parser (also used by the docs and the tests)."""
+    top = argparse.ArgumentParser(
+        prog="initgate", description="Admission webhook that guards init containers."
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the webhook over HTTPS")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=8443, help="HTTPS port (default: 8443)")
+    serve.add_argument("--metrics-host", default=None, help="metrics address (default: --host)")
+    serve.add_argument(
+        "--metrics-port", type=int, default=9090, help="plain-HTTP metrics port; 0: off"
+    )
+    serve.add_argument("--config", type=Path, help="configuration file, reloaded on change")
+    serve.add_argument("--tls-cert", type=Path, help="certificate chain (PEM), reloaded on change")
+    serve.add_argument("--tls-key", type=Path, help="private key (PEM), reloaded on change")
+    serve.add_argument(
+        "--client-ca", type=Path, help="require client certificates signed by this CA"
+    )
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".state"),
+        help="where a development certificate is created when none is given (default: .state)",
+    )
+    serve.add_argument(
+        "--shutdown-delay", type=float, default=3.0, help="seconds to drain after SIGTERM"
+    )
+    serve.add_argument(
+        "--reload-interval", type=float, default=2.0, help="seconds between file checks"
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=MAX_BODY_BYTES,
+        help=f"larger request bodies get 413 (default: {MAX_BODY_BYTES}, 7 MiB)",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a whole request, else 408 (default: 10)",
+    )
+    serve.add_argument(
+        "--tls-handshake-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a new connection has to complete its TLS handshake (default: 10)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"requests on connections beyond this many get 503 (default: {MAX_CONNECTIONS})",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
+
+    review_cmd = commands.add_parser(
+        "review", help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)"
+    )
+    review_cmd.add_argument("file", help="JSON or YAML file, or - for standard input")
+    review_cmd.add_argument("--config", type=Path, help="configuration file (default: built-in)")
+    review_cmd.add_argument(
+        "--mode",
+        default="enforce",
+        choices=[m.value for m in Mode if m is not Mode.OFF],
+        help="endpoint cap, as a namespace labelled initgate.io/mode would get",
+    )
+    review_cmd.add_argument("--namespace", default="default", help="namespace of a plain manifest")
+    review_cmd.set_defaults(run=_review)
+
+    audit_commands.register(commands)
+
+    config = commands.add_parser("config", help="print or check a configuration")
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("default", help="print the built-in default as commented YAML")
+    validate = actions.add_parser("validate", help="check a configuration file")
+    validate.add_argument("file")
+    config.set_defaults(run=_config)
+
+    selfcheck = commands.add_parser("selfcheck", help="one AdmissionReview round trip over TLS")
+    selfcheck.add_argument(
+        "--url", required=True, help="e.g. https://initgate.initgate.svc:443/validate"
+    )
+    selfcheck.add_argument("--ca", type=Path, help="CA bundle that must verify the server")
+    selfcheck.add_argument("--client-cert", type=Path, help="client certificate (mutual TLS)")
+    selfcheck.add_argument("--client-key", type=Path, help="client key (mutual TLS)")
+    selfcheck.set_defaults(run=_selfcheck)
+
+    version = commands.add_parser("version", help="print the version")
+    version.set_defaults(run=_version)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except BrokenPipeError:
+        # `initgate audit ... | head`: the reader has all it wanted. Point stdout at /dev/null so
+        # that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""What wraps every admission handler once (the `protocol.Observer`): its metrics and its
+decision log line. Compiled in the image (see setup.py): it runs on every admission request."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from webhook.core.engine import Decision
+from webhook.core.handler import Handler
+from webhook.core.objects import Request
+from webhook.server import logs
+from webhook.server.endpoint import BadRequest
+from webhook.server.logs import DECISIONS, LOG, event
+from webhook.server.metrics import Metrics, bounded_kind, bounded_operation
+
+
+class Instrumentation:
+    """Metrics and the decision log around every handler (the `protocol.Observer`).
+
+    Labelled children are looked up once and kept: prometheus_client's `labels()` validates and
+    locks on every call, and this runs on every admission request.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def bad_request(self, handler: Handler, error: BadRequest) -> None:
+        self._child(self.metrics.bad_requests, error.reason).inc()
+        event(
+            LOG,
+            "bad request",
+            logging.WARNING,
+            webhook=handler.name,
+            status=error.status,
+            problem=error.message,
+        )
+
+    def failed(self, handler: Handler, request: Request, error: Exception) -> None:
+        self._child(self.metrics.policy_errors, "engine").inc()
+        LOG.error(
+            "evaluation failed",
+            exc_info=error,
+            extra={"fields": {"uid": request.uid, "webhook": handler.name}},
+        )
+
+    def answered(
+        self,
+        handler: Handler,
+        request: Request,
+        decision: Decision | None,
+        seconds: float,
+    ) -> None:
+        m = self.metrics
+        name = handler.name
+        outcome = decision.outcome if decision is not None else "error"
+        dry_run = "true" if request.dry_run else "false"
+        operation, kind = bounded_operation(request.operation), bounded_kind(request.kind)
+        m.requests.inc((name, operation, kind, outcome, dry_run))
+        m.duration.observe(name, seconds)
+        if decision is not None:
+            webhook = handler.webhook
+            for verdict in decision.verdicts:
+                # Modes and roles are string enums: their members are their own label values.
+                m.findings.inc(
+                    (verdict.policy, verdict.mode, verdict.finding.role or "pod", webhook)
+                )
+            for error in decision.errors:
+                self._child(m.policy_errors, error.policy).inc()
+        if not DECISIONS.isEnabledFor(logging.INFO):
+            return
+        metadata = request.object.get("metadata")
+        generate_name = metadata.get("generateName", "") if isinstance(metadata, dict) else ""
+        logs.decision(
+            {
+                "uid": request.uid,
+                "webhook": name,
+                "kind": request.kind,
+                "namespace": request.namespace,
+                "name": request.name,
+                "generateName": generate_name,
+                "operation": request.operation,
+                "subResource": request.subresource,
+                "user": request.username,
+                "dryRun": request.dry_run,
+                "decision": outcome,
+                "reason": decision.reason if decision is not None else "evaluation failed",
+                "policies": decision.policies if decision is not None else [],
+                "findings": len(decision.verdicts) if decision is not None else 0,
+                "errors": [f"{e.policy}: {e.error}" for e in decision.errors]
+                if decision is not None and decision.errors
+                else [],
+                "durationMs": round(seconds * 1000, 3),
+            }
+        )

@@ -1,0 +1,52 @@
+"""Start-up settings of the server (not the policy configuration, which reloads: see `config`).
+
+Validated once at start-up and injected; only the command line (`webhook.cli`) builds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from webhook.server.endpoint import MAX_BODY_BYTES
+
+MAX_CONNECTIONS = 1000
+"""Open connections beyond this many get 503 (the API servers of a cluster need a few dozen)."""
+
+
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "0.0.0.0"  # noqa: S104 - a webhook in a pod listens on the pod's address
+    port: int = Field(8443, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104
+    metrics_port: int = Field(9090, ge=0, le=65535)
+    """0 disables the metrics listener."""
+    config_path: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
+    """When set, clients must present a certificate signed by this CA (mutual TLS)."""
+    state_dir: Path = Path(".state")
+    """Where the development CA and certificate go when no certificate is given."""
+    max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
+    max_connections: int = Field(MAX_CONNECTIONS, ge=1)
+    """Open connections beyond this many get 503 for their request (each holds memory)."""
+    read_timeout: float = Field(10.0, gt=0)
+    """Seconds a client has to send a whole request (head and body) before it gets 408."""
+    tls_handshake_timeout: float = Field(10.0, gt=0)
+    """Seconds a new connection has to complete its TLS handshake before it is dropped."""
+    reload_interval: float = Field(2.0, gt=0)
+    """Seconds between checks of the configuration and certificate files."""
+    shutdown_delay: float = Field(3.0, ge=0)
+    """Seconds between SIGTERM (readiness fails) and closing the listener."""
+    graceful_timeout: int = Field(10, ge=0)
+    """Seconds in-flight requests get to finish once the listener is closed."""
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _pair(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        return self

@@ -27,7 +27,7 @@ USAGE_ERROR = 2
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from webhook.server.lifecycle import run
+    from webhook.server.lifecycle import StartError, run
     from webhook.server.tls import CertificateError
 
     try:
@@ -44,13 +44,12 @@ def _serve(args: argparse.Namespace) -> int:
             shutdown_delay=args.shutdown_delay,
             max_body_bytes=args.max_body_bytes,
             read_timeout=args.read_timeout,
-            tls_handshake_timeout=args.tls_handshake_timeout,
             max_connections=args.max_connections,
             reload_interval=args.reload_interval,
             log_level=args.log_level,
         )
         return run(settings)
-    except (ConfigError, CertificateError, ValueError) as error:
+    except (ConfigError, CertificateError, StartError, ValueError) as error:
         print(f"initgate: cannot start: {error}", file=sys.stderr)
         return USAGE_ERROR
 
@@ -160,13 +159,7 @@ def parser() -> argparse.ArgumentParser:
         "--read-timeout",
         type=float,
         default=10.0,
-        help="seconds a client has to send a whole request, else 408 (default: 10)",
-    )
-    serve.add_argument(
-        "--tls-handshake-timeout",
-        type=float,
-        default=10.0,
-        help="seconds a new connection has to complete its TLS handshake (default: 10)",
+        help="seconds a client has to send a request body whole, else 408 (default: 10)",
     )
     serve.add_argument(
         "--max-connections",

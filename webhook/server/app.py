@@ -14,12 +14,10 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
 
 from policies.base import Mode
 from webhook._version import __version__
@@ -78,27 +76,7 @@ def build_state(settings: ServerSettings, *, metrics: Metrics | None = None) -> 
     return AppState(settings=settings, store=store, metrics=metrics)
 
 
-class InitgateApp(FastAPI):
-    """The FastAPI app, with one shortcut: a POST to an admission path goes straight to its
-    endpoint, past the middleware stack (error pages, telemetry, body limits, exit stacks: eight
-    layers that measured a tenth of the server's time under load). The endpoint recovers its own
-    failures, so the error middleware has nothing to add. Anything else, including another method
-    on an admission path, goes through FastAPI as usual."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.admission: dict[str, Endpoint] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            endpoint = self.admission.get(scope["path"])
-            if endpoint is not None:
-                await endpoint(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-def create_app(settings: ServerSettings, *, state: AppState | None = None) -> InitgateApp:
+def create_app(settings: ServerSettings, *, state: AppState | None = None) -> FastAPI:
     """The application. `state` is built from `settings` unless given (tests share one)."""
     state = state if state is not None else build_state(settings)
 
@@ -118,8 +96,14 @@ def create_app(settings: ServerSettings, *, state: AppState | None = None) -> In
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
 
-    app = InitgateApp(
+    # The admission routes come first: the router tries routes in order, and these carry the load.
+    routes: list[BaseRoute] = [
+        Route(path, endpoint, methods=["POST"])
+        for path, endpoint in _admission(settings, state).items()
+    ]
+    app = FastAPI(
         title="initgate",
+        routes=routes,
         version=__version__,
         lifespan=lifespan,
         docs_url=None,
@@ -127,22 +111,6 @@ def create_app(settings: ServerSettings, *, state: AppState | None = None) -> In
         openapi_url=None,
     )
     app.state.initgate = state
-    observer = Instrumentation(state.metrics)
-
-    # Admission endpoints are plain ASGI apps on plain routes (see `protocol.Endpoint`).
-    for webhook in WEBHOOKS:
-        for cap in CAPS:
-            handler = Handler(webhook=webhook, cap=cap, plan=lambda: state.store.plan)
-            admit = Endpoint(
-                handler,
-                observer,
-                limit=settings.max_body_bytes,
-                closing=lambda: state.readiness.draining,
-            )
-            # /validate and /validate/enforce are the same endpoint: the chart routes by mode.
-            paths = [f"/{webhook}/{cap.value}"] + ([f"/{webhook}"] if cap is Mode.ENFORCE else [])
-            app.router.routes.extend(Route(path, admit, methods=["POST"]) for path in paths)
-            app.admission.update(dict.fromkeys(paths, admit))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -156,3 +124,25 @@ def create_app(settings: ServerSettings, *, state: AppState | None = None) -> In
         return JSONResponse({"status": "ready", "config": state.store.current.source})
 
     return app
+
+
+def _admission(settings: ServerSettings, state: AppState) -> dict[str, Endpoint]:
+    """The admission endpoints by path: `/validate` and `/mutate` (every policy at its configured
+    mode, the same endpoints as `/validate/enforce` and `/mutate/enforce`), and one per lower mode
+    cap (the chart routes namespaces to them by their `initgate.io/mode` label)."""
+    observer = Instrumentation(state.metrics)
+    endpoints: dict[str, Endpoint] = {}
+    for webhook in WEBHOOKS:
+        for cap in CAPS:
+            handler = Handler(webhook=webhook, cap=cap, plan=lambda: state.store.plan)
+            endpoint = Endpoint(
+                handler,
+                observer,
+                limit=settings.max_body_bytes,
+                read_timeout=settings.read_timeout,
+                closing=lambda: state.readiness.draining,
+            )
+            endpoints[f"/{webhook}/{cap.value}"] = endpoint
+            if cap is Mode.ENFORCE:
+                endpoints[f"/{webhook}"] = endpoint
+    return endpoints

@@ -1,5 +1,6 @@
-"""The HTTP side of a webhook call: body present and capped, content type checked, review decoded,
-handler run with its failures recovered, review answered in the same version.
+"""The HTTP side of a webhook call: body present, capped and received in time, content type
+checked, review decoded, handler run with its failures recovered, review answered in the same
+version.
 
 Two kinds of error, never mixed: a request that is not a usable AdmissionReview gets an HTTP 4xx
 with a Kubernetes `Status` body; an object that is not admitted gets HTTP 200 with `allowed: false`.
@@ -7,6 +8,7 @@ with a Kubernetes `Status` body; an object that is not admitted gets HTTP 200 wi
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import KW_ONLY, dataclass
@@ -51,26 +53,38 @@ class Disconnected(Exception):  # noqa: N818 - an event, not an error of ours
     """The client left before sending its whole body: there is no one to answer."""
 
 
-def _headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
-    """(content type, content length or None) from raw headers (names are lower case)."""
-    content_type, length = "", None
+def _headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None, bool]:
+    """(content type, content length or None, whether a transfer encoding is declared) from raw
+    headers (names are lower case)."""
+    content_type, length, encoded = "", None, False
     for name, value in headers:
         if name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"content-length":
             length = value.decode("latin-1")
-    return content_type, length
+        elif name == b"transfer-encoding":
+            encoded = True
+    return content_type, length, encoded
 
 
 def check_head(headers: Iterable[tuple[bytes, bytes]], limit: int) -> int | None:
     """The declared body size (None: chunked), once the head is known to be acceptable: JSON, and
     no more than `limit` bytes declared; raises `BadRequest` (415, 400, 413) otherwise."""
-    content_type, declared = _headers(headers)
+    content_type, declared, encoded = _headers(headers)
     if content_type.partition(";")[0].strip().lower() != "application/json":
         raise BadRequest(
             415,
             "content-type",
             f"content type must be application/json, not {_quoted(content_type)}",
+            close=True,
+        )
+    if declared is not None and encoded:
+        # HTTP lets Transfer-Encoding win; a client that sends both is broken or probing for
+        # request smuggling, and nothing it sends after this head can be trusted.
+        raise BadRequest(
+            400,
+            "content-length",
+            "both Content-Length and Transfer-Encoding: send one of them",
             close=True,
         )
     if declared is not None:
@@ -247,12 +261,18 @@ class Observer(Protocol):
     ) -> None: ...
 
 
-class Endpoint:
-    """One handler as a plain ASGI app (routed by the FastAPI app, see `webhook.server.app`).
+READ_TIMEOUT = 10.0
+"""Seconds a client has to send a request body whole. The API server sends each review at once
+and gives up after its webhook timeout (at most 30 s): a body still incomplete after this comes
+from a broken or hostile client, which gets 408 and loses its connection."""
 
-    Plain ASGI, not a FastAPI route: the body must be capped before it is read and decoded from
-    the bytes as received, which leaves FastAPI's parameter and response machinery nothing to do
-    but cost time on every pod creation in the cluster. `closing` says the server is draining.
+
+class Endpoint:
+    """One handler as a plain ASGI app, on a Starlette `Route` of the FastAPI app (see `app`).
+
+    Plain ASGI, not a FastAPI path operation: the body must be capped before it is read and decoded
+    from the bytes as received, which leaves FastAPI's parameter and response machinery nothing to
+    do but cost time on every pod creation in the cluster. `closing` says the server is draining.
     """
 
     def __init__(
@@ -261,17 +281,30 @@ class Endpoint:
         observer: Observer,
         *,
         limit: int = MAX_BODY_BYTES,
+        read_timeout: float = READ_TIMEOUT,
         closing: Callable[[], bool] = lambda: False,
     ) -> None:
         self.handler = handler
         self.observer = observer
         self.limit = limit
+        self.read_timeout = read_timeout
         self.closing = closing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         try:
-            body = await read_body(scope, receive, self.limit)
+            async with asyncio.timeout(self.read_timeout):
+                body = await read_body(scope, receive, self.limit)
+        except TimeoutError:
+            late = BadRequest(
+                408,
+                "read-timeout",
+                f"request body not received whole within {self.read_timeout:g} seconds",
+                close=True,
+            )
+            self.observer.bad_request(self.handler, late)
+            await respond(send, late.status, problem(late), close=True)
+            return
         except BadRequest as error:
             self.observer.bad_request(self.handler, error)
             await respond(send, error.status, problem(error), close=error.close or self.closing())
@@ -286,9 +319,7 @@ class Endpoint:
         self.record(answer)
 
     def answer(self, body: bytes, started: float) -> Answer:
-        """The answer to a whole request body (read since `started`, a `perf_counter` time).
-        Shared by the ASGI path above and `webhook.server.connection`, which answers plain requests
-        without ASGI."""
+        """The answer to a whole request body (read since `started`, a `perf_counter` time)."""
         handler, observer = self.handler, self.observer
         try:
             request = decode(body)

@@ -7,7 +7,7 @@ so without this the server would never hear of it, and the only trace would be i
 log (`x509: certificate signed by unknown authority`).
 
 `begun` runs at each ClientHello (the serving context's SNI callback runs for every handshake, with
-or without SNI), `completed` when the HTTP protocol gets the connection (after the handshake). A TLS
+or without SNI), `completed` when the handshake completes (see `tls.ServingCertificate`). A TLS
 object freed in between belonged to a handshake that failed.
 """
 

@@ -1,5 +1,11 @@
 """Running the service: uvicorn over TLS, metrics on a plain-HTTP port, graceful shutdown.
 
+Everything here goes through uvicorn's public configuration (`uvicorn.Config`): the serving
+certificate through `ssl_context_factory` (one SSLContext, reloaded in place), h11 with a cap on
+the request head (`h11_max_incomplete_event_size`), `limit_concurrency`, `timeout_keep_alive` and
+`timeout_graceful_shutdown`. What uvicorn does not guard is listed in docs/operations.md, with
+what covers it instead.
+
 On SIGTERM the readiness endpoint fails at once, requests keep being served for `shutdown_delay`
 seconds (so that endpoints controllers and kube-proxy stop routing here), answers ask clients to
 close their connections, and then uvicorn closes the listener and lets in-flight requests finish.
@@ -10,98 +16,118 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import logging
 import signal
 import socket
 import ssl
 import sys
 import time
 from types import FrameType
-from typing import Any
 
 import uvicorn
 from prometheus_client import disable_created_metrics, start_http_server
 
 from webhook.server import logs
-from webhook.server.app import AppState, build_state, create_app
-from webhook.server.connection import Guard, protocol
+from webhook.server.app import AppState, Readiness, build_state, create_app
 from webhook.server.handshakes import Handshakes
 from webhook.server.logs import LOG, event
 from webhook.server.metrics import Metrics
-from webhook.server.settings import ServerSettings
+from webhook.server.settings import MAX_HEAD_BYTES, ServerSettings
 from webhook.server.tls import CertificateError, ServingCertificate, development_certificate
+
+KEEP_ALIVE = 30
+"""Seconds an idle connection stays open: the API server keeps its connections between calls."""
+
+
+class StartError(RuntimeError):
+    """The server cannot start (a port in use, a certificate that cannot be read); the message
+    says why and what to do."""
 
 
 class GracefulServer(uvicorn.Server):
-    """A uvicorn server that drains before it stops, and exits 0 after a SIGTERM."""
+    """uvicorn's server, whose first SIGTERM drains before it stops, and which then exits 0.
 
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        *,
-        state: AppState,
-        drain: float,
-        handshake_timeout: float = 60.0,
-    ) -> None:
+    `handle_exit` is the method uvicorn calls on SIGINT and SIGTERM. The first SIGTERM only starts
+    the drain (readiness fails, `drained` sets `should_exit` once `drain` seconds have passed); a
+    second signal, or SIGINT, stops at once. The signal is not handed to uvicorn's own
+    `handle_exit`, which would raise it again once the server has stopped: a drained, finished
+    server exits 0 instead of dying of its signal.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, readiness: Readiness, drain: float) -> None:
         super().__init__(config)
-        self.state = state
+        self.readiness = readiness
         self.drain = drain
-        self.handshake_timeout = handshake_timeout
-        self._stop_at: float | None = None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        """uvicorn's start-up, with a deadline on TLS handshakes. uvicorn creates its listener
-        without one, so asyncio's default applies: a connection that never finishes its handshake
-        (a client that connects and sends nothing) holds a socket for 60 s, before the read
-        deadline of `webhook.server.connection` can start. The listener is created with
-        `ssl_handshake_timeout` instead, through the loop's own `create_server`."""
-        loop = asyncio.get_running_loop()
-        create_server = loop.create_server
-
-        def with_deadline(*args: Any, **kwargs: Any) -> Any:
-            if kwargs.get("ssl") is not None:
-                kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
-            return create_server(*args, **kwargs)
-
-        try:
-            loop.create_server = with_deadline  # type: ignore[method-assign]
-        except AttributeError:  # a loop whose methods cannot be shadowed: asyncio's default
-            event(LOG, "no TLS handshake deadline on this event loop", logging.WARNING)
-            await super().startup(sockets)
-            return
-        try:
-            await super().startup(sockets)
-        finally:
-            del loop.create_server  # the loop's own method again
+        self.stop_at: float | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # noqa: ARG002
-        # Not recorded in _captured_signals: uvicorn would re-raise it after shutdown, and a
-        # drained, finished server should exit 0, not die of the signal.
-        self.state.readiness.draining = True
-        if sig == signal.SIGINT or self._stop_at is not None:
-            self.force_exit = self.should_exit
-            self.should_exit = True
+        self.readiness.draining = True
+        if sig == signal.SIGTERM and self.stop_at is None:
+            self.stop_at = time.monotonic() + self.drain
             return
-        self._stop_at = time.monotonic() + self.drain
+        self.force_exit = self.should_exit  # a second stop signal: stop waiting for connections
+        self.should_exit = True
 
-    async def on_tick(self, counter: int) -> bool:
-        if self._stop_at is not None and not self.should_exit and time.monotonic() >= self._stop_at:
-            event(LOG, "drained; closing the listener", waited=self.drain)
-            self.should_exit = True
-        return await super().on_tick(counter)
+    async def drained(self, tick: float = 0.1) -> None:
+        """Set `should_exit` once the drain that a SIGTERM started is over (runs beside `serve`)."""
+        while not self.should_exit:
+            if self.stop_at is not None and time.monotonic() >= self.stop_at:
+                event(LOG, "drained; closing the listener", waited=self.drain)
+                self.should_exit = True
+                return
+            await asyncio.sleep(tick)
 
 
 def certificate_files(settings: ServerSettings) -> tuple[ServerSettings, str | None]:
     """Settings with a certificate: the given one, or a development one (and its CA's path)."""
     if settings.tls_cert is not None:
         return settings, None
-    files = development_certificate(settings.state_dir)
+    try:
+        files = development_certificate(settings.state_dir)
+    except OSError as error:
+        raise StartError(
+            f"cannot write a development certificate into {settings.state_dir}: "
+            f"{error.strerror}; choose a writable --state-dir, or give --tls-cert and --tls-key"
+        ) from error
     updated = settings.model_copy(update={"tls_cert": files.cert, "tls_key": files.key})
     return updated, str(files.ca)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here rather than by uvicorn (`Server.serve(sockets=...)`) so
+    that a port in use is one clear error before anything starts."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as error:
+        raise StartError(
+            f"cannot listen on {host}:{port}: {error.strerror}; choose another --port or --host"
+        ) from error
+
+
+def uvicorn_config(
+    app: object, settings: ServerSettings, context: ssl.SSLContext
+) -> uvicorn.Config:
+    """How uvicorn serves `app`: over TLS with `context`, with the guards of `settings`."""
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=settings.host,
+        port=settings.port,
+        # h11 caps the request head it buffers; httptools, uvicorn's faster parser, does not (a
+        # client could fill the memory with one endless header): see docs/performance.md.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        ssl_context_factory=lambda _config, _default: context,
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=KEEP_ALIVE,
+        timeout_graceful_shutdown=settings.graceful_timeout,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
 def run(settings: ServerSettings) -> int:
-    """Serve until stopped; raises `ConfigError` or `CertificateError` if start-up is impossible."""
+    """Serve until stopped. Raises `ConfigError`, `CertificateError` or `StartError` when the
+    server cannot start."""
     logs.configure(settings.log_level)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     settings, development_ca = certificate_files(settings)
@@ -128,44 +154,24 @@ def run(settings: ServerSettings) -> int:
         client_ca=settings.client_ca,
         observer=certificate_loaded,
         on_hello=handshakes.begun,
+        on_handshake=handshakes.completed,
     )
     state.readiness.certificate = True
-    app = create_app(settings, state=state)
-
-    def context(_: uvicorn.Config, __: object) -> ssl.SSLContext:
-        return serving.context
-
-    guard = Guard(
-        read_timeout=settings.read_timeout,
-        max_connections=settings.max_connections,
-        refused=lambda reason: metrics.bad_requests.labels(reason).inc(),
-        connected=handshakes.completed,
-        admission=app.admission,
-    )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        http=protocol(guard),
-        ssl_context_factory=context,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=settings.graceful_timeout,
-        # The API server keeps connections open between calls; an idle one costs almost nothing.
-        timeout_keep_alive=30,
-    )
-    server = GracefulServer(
-        config,
-        state=state,
-        drain=settings.shutdown_delay,
-        handshake_timeout=settings.tls_handshake_timeout,
-    )
+    config = uvicorn_config(create_app(settings, state=state), settings, serving.context)
+    server = GracefulServer(config, readiness=state.readiness, drain=settings.shutdown_delay)
+    sock = listen(settings.host, settings.port)
     metrics_server = None
     if settings.metrics_port:
-        metrics_server, _ = start_http_server(
-            settings.metrics_port, addr=settings.metrics_host, registry=metrics.registry
-        )
+        try:
+            metrics_server, _ = start_http_server(
+                settings.metrics_port, addr=settings.metrics_host, registry=metrics.registry
+            )
+        except OSError as error:
+            sock.close()
+            raise StartError(
+                f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
+                f"{error.strerror}; choose another --metrics-port (0 turns metrics off)"
+            ) from error
     event(
         LOG,
         "serving",
@@ -178,21 +184,30 @@ def run(settings: ServerSettings) -> int:
     try:
         # uvloop when installed (uvicorn's "auto" loop), as `uvicorn.run` would choose.
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(_serve(server, serving, settings.reload_interval))
+            runner.run(_serve(server, sock, state, serving, settings.reload_interval))
     finally:
+        sock.close()
         if metrics_server is not None:
             metrics_server.shutdown()
     return 0
 
 
-async def _serve(server: GracefulServer, serving: ServingCertificate, interval: float) -> None:
-    watcher = asyncio.create_task(serving.watch(interval))
+async def _serve(
+    server: GracefulServer,
+    sock: socket.socket,
+    state: AppState,
+    serving: ServingCertificate,
+    interval: float,
+) -> None:
+    watchers = [
+        asyncio.create_task(serving.watch(interval)),
+        asyncio.create_task(server.drained()),
+    ]
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
-        watcher.cancel()
+        state.readiness.draining = True
+        for watcher in watchers:
+            watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-    if not server.started:
-        logging.getLogger("initgate").error("the server could not start (is the port in use?)")
-        raise SystemExit(1)
+            await asyncio.gather(*watchers)

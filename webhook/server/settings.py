@@ -9,10 +9,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from webhook.server.endpoint import MAX_BODY_BYTES
+from webhook.server.endpoint import MAX_BODY_BYTES, READ_TIMEOUT
 
 MAX_CONNECTIONS = 1000
-"""Open connections beyond this many get 503 (the API servers of a cluster need a few dozen)."""
+"""Requests that arrive while this many connections are open get 503 (uvicorn's
+`limit_concurrency`): the API servers of a cluster need a few dozen connections."""
+MAX_HEAD_BYTES = 64 * 1024
+"""A request head (request line and headers) above this gets 400 and loses its connection
+(uvicorn's `h11_max_incomplete_event_size`): the API server sends well under 1 KiB."""
 
 
 class ServerSettings(BaseModel):
@@ -32,11 +36,9 @@ class ServerSettings(BaseModel):
     """Where the development CA and certificate go when no certificate is given."""
     max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
     max_connections: int = Field(MAX_CONNECTIONS, ge=1)
-    """Open connections beyond this many get 503 for their request (each holds memory)."""
-    read_timeout: float = Field(10.0, gt=0)
-    """Seconds a client has to send a whole request (head and body) before it gets 408."""
-    tls_handshake_timeout: float = Field(10.0, gt=0)
-    """Seconds a new connection has to complete its TLS handshake before it is dropped."""
+    """Requests that arrive while this many connections are open get 503 (each holds memory)."""
+    read_timeout: float = Field(READ_TIMEOUT, gt=0)
+    """Seconds a client has to send a request body whole before it gets 408."""
     reload_interval: float = Field(2.0, gt=0)
     """Seconds between checks of the configuration and certificate files."""
     shutdown_delay: float = Field(3.0, ge=0)

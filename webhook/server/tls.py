@@ -63,6 +63,7 @@ class ServingCertificate:
         client_ca: Path | None = None,
         observer: LoadObserver | None = None,
         on_hello: Callable[[ssl.SSLObject], None] | None = None,
+        on_handshake: Callable[[ssl.SSLObject], None] | None = None,
     ) -> None:
         self.cert, self.key, self.client_ca = cert, key, client_ca
         self._observer = observer
@@ -75,6 +76,8 @@ class ServingCertificate:
         self._started = True
         self.context = self._current
         self.context.sni_callback = self._select
+        if on_handshake is not None:
+            self.context.sslobject_class = _reporting(on_handshake)
 
     def reload(self) -> bool | None:
         """Load the files again if they changed: True when loaded, False when refused (the
@@ -149,6 +152,19 @@ class ServingCertificate:
         while True:
             await asyncio.sleep(interval)
             self.reload()
+
+
+def _reporting(completed: Callable[[ssl.SSLObject], None]) -> type[ssl.SSLObject]:
+    """A TLS connection class that reports each completed handshake. `SSLContext.sslobject_class`
+    is the ssl module's documented hook for such a subclass; asyncio's and uvloop's TLS make every
+    server-side connection through it (`wrap_bio`)."""
+
+    class Reporting(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            super().do_handshake()  # raises until the handshake is complete
+            completed(self)
+
+    return Reporting
 
 
 @dataclass(frozen=True, slots=True)

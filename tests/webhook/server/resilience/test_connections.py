@@ -1,12 +1,13 @@
-"""A cap on open connections: each one holds memory (buffers, a TLS session), and a client that
-opens thousands must not take the webhook down for the API servers."""
+"""A cap on open connections (`--max-connections`, uvicorn's `limit_concurrency`): each one holds
+memory (buffers, a TLS session), and a client that opens thousands must not take the webhook's
+memory with them. A request that arrives while that many connections are open gets 503, and the
+API server applies its failurePolicy to it."""
 
 from __future__ import annotations
 
 import contextlib
 import ssl
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -34,28 +35,28 @@ def ask(connection: ssl.SSLSocket) -> raw.Answer:
     return raw.read_answer(connection)
 
 
-def test_connections_beyond_the_cap_get_503_and_the_others_are_served(
+def test_requests_while_the_cap_is_reached_get_503_and_are_served_again_after(
     served: server.Served,
 ) -> None:
-    refused = served.metric("initgate_bad_requests_total", reason="too-many-connections")
     with contextlib.ExitStack() as stack:
-        held = [stack.enter_context(served.connect()) for _ in range(CAP)]
-        time.sleep(0.2)  # the server has taken all of them
+        # Below the cap, every connection is served, request after request.
+        below = [stack.enter_context(served.connect()) for _ in range(CAP - 1)]
+        for connection in below:
+            assert ask(connection).status == 200
+            assert ask(connection).status == 200
         with served.connect() as extra:
             answer = ask(extra)
             assert answer.status == 503
             assert answer.headers["connection"] == "close"
-            assert answer.json()["reason"] == "too-many-connections"
-            assert answer.json()["message"] == f"more than {CAP} connections are open; retry"
             assert raw.closed_by_server(extra, timeout=3)
-        # The connections within the cap are served as usual, request after request.
-        for connection in held:
-            assert ask(connection).status == 200
-            assert ask(connection).status == 200
-    assert served.metric("initgate_bad_requests_total", reason="too-many-connections") == (
-        refused + 1
-    )
-    # Once they are closed, new connections are served again.
-    time.sleep(0.2)
-    with served.connect() as again:
-        assert ask(again).status == 200
+        # One of them goes: a new connection is served again, once the server has seen it go.
+        below.pop().close()
+        assert server.eventually(fresh_status(served), lambda status: status == 200) == 200
+
+
+def fresh_status(served: server.Served) -> Callable[[], int]:
+    def status() -> int:
+        with served.connect() as connection:
+            return ask(connection).status
+
+    return status

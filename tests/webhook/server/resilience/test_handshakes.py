@@ -1,6 +1,5 @@
 """A client that does not trust the serving certificate (a wrong caBundle) drops the connection in
-the TLS handshake and never sends a request: the server counts it and says so in its log. A client
-that never finishes its handshake is dropped at the handshake deadline."""
+the TLS handshake and never sends a request: the server counts it and says so in its log."""
 
 from __future__ import annotations
 
@@ -53,8 +52,32 @@ def test_completed_handshakes_are_not_counted(served: server.Served) -> None:
             assert client.get("/healthz").status_code == 200
         with served.connect():
             pass  # a handshake, then a close without a request
-    time.sleep(0.5)
-    assert served.metric(FAILURES) == before
+    # One failed handshake after them, counted: the count is that one alone.
+    with pytest.raises(ssl.SSLCertVerificationError):
+        served.connect(ssl.create_default_context())
+    assert failures_reach(served, before + 1) == before + 1
+
+
+def test_a_client_stuck_in_its_handshake_blocks_no_one(served: server.Served) -> None:
+    """uvicorn sets no deadline on a TLS handshake (asyncio's default, 60 s, applies: see
+    docs/operations.md); meanwhile the server answers everyone else."""
+    before = served.metric(FAILURES)
+    hello = client_hello(served)
+    with socket.create_connection(("127.0.0.1", served.port)) as stuck:
+        stuck.sendall(hello)
+        for _ in range(5):
+            with served.client() as client:
+                assert client.get("/healthz").status_code == 200
+    # It began with a ClientHello and went away: a failed handshake.
+    assert failures_reach(served, before + 1) == before + 1
+
+
+def client_hello(served: server.Served) -> bytes:
+    """The bytes a TLS client sends first, from a client that trusts the test CA."""
+    tls = served.context().wrap_bio(ssl.MemoryBIO(), (out := ssl.MemoryBIO()), server_hostname="x")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return out.read()
 
 
 class _TLS:
@@ -80,66 +103,3 @@ def test_the_bookkeeping_forgets_every_connection() -> None:
     del kept
     gc.collect()
     assert failed == [1] * 5  # completed ones never count, whenever they are freed
-
-
-# A deadline on the handshake itself ----------------------------------------------------------
-
-HANDSHAKE_TIMEOUT = 0.5
-
-
-@pytest.fixture(scope="module")
-def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Served]:
-    yield from server.serving(
-        tmp_path_factory.mktemp("impatient"),
-        args=("--tls-handshake-timeout", str(HANDSHAKE_TIMEOUT)),
-    )
-
-
-def client_hello(served: server.Served) -> bytes:
-    """The bytes a TLS client sends first, from a client that trusts the test CA."""
-    tls = served.context().wrap_bio(ssl.MemoryBIO(), (out := ssl.MemoryBIO()), server_hostname="x")
-    with pytest.raises(ssl.SSLWantReadError):
-        tls.do_handshake()
-    return out.read()
-
-
-def dropped_within(connection: socket.socket, seconds: float) -> float | None:
-    """Seconds until the server ends a connection (EOF or reset), reading what it sends; None when
-    it is still open after `seconds`."""
-    started = time.monotonic()
-    deadline = started + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        connection.settimeout(left)
-        try:
-            if not connection.recv(65536):
-                return time.monotonic() - started
-        except TimeoutError:
-            return None
-        except ConnectionError:
-            return time.monotonic() - started
-    return None
-
-
-@pytest.mark.parametrize("sent", ["nothing", "half a ClientHello", "a ClientHello"])
-def test_a_handshake_that_never_finishes_is_dropped_at_its_deadline(
-    impatient: server.Served, sent: str
-) -> None:
-    hello = client_hello(impatient)
-    data = {"nothing": b"", "half a ClientHello": hello[: len(hello) // 2], "a ClientHello": hello}
-    before = impatient.metric(FAILURES)
-    with socket.create_connection(("127.0.0.1", impatient.port)) as connection:
-        connection.sendall(data[sent])
-        waited = dropped_within(connection, 5)
-    assert waited is not None, f"still open 5 s after sending {sent}"
-    assert waited >= HANDSHAKE_TIMEOUT * 0.8
-    # The server saw the ClientHello: a handshake begun and never completed is a failure.
-    counted = before + 1 if sent == "a ClientHello" else before
-    assert failures_reach(impatient, counted) == counted
-    # Handshakes that finish are unaffected.
-    with impatient.client() as client:
-        assert client.get("/healthz").status_code == 200
-
-
-def test_without_the_option_the_deadline_is_ten_seconds(served: server.Served) -> None:
-    with socket.create_connection(("127.0.0.1", served.port)) as connection:
-        assert dropped_within(connection, HANDSHAKE_TIMEOUT * 3) is None

@@ -1,11 +1,12 @@
-"""Clients that try to hold the server: bodies over the cap (declared or streamed), heads sent a
-byte at a time, bodies never finished, connections that say nothing, heads too large. Each is cut
-off, counted, and none of them slows down the other clients."""
+"""Clients that try to hold the server: bodies over the cap (declared or streamed), bodies never
+finished, heads too large, heads sent a byte at a time, connections that say nothing. Bodies are
+capped and timed (413, 408), heads are capped (uvicorn's h11), and none of them slows down the
+other clients. uvicorn sets no deadline on a head or on a silent connection: docs/operations.md
+says what covers that instead."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,6 @@ import pytest
 from tests.support import reviews, server
 from tests.webhook.server.resilience import raw
 from tests.webhook.server.resilience.load import JSON
-from webhook.server.connection import LINGER
 
 pytestmark = pytest.mark.integration
 
@@ -66,9 +66,11 @@ def test_a_huge_declared_length_is_refused_without_waiting_for_the_body(
         assert raw.closed_by_server(connection, timeout=2)
 
 
-def test_a_chunked_body_is_cut_off_at_the_cap(served: server.Served) -> None:
-    """The 413 comes once the cap is passed (plus what socket buffers hold), and the connection is
-    cut soon after, however much more the client tries to send."""
+def test_a_chunked_body_is_refused_at_the_cap_and_the_rest_is_not_kept(
+    served: server.Served,
+) -> None:
+    """The 413 comes once the cap is passed (plus what socket buffers hold); whatever the client
+    sends after it is read and dropped by the TLS close, never kept."""
     before = served.rss()
     chunk = b" " * 16384
     frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
@@ -85,15 +87,10 @@ def test_a_chunked_body_is_cut_off_at_the_cap(served: server.Served) -> None:
         answer = raw.read_answer(connection, received=received)
         assert answer.status == 413
         assert answer.headers["connection"] == "close"
-        refused_at = time.monotonic()
-        cut = False
-        while not cut and time.monotonic() - refused_at < 10:
-            try:
+        with contextlib.suppress(OSError):  # the server may end the connection meanwhile
+            for _ in range(512):  # 8 MiB more
                 connection.sendall(frame)
-            except OSError:
-                cut = True
-        assert cut
-        assert time.monotonic() - refused_at < LINGER + 2
+        assert max(_latencies(served, 5)) < 1.0
     assert served.rss() - before < 16 * 1024 * 1024
 
 
@@ -119,45 +116,28 @@ def _latencies(served: server.Served, count: int) -> list[float]:
     return times
 
 
-def test_a_head_sent_a_byte_at_a_time_is_cut_off_and_blocks_no_one(
-    served: server.Served,
-) -> None:
-    timeouts = refused(served, "read-timeout")
+def test_a_head_sent_a_byte_at_a_time_blocks_no_one(served: server.Served) -> None:
     outcome: dict[str, object] = {}
 
-    def slowloris() -> None:
+    def trickle() -> None:
         with served.connect() as connection:
-            started = time.monotonic()
-            received = None
-            try:
-                for byte in raw.head("/validate", content_type="application/json") * 100:
-                    received = raw.poll(connection)
-                    if received is not None:
-                        break
-                    connection.sendall(bytes([byte]))
-                    time.sleep(0.05)
-            except OSError:
-                pass  # the server hung up mid-head, as it should
-            try:
-                outcome["answer"] = raw.read_answer(
-                    connection, timeout=READ_TIMEOUT + 2, received=received or b""
-                )
-            except (ConnectionError, TimeoutError) as error:
-                outcome["answer"] = error
-            outcome["seconds"] = time.monotonic() - started
+            request = raw.head(
+                "/validate", content_type="application/json", content_length=str(len(REVIEW))
+            )
+            for byte in request:
+                connection.sendall(bytes([byte]))
+                time.sleep(0.01)
+            connection.sendall(REVIEW)
+            outcome["answer"] = raw.read_answer(connection)
 
-    slow = threading.Thread(target=slowloris)
+    slow = threading.Thread(target=trickle)
     slow.start()
     latencies = _latencies(served, 30)
-    slow.join(timeout=10)
-    assert max(latencies) < 1.0  # a blocked server would answer after the cut, at 1.5 s
+    slow.join(timeout=30)
+    assert max(latencies) < 1.0
     answer = outcome["answer"]
     assert isinstance(answer, raw.Answer), answer
-    assert answer.status == 408
-    assert answer.json()["reason"] == "read-timeout"
-    # The deadline runs from the server's end of the handshake, a moment before the client's.
-    assert READ_TIMEOUT - 0.1 <= float(outcome["seconds"]) < READ_TIMEOUT + 1  # type: ignore[arg-type]
-    assert refused(served, "read-timeout") == timeouts + 1
+    assert answer.status == 200  # no head deadline: a slow client is served in the end
 
 
 def test_a_body_never_finished_gets_408(served: server.Served) -> None:
@@ -168,7 +148,9 @@ def test_a_body_never_finished_gets_408(served: server.Served) -> None:
             + REVIEW[:10]
         )
         answer = raw.read_answer(connection, timeout=READ_TIMEOUT + 2)
-        assert READ_TIMEOUT - 0.1 <= time.monotonic() - started < READ_TIMEOUT + 1
+        # Not before the deadline (which starts after the head, a moment after `started`), and
+        # answered by it, not by some later timer.
+        assert READ_TIMEOUT - 0.1 <= time.monotonic() - started < READ_TIMEOUT + 5
         assert answer.status == 408
         assert answer.headers["connection"] == "close"
         assert raw.closed_by_server(connection)
@@ -176,26 +158,28 @@ def test_a_body_never_finished_gets_408(served: server.Served) -> None:
     assert not [e for e in served.log_entries() if e["level"] == "error"]
 
 
-def test_silent_connections_are_closed_and_block_no_one(served: server.Served) -> None:
+def test_silent_connections_block_no_one(served: server.Served) -> None:
+    """They are held (uvicorn closes a connection only once it has been idle after an answer) and
+    each counts against --max-connections; meanwhile everyone else is served."""
     silent = [served.connect() for _ in range(50)]
     try:
         assert max(_latencies(served, 20)) < 1.0
-        deadline = time.monotonic() + READ_TIMEOUT + 2
-        assert all(raw.closed_by_server(c, timeout=deadline - time.monotonic()) for c in silent)
     finally:
         for connection in silent:
             connection.close()
 
 
-def test_a_head_over_64_kib_gets_431(served: server.Served) -> None:
+def test_a_head_over_64_kib_gets_400_and_is_not_kept(served: server.Served) -> None:
+    before = served.rss()
     with served.connect() as connection:
-        padding = {f"x_pad_{n}": "a" * 1000 for n in range(80)}
+        padding = {f"x_pad_{n}": "a" * 1000 for n in range(1000)}  # a megabyte of headers
         # The server may close while we are still sending: the answer is already waiting.
         with contextlib.suppress(OSError):
             connection.sendall(raw.head("/validate", content_type="application/json", **padding))
         answer = raw.read_answer(connection)
-    assert answer.status == 431
-    assert json.loads(answer.body)["reason"] == "head-too-large"
+        assert answer.status == 400
+        assert raw.closed_by_server(connection)
+    assert served.rss() - before < 8 * 1024 * 1024
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,9 @@ from functools import cache
 
 import pytest
 import yaml
-from prometheus_client import Counter, Gauge, Histogram
 
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render, render_values
-from webhook.server.metrics import AuditMetrics, Metrics, Snapshot, Tally, Timings
+from webhook.server.metrics import AuditMetrics, Metrics
 
 pytestmark = pytest.mark.chart
 
@@ -22,26 +21,11 @@ SERIES = re.compile(r"\b(initgate_[a-z_]+)(\{[^}]*\})?")
 GROUPING = re.compile(r"\bby \(([^)]*)\)")
 
 
-SUFFIXES = {Counter: ("_total",), Gauge: ("",), Histogram: ("_bucket", "_sum", "_count")}
-
-
 @cache
 def exported() -> dict[str, frozenset[str]]:
     """Every series name the webhook and the continuous audit export, with its label names."""
-    series: dict[str, frozenset[str]] = {}
-    for metrics in (Metrics(), AuditMetrics()):
-        for collector in metrics.registry._collector_to_names:
-            if isinstance(collector, Snapshot):
-                series[collector.name] = frozenset(collector.labels)
-            elif isinstance(collector, Tally):
-                series[collector.name + "_total"] = frozenset(collector.labels)
-            elif isinstance(collector, Timings):
-                for suffix in SUFFIXES[Histogram]:
-                    series[collector.name + suffix] = frozenset((collector.label,))
-            elif isinstance(collector, Counter | Gauge | Histogram):
-                for suffix in SUFFIXES[type(collector)]:
-                    series[collector._name + suffix] = frozenset(collector._labelnames)
-    return series
+    series = {**Metrics().series, **AuditMetrics().series}
+    return {name: frozenset(labels) for name, labels in series.items()}
 
 
 def queried(expression: str) -> list[tuple[str, set[str]]]:

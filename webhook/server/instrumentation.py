@@ -1,10 +1,11 @@
-"""What wraps every admission handler once (the `protocol.Observer`): its metrics and its
-decision log line. Compiled in the image (see setup.py): it runs on every admission request."""
+"""What wraps every admission handler once (the `endpoint.Observer`): its metrics and its
+decision log line. It runs on every admission request."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from prometheus_client import Counter
 
 from webhook.core.engine import Decision
 from webhook.core.handler import Handler
@@ -16,7 +17,7 @@ from webhook.server.metrics import Metrics, bounded_kind, bounded_operation
 
 
 class Instrumentation:
-    """Metrics and the decision log around every handler (the `protocol.Observer`).
+    """Metrics and the decision log around every handler (the `endpoint.Observer`).
 
     Labelled children are looked up once and kept: prometheus_client's `labels()` validates and
     locks on every call, and this runs on every admission request.
@@ -24,17 +25,18 @@ class Instrumentation:
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
-        self._children: dict[tuple[str, ...], Any] = {}
+        self._bad_requests: dict[str, Counter] = {}
+        self._policy_errors: dict[str, Counter] = {}
 
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric._name, *labels)
-        child = self._children.get(key)
+    @staticmethod
+    def _child(children: dict[str, Counter], metric: Counter, label: str) -> Counter:
+        child = children.get(label)
         if child is None:
-            child = self._children[key] = metric.labels(*labels)
+            child = children[label] = metric.labels(label)
         return child
 
     def bad_request(self, handler: Handler, error: BadRequest) -> None:
-        self._child(self.metrics.bad_requests, error.reason).inc()
+        self._child(self._bad_requests, self.metrics.bad_requests, error.reason).inc()
         event(
             LOG,
             "bad request",
@@ -45,7 +47,7 @@ class Instrumentation:
         )
 
     def failed(self, handler: Handler, request: Request, error: Exception) -> None:
-        self._child(self.metrics.policy_errors, "engine").inc()
+        self._child(self._policy_errors, self.metrics.policy_errors, "engine").inc()
         LOG.error(
             "evaluation failed",
             exc_info=error,
@@ -74,7 +76,7 @@ class Instrumentation:
                     (verdict.policy, verdict.mode, verdict.finding.role or "pod", webhook)
                 )
             for error in decision.errors:
-                self._child(m.policy_errors, error.policy).inc()
+                self._child(self._policy_errors, m.policy_errors, error.policy).inc()
         if not DECISIONS.isEnabledFor(logging.INFO):
             return
         metadata = request.object.get("metadata")

@@ -113,11 +113,38 @@ class Timings(Collector):
         yield family
 
 
-class Metrics:
+class Exported:
+    """A registry of initgate's metrics, with the label names of every series it exports (what
+    dashboards and alerts may query: the chart's tests read `series`)."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.registry = _registry(registry)
+        self.series: dict[str, tuple[str, ...]] = {"initgate_build_info": ("version",)}
+
+    def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
+        self.series[f"{name}_total"] = tuple(labels)
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def gauge(self, name: str, documentation: str) -> Gauge:
+        self.series[name] = ()
+        return Gauge(name, documentation, registry=self.registry)
+
+    def add(self, collector: Tally | Timings | Snapshot) -> None:
+        if isinstance(collector, Timings):
+            name, label = collector.name, collector.label
+            self.series[f"{name}_bucket"] = (label, "le")
+            self.series[f"{name}_sum"] = self.series[f"{name}_count"] = (label,)
+        else:
+            suffix = "_total" if isinstance(collector, Tally) else ""
+            self.series[collector.name + suffix] = collector.labels
+        self.registry.register(collector)
+
+
+class Metrics(Exported):
     """The webhook's metrics, on a registry of their own (tests run several apps in one process)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = r = _registry(registry)
+        super().__init__(registry)
         self.requests = Tally(
             "initgate_admission_requests",
             "Admission reviews answered, by webhook, operation, kind, decision and dry run.",
@@ -135,46 +162,39 @@ class Metrics:
             ["policy", "mode", "role", "webhook"],
         )
         for collector in (self.requests, self.duration, self.findings):
-            r.register(collector)
-        self.policy_errors = Counter(
+            self.add(collector)
+        self.policy_errors = self.counter(
             "initgate_policy_errors",
             "Policies (or the engine) that raised on a request instead of answering.",
             ["policy"],
-            registry=r,
         )
-        self.bad_requests = Counter(
+        self.bad_requests = self.counter(
             "initgate_bad_requests",
             "Requests refused before evaluation (malformed, too large, wrong content type).",
             ["reason"],
-            registry=r,
         )
-        self.config_reloads = Counter(
+        self.config_reloads = self.counter(
             "initgate_config_reloads",
             "Configuration loads and reloads, by result (success or failure).",
             ["result"],
-            registry=r,
         )
-        self.config_last_success = Gauge(
+        self.config_last_success = self.gauge(
             "initgate_config_last_reload_success_timestamp_seconds",
             "When the active configuration was loaded.",
-            registry=r,
         )
-        self.certificate_expiry = Gauge(
+        self.certificate_expiry = self.gauge(
             "initgate_certificate_expiry_timestamp_seconds",
             "When the serving certificate expires (Unix time).",
-            registry=r,
         )
-        self.tls_handshake_failures = Counter(
+        self.tls_handshake_failures = self.counter(
             "initgate_tls_handshake_failures",
             "TLS handshakes begun and never completed (a client that does not trust the "
             "certificate drops them: check the webhook configurations' caBundle).",
-            registry=r,
         )
-        self.certificate_reloads = Counter(
+        self.certificate_reloads = self.counter(
             "initgate_certificate_reloads",
             "Serving certificate loads and reloads, by result (success or failure).",
             ["result"],
-            registry=r,
         )
 
 
@@ -204,13 +224,13 @@ class Snapshot(Collector):
         yield family
 
 
-class AuditMetrics:
+class AuditMetrics(Exported):
     """The continuous audit's metrics (`initgate audit --cluster --interval`), on a registry of
     their own. Label values are bounded: policy ids, modes, roles, kinds, outcomes, and namespaces
     (as many as the cluster has)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = r = _registry(registry)
+        super().__init__(registry)
         self.findings = Snapshot(
             "initgate_audit_findings",
             "Findings of the last completed scan, by policy, effective mode, role and namespace.",
@@ -221,22 +241,19 @@ class AuditMetrics:
             "Pods and workloads of the last completed scan, by namespace, kind and outcome.",
             ["namespace", "kind", "outcome"],
         )
-        r.register(self.findings)
-        r.register(self.objects)
-        self.last_scan = Gauge(
+        self.add(self.findings)
+        self.add(self.objects)
+        self.last_scan = self.gauge(
             "initgate_audit_last_scan_timestamp_seconds",
             "When the last completed scan finished (Unix time).",
-            registry=r,
         )
-        self.scan_duration = Gauge(
+        self.scan_duration = self.gauge(
             "initgate_audit_scan_duration_seconds",
             "How long the last completed scan took.",
-            registry=r,
         )
-        self.scans = Counter("initgate_audit_scans", "Completed scans.", registry=r)
-        self.scan_errors = Counter(
+        self.scans = self.counter("initgate_audit_scans", "Completed scans.")
+        self.scan_errors = self.counter(
             "initgate_audit_scan_errors",
             "Scans that failed (stage scan) and PolicyReport writes that failed (policy-reports).",
             ["stage"],
-            registry=r,
         )

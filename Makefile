@@ -7,11 +7,14 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools run test lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
+.PHONY: setup tools run test latest lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
 
-$(BIN)/.installed: pyproject.toml
+# The runtime dependencies at the versions the image ships (requirements.lock, by hash), then
+# the project and its dev tools. `make latest` tests the newest releases instead.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -43,6 +46,18 @@ integration: setup
 
 chart: setup tools
 	$(BIN)/pytest -q -m "chart"
+
+# The unit and integration suites with the newest fastapi, starlette and uvicorn on top of the
+# lock, in a venv of their own (.tools/latest): the bounds in pyproject.toml are lower bounds only.
+LATEST := .tools/latest
+latest: setup
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(LATEST)/bin/python -m pip install --quiet -e '.[dev]'
+	$(LATEST)/bin/python -m pip install --quiet --upgrade fastapi starlette uvicorn
+	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -iE '^(fastapi|starlette|uvicorn) '
+	$(LATEST)/bin/pytest -q -m "not chart and not e2e"
 
 audit-deps: setup
 	$(BIN)/python scripts/audit_deps.py

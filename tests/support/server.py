@@ -25,7 +25,7 @@ from webhook.server.tls import Issued, issue
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T], accept: Callable[[T], bool], timeout: float = 2.0) -> T:
+def eventually(probe: Callable[[], T], accept: Callable[[T], bool], timeout: float = 10.0) -> T:
     """`probe()` once `accept` holds of it, else its last value after `timeout` seconds. The
     server records a decision (metrics, the log line) just after it sends the answer, so a client
     that has the answer can be a moment early for the record."""

@@ -109,7 +109,13 @@ class ConfigStore:
         if digest == self._current.digest:
             # Back to the active content (a bad file was reverted): the same bad file written
             # again later is news again, to be logged and counted.
-            self._refused = ""
+            if self._refused:
+                self._refused = ""
+                event(
+                    LOG,
+                    "configuration file back to the active configuration",
+                    source=str(self.path),
+                )
             return None
         if digest == self._refused:
             return None

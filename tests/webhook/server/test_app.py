@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import ssl
+import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -351,17 +352,26 @@ def test_metrics_count_decisions_findings_and_certificate(
 
 
 def test_one_decision_line_per_request(client: httpx.Client, served: server.Served) -> None:
+    """A uid of its own (other tests send the captured reviews too), and a second request after
+    it: the event loop writes decision lines in order, so once the second one's line is there,
+    every line of the first one is too."""
     sent = reviews.captured("pod-create-generatename", "mutate")
+    sent["request"]["uid"] = str(uuid.uuid4())
+    after = reviews.captured("pod-create-two-init", "mutate")
+    after["request"]["uid"] = str(uuid.uuid4())
     post(client, "/mutate", sent)
-    lines = server.eventually(
-        lambda: [line for line in served.logs().splitlines() if sent["request"]["uid"] in line],
-        bool,
-    )
-    assert len(lines) >= 1
-    entry = json.loads(lines[-1])
+    post(client, "/mutate", after)
+
+    def lines_of(uid: str) -> list[str]:
+        return [line for line in served.logs().splitlines() if uid in line]
+
+    assert len(server.eventually(lambda: lines_of(after["request"]["uid"]), bool)) == 1
+    lines = lines_of(sent["request"]["uid"])
+    assert len(lines) == 1, lines
+    entry = json.loads(lines[0])
     assert entry["msg"] == "decision"
     assert entry["name"] == ""
     assert entry["generateName"] == "pod-h-gen-"
     assert entry["decision"] == "patched"
     assert entry["policies"] == ["default-resources", "emptydir-sizelimit"]
-    assert "spec" not in lines[-1]
+    assert "spec" not in lines[0]

@@ -177,6 +177,15 @@ def test_an_invalid_file_keeps_the_last_good_configuration(
     # A bad file reverted to the active content (nothing to reload), then the same bad file
     # again: that is news, logged and counted again.
     apply(served, config, INVALID, result=FAILURE)
+    reverted = len(back_to_active(served))
     config.write(STRICT)
-    time.sleep(RELOAD_INTERVAL * 3)
+    assert len(server.eventually(lambda: back_to_active(served), lambda s: len(s) > reverted)) == (
+        reverted + 1
+    )
     apply(served, config, INVALID, result=FAILURE)
+
+
+def back_to_active(served: server.Served) -> list[dict[str, Any]]:
+    """The log lines that say the file was seen back at the active configuration."""
+    message = "configuration file back to the active configuration"
+    return [entry for entry in served.log_entries() if entry["msg"] == message]

@@ -1,13 +1,14 @@
-"""The floor of the benchmark: a bare ASGI app on the same uvicorn and TLS settings as initgate,
-that only parses the JSON body (with orjson, like initgate) and answers `allowed: true` with the
-uid.
+"""The floors of the benchmark: the least an admission server can do, on the very uvicorn
+configuration initgate serves with (`webhook.server.lifecycle.uvicorn_config`: h11, TLS, limits).
 
-Whatever initgate costs above this is its own cost: routing, validation, the engine, logging,
-metrics, and its own connection handling (`webhook.server.connection`: guards, and answers
-written in one
-piece). Run: `python scripts/bench_floor.py PORT CERT KEY [--initgate-protocol]`; with
-`--initgate-protocol` the floor runs on initgate's connection handling too, so that the
-difference is the request path alone.
+- `bare`: a bare ASGI app that reads the body, parses it with orjson and answers `allowed: true`
+  with the uid: what the transport, HTTP and TLS cost.
+- `fastapi`: the least a FastAPI service does: one `@app.post` route that awaits
+  `request.body()`, parses it with orjson and answers the same: what the stack initgate is built
+  on costs, routing and middleware included.
+
+Whatever initgate costs above the FastAPI floor is its own: validation, the engine, messages,
+metrics and the decision log. Run: `python scripts/bench_floor.py {bare,fastapi} PORT CERT KEY`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,24 @@ from typing import Any
 
 import orjson
 import uvicorn
+from fastapi import FastAPI, Request, Response
 
+from webhook.server.lifecycle import uvicorn_config
+from webhook.server.settings import ServerSettings
 from webhook.server.tls import ServingCertificate
 
-Scope = dict[str, Any]
+
+def _answer(review: dict[str, Any]) -> bytes:
+    return orjson.dumps(
+        {
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "response": {"uid": review["request"]["uid"], "allowed": True},
+        }
+    )
 
 
-async def app(scope: Scope, receive: Any, send: Any) -> None:
+async def bare(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -43,43 +55,34 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
-    review = orjson.loads(body)
-    answer = {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "response": {"uid": review["request"]["uid"], "allowed": True},
-    }
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": orjson.dumps(answer)})
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": _answer(orjson.loads(body))})
+
+
+def fastapi() -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/readyz")
+    async def ready() -> dict[str, str]:
+        return {"status": "ready"}
+
+    async def admit(request: Request) -> Response:
+        body = await request.body()
+        return Response(_answer(orjson.loads(body)), media_type="application/json")
+
+    app.post("/validate")(admit)
+    app.post("/mutate")(admit)
+    return app
 
 
 def main() -> None:
-    port, cert, key = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    http: Any = "auto"
-    if "--initgate-protocol" in sys.argv[4:]:
-        from webhook.server.connection import Guard, protocol  # noqa: PLC0415 - it imports the engine
-
-        http = protocol(Guard(read_timeout=10))
+    kind, port, cert, key = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+    app: Any = bare if kind == "bare" else fastapi()
+    settings = ServerSettings(host="127.0.0.1", port=port, tls_cert=cert, tls_key=key)
     # The very same SSLContext settings as `initgate serve` (TLS 1.2 floor, cipher list).
     serving = ServingCertificate(cert, key)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http=http,
-        ssl_context_factory=lambda _config, _default: serving.context,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_keep_alive=30,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn_config(app, settings, serving.context)).run()
 
 
 if __name__ == "__main__":

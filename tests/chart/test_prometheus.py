@@ -25,7 +25,7 @@ import pytest
 from tests.chart.render import CHART, NAMESPACE, ROOT, render
 from tests.chart.test_monitoring import queried
 from tests.support import reviews, server
-from tests.support.prometheus import Prometheus, Series, running, until
+from tests.support.prometheus import Prometheus, Series, running, tool, until
 from tests.webhook.audit.apiserver import Replay
 from webhook._version import __version__
 
@@ -134,6 +134,7 @@ def scrape_config(job: str, port: int, *, honor_labels: bool = False) -> dict[st
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    tool("prometheus")  # skips here, before anything is started, when it is not installed
     folder = tmp_path_factory.mktemp("prometheus")
     with ExitStack() as cleanup:
         replay = Replay(folder / "apiserver")

@@ -148,7 +148,7 @@ def _documents(name: str, content: str) -> Iterator[Document]:
         except ValueError:
             pass  # not JSON after all: YAML reports the error with its line
         else:
-            yield _document(Source(name, 1, 1), content, data, None, 0)
+            yield _document(Source(name, 1, 1), content, data, _json_node(content), 0)
             return
     for number, (first, chunk) in enumerate(split(content), start=1):
         try:
@@ -163,6 +163,20 @@ def _documents(name: str, content: str) -> Iterator[Document]:
             continue
         line = first + node.start_mark.line + 1 if node is not None else None
         yield _document(Source(name, number, line), chunk, data, node, first)
+
+
+def _json_node(content: str) -> yaml.Node | None:
+    """JSON text composed as YAML (JSON is YAML's flow style), for the lines of the containers and
+    volumes in it: the data itself is json.loads'. None if YAML cannot read it."""
+    loader = _LOADER(content)
+    node: yaml.Node | None = None
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        pass  # the lines are lost, not the data
+    finally:
+        loader.dispose()
+    return node
 
 
 def split(content: str) -> list[tuple[int, str]]:

@@ -18,6 +18,7 @@ import yaml
 from policies.base import Mode
 from webhook._version import __version__
 from webhook.cli import auditing as audit_commands
+from webhook.cli.arguments import option
 from webhook.core.config import ConfigError, load_config, parse_config
 from webhook.core.configdoc import render_default
 from webhook.server.endpoint import MAX_BODY_BYTES
@@ -130,13 +131,31 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8443, help="HTTPS port (default: 8443)")
     serve.add_argument("--metrics-host", default=None, help="metrics address (default: --host)")
     serve.add_argument(
-        "--metrics-port", type=int, default=9090, help="plain-HTTP metrics port; 0: off"
+        "--metrics-port",
+        type=int,
+        default=9090,
+        help="plain-HTTP metrics port; 0: off (default: 9090)",
     )
-    serve.add_argument("--config", type=Path, help="configuration file, reloaded on change")
-    serve.add_argument("--tls-cert", type=Path, help="certificate chain (PEM), reloaded on change")
-    serve.add_argument("--tls-key", type=Path, help="private key (PEM), reloaded on change")
     serve.add_argument(
-        "--client-ca", type=Path, help="require client certificates signed by this CA"
+        "--config",
+        type=Path,
+        help="configuration file, reloaded on change (default: the built-in policy)",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        help="certificate chain (PEM), reloaded on change "
+        "(default: a development certificate in --state-dir)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        type=Path,
+        help="private key (PEM), reloaded on change (default: the development certificate's)",
+    )
+    serve.add_argument(
+        "--client-ca",
+        type=Path,
+        help="require client certificates signed by this CA (default: none required)",
     )
     serve.add_argument(
         "--state-dir",
@@ -145,10 +164,16 @@ def parser() -> argparse.ArgumentParser:
         help="where a development certificate is created when none is given (default: .state)",
     )
     serve.add_argument(
-        "--shutdown-delay", type=float, default=3.0, help="seconds to drain after SIGTERM"
+        "--shutdown-delay",
+        type=float,
+        default=3.0,
+        help="seconds to drain after SIGTERM (default: 3)",
     )
     serve.add_argument(
-        "--reload-interval", type=float, default=2.0, help="seconds between file checks"
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        help="seconds between file checks (default: 2)",
     )
     serve.add_argument(
         "--max-body-bytes",
@@ -174,21 +199,27 @@ def parser() -> argparse.ArgumentParser:
         default=MAX_CONNECTIONS,
         help=f"requests on connections beyond this many get 503 (default: {MAX_CONNECTIONS})",
     )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe level of the JSON log lines on standard error (default: info)",
+    )
     serve.set_defaults(run=_serve)
 
     review_cmd = commands.add_parser(
         "review", help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)"
     )
     review_cmd.add_argument("file", help="JSON or YAML file, or - for standard input")
-    review_cmd.add_argument("--config", type=Path, help="configuration file (default: built-in)")
-    review_cmd.add_argument(
+    option(review_cmd, "--config", type=Path, help="configuration file (default: built-in)")
+    option(
+        review_cmd,
         "--mode",
         default="enforce",
         choices=[m.value for m in Mode if m is not Mode.OFF],
         help="endpoint cap, as a namespace labelled initgate.io/mode would get",
     )
-    review_cmd.add_argument("--namespace", default="default", help="namespace of a plain manifest")
+    option(review_cmd, "--namespace", default="default", help="namespace of a plain manifest")
     review_cmd.set_defaults(run=_review)
 
     audit_commands.register(commands)
@@ -201,12 +232,22 @@ def parser() -> argparse.ArgumentParser:
     config.set_defaults(run=_config)
 
     selfcheck = commands.add_parser("selfcheck", help="one AdmissionReview round trip over TLS")
-    selfcheck.add_argument(
-        "--url", required=True, help="e.g. https://initgate.initgate.svc:443/validate"
+    option(
+        selfcheck, "--url", required=True, help="e.g. https://initgate.initgate.svc:443/validate"
     )
-    selfcheck.add_argument("--ca", type=Path, help="CA bundle that must verify the server")
-    selfcheck.add_argument("--client-cert", type=Path, help="client certificate (mutual TLS)")
-    selfcheck.add_argument("--client-key", type=Path, help="client key (mutual TLS)")
+    option(
+        selfcheck,
+        "--ca",
+        type=Path,
+        help="CA bundle that must verify the server (default: the system's trusted CAs)",
+    )
+    option(
+        selfcheck,
+        "--client-cert",
+        type=Path,
+        help="client certificate for mutual TLS (default: none)",
+    )
+    option(selfcheck, "--client-key", type=Path, help="client key for mutual TLS (default: none)")
     selfcheck.set_defaults(run=_selfcheck)
 
     version = commands.add_parser("version", help="print the version")

@@ -48,8 +48,9 @@ def test_config_validate_names_the_error_location(
     path = tmp_path / "config.yaml"
     path.write_text("policies:\n  init-unbounded:\n    required: [cpu]\n    maximum: {cpu: lots}\n")
     assert main(["config", "validate", str(path)]) == 1
-    assert capsys.readouterr().err.startswith(
-        f"{path}:4: policies.init-unbounded.maximum: Value error"
+    assert capsys.readouterr().err == (
+        f"{path}:4: policies.init-unbounded.maximum.cpu: expected a quantity such as 512Mi, "
+        "not 'lots'\n"
     )
     assert main(["config", "validate", str(tmp_path / "missing.yaml")]) == 2
 

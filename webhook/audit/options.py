@@ -41,5 +41,8 @@ class MutateOptions:
     config: Path | None = None
     namespace: str = "default"
     mode: Mode = Mode.ENFORCE
-    templates: bool = False
+    templates: bool = True
+    """Apply to each workload's pod template what its pods would get."""
     show: Literal["manifests", "diff", "patch"] = "manifests"
+    in_place: bool = False
+    """Write the changes into the files instead of printing anything."""

@@ -95,6 +95,7 @@ def _mutate(args: argparse.Namespace) -> int:
         mode=Mode(args.mode),
         templates=args.templates,
         show="diff" if args.diff else "patch" if args.patch else "manifests",
+        in_place=args.in_place,
     )
     return mutate(options)
 
@@ -210,7 +211,10 @@ def _audit_parser(commands: Any) -> None:
 
 def _mutate_parser(commands: Any) -> None:
     mutate = commands.add_parser(
-        "mutate", help="print manifests as the mutating webhook would leave them"
+        "mutate",
+        help="print manifests with what the mutating webhook adds to them (and to workloads' pods)",
+        description="Exit status: 0, or 2 when something could not be read (the rest is still "
+        "printed). What was changed, and what was not judged, is summed up on standard error.",
     )
     option(
         mutate,
@@ -228,10 +232,24 @@ def _mutate_parser(commands: Any) -> None:
     option(
         mutate,
         "--templates",
-        action="store_true",
-        help="also apply the pods' mutations to workload templates (to commit them to Git)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="apply to each workload's pod template what its pods would get (to commit it to "
+        "Git); --no-templates: leave workloads as the webhook does, which only patches pods "
+        "(default: on)",
     )
     shown = mutate.add_mutually_exclusive_group()
-    option(shown, "--diff", action="store_true", help="print a unified diff instead")
-    option(shown, "--patch", action="store_true", help="print each object's JSON Patch")
+    option(
+        shown,
+        "--diff",
+        action="store_true",
+        help="print a unified diff of the files instead, for patch -p1 or git apply",
+    )
+    option(shown, "--patch", action="store_true", help="print each object's JSON Patch instead")
+    option(
+        shown,
+        "--in-place",
+        action="store_true",
+        help="write the changes into the files instead (comments and layout kept)",
+    )
     mutate.set_defaults(run=_mutate)

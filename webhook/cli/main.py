@@ -11,9 +11,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from policies.base import Mode
 from webhook._version import __version__
@@ -56,34 +53,59 @@ def _serve(args: argparse.Namespace) -> int:
         return USAGE_ERROR
 
 
-def read_document(source: str) -> Any:
-    """One JSON or YAML document from a file or `-` (standard input)."""
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return yaml.safe_load(text)
-
-
-def _object(document: Any) -> dict[str, Any]:
-    if not isinstance(document, dict):
-        raise TypeError("expected one object: an AdmissionReview or a manifest")
-    return document
-
-
 def _review(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from webhook.audit.manifests import load
     from webhook.core.chain import as_review, chain
+    from webhook.core.configerrors import path
     from webhook.core.plan import compile_plan
+
+    def refuse(message: str) -> int:
+        print(f"initgate review: {message}", file=sys.stderr)
+        return USAGE_ERROR
 
     try:
         plan = compile_plan(load_config(args.config))
-        document = read_document(args.file)
-        incoming = as_review(_object(document), namespace=args.namespace)
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
-        print(f"initgate review: {error}", file=sys.stderr)
+    except ConfigError as error:
+        return refuse(str(error))
+    loaded = load([args.file], stdin=sys.stdin)
+    for problem in loaded.problems:
+        refuse(problem.display)
+    if loaded.problems:
         return USAGE_ERROR
+    manifests = list(loaded.manifests)
+    name = "<stdin>" if args.file == "-" else args.file
+    if len(manifests) != 1:
+        return refuse(
+            f"{name} holds {len(manifests)} objects; review judges one at a time: "
+            f"use `initgate audit -f {args.file}` to judge them all"
+        )
+    try:
+        incoming = as_review(manifests[0].obj, namespace=args.namespace)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{path(item['loc'])}: {item['msg']}" for item in error.errors(include_url=False)
+        )
+        return refuse(f"{manifests[0].source.display}: not a valid AdmissionReview: {problems}")
     result = chain(incoming, plan, cap=Mode(args.mode))
+    request = incoming.request
+    if result.validate_decision.reason == "unhandled":
+        return refuse(
+            f"{request.kind.kind} is not judged by initgate, which judges Pods and the workloads "
+            "that create them: the webhook configurations do not send it (audit -f counts it "
+            "among the objects not audited)"
+        )
     print(json.dumps({"mutate": result.mutate, "validate": result.validate}, indent=2))
+    for webhook, decision in (
+        ("mutate", result.mutate_decision),
+        ("validate", result.validate_decision),
+    ):
+        if decision.outcome in ("skipped", "exempt"):
+            print(
+                f"initgate review: note: {webhook}: {decision.outcome} ({decision.reason})",
+                file=sys.stderr,
+            )
     return 0 if result.validate["response"]["allowed"] else 1
 
 
@@ -95,6 +117,9 @@ def _config(args: argparse.Namespace) -> int:
         parse_config(Path(args.file).read_text(encoding="utf-8"), source=args.file)
     except OSError as error:
         print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
+    except UnicodeDecodeError:
+        print(f"{args.file}: cannot read: not UTF-8 text", file=sys.stderr)
         return USAGE_ERROR
     except ConfigError as error:
         print(error, file=sys.stderr)
@@ -110,7 +135,7 @@ def _selfcheck(args: argparse.Namespace) -> int:
         print(check(args.url, ca=args.ca, client_cert=args.client_cert, client_key=args.client_key))
     except SelfCheckError as error:
         print(f"initgate selfcheck: FAILED: {error}", file=sys.stderr)
-        return 1
+        return error.status
     return 0
 
 
@@ -264,7 +289,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # that the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OSError, UnicodeDecodeError) as error:
+        # What a command did not foresee of its files and sockets is still one line, not a
+        # traceback: the environment, not initgate, is what needs fixing.
+        print(f"initgate {args.command}: {_cause(error)}", file=sys.stderr)
+        return USAGE_ERROR
     return status
+
+
+def _cause(error: OSError | UnicodeDecodeError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text ({error.reason})"
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 if __name__ == "__main__":

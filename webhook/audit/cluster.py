@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from policies.base import Mode, items, mapping, text
+from webhook.audit import network
 from webhook.audit.evaluate import Target, evaluate
 from webhook.audit.live import CONFIGURATION_KINDS, Routes
 from webhook.audit.report import Report
@@ -36,6 +38,7 @@ from webhook.audit.routing import EXCLUDED, Skip, route
 from webhook.core.engine import Webhook
 from webhook.core.plan import Plan
 
+KUBE_CONFIG = Path("~/.kube/config")
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 TIMEOUT = (10, 60)
 """(connect, read) seconds of each call: a stuck API server must not stall a scan forever."""
@@ -77,6 +80,7 @@ def connect(
         and "KUBECONFIG" not in os.environ
         and "KUBERNETES_SERVICE_HOST" in os.environ
     )
+    _kubeconfig_exists(kubeconfig)
     try:
         if in_cluster:
             configuration = client.Configuration()
@@ -87,6 +91,8 @@ def connect(
             api = config.new_client_from_config(config_file=file, context=context)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as error:
         raise ClusterError(f"cannot configure the kubernetes client: {error}") from error
+    except (ValueError, yaml.YAMLError) as error:  # a kubeconfig that is not one
+        raise ClusterError(f"cannot read the kubeconfig: {error}") from error
     cluster = Cluster(api)
     cluster.excluded.update(dict.fromkeys(exclude, "excluded with --exclude-namespace"))
     if in_cluster and SERVICE_ACCOUNT_NAMESPACE.exists():
@@ -95,12 +101,55 @@ def connect(
     return cluster
 
 
+def _kubeconfig_exists(given: Path | None) -> None:
+    """A `ClusterError` saying which kubeconfig is missing and what to do, rather than the
+    client's "Invalid kube-config file. No configuration found"."""
+    if given is not None:
+        if not given.is_file():
+            what = "is a directory" if given.is_dir() else "does not exist"
+            raise ClusterError(
+                f"kubeconfig {given} {what}: give --kubeconfig an existing file, or leave it out "
+                "to use $KUBECONFIG or ~/.kube/config"
+            )
+        try:
+            data = yaml.safe_load(given.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            why = getattr(error, "strerror", None) or getattr(error, "problem", None) or error
+            raise ClusterError(f"kubeconfig {given}: cannot read it: {why}") from error
+        if not isinstance(data, dict):
+            raise ClusterError(
+                f"kubeconfig {given} is not a kubeconfig (a mapping of clusters, users and "
+                "contexts, as kubectl config view prints)"
+            )
+        return
+    if "KUBECONFIG" in os.environ:
+        paths = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+        if paths and not any(Path(p).expanduser().is_file() for p in paths):
+            raise ClusterError(
+                f"KUBECONFIG={os.environ['KUBECONFIG']}: no such file: set KUBECONFIG to an "
+                "existing kubeconfig, or give --kubeconfig FILE"
+            )
+        return
+    if "KUBERNETES_SERVICE_HOST" not in os.environ and not KUBE_CONFIG.expanduser().is_file():
+        raise ClusterError(
+            f"no kubeconfig: {KUBE_CONFIG} does not exist and KUBECONFIG is not set; give "
+            "--kubeconfig FILE (or run in a pod with a service account)"
+        )
+
+
 def _fail(what: str, error: Exception) -> ClusterError:
     if isinstance(error, ApiException):
         reason = f"HTTP {error.status} {error.reason}"
         message = text(mapping(_json(error.body)).get("message"))
         return ClusterError(f"{what}: {reason}" + (f": {message}" if message else ""))
-    return ClusterError(f"{what}: {type(error).__name__}: {error}")
+    pool = getattr(error, "pool", None)  # urllib3's MaxRetryError: the connection pool tried
+    host = f"{pool.host}:{pool.port}" if pool is not None else "the API server"
+    cause = network.describe(
+        error,
+        host=host,
+        trust="the kubeconfig's certificate-authority must be the one that signed the API server's",
+    )
+    return ClusterError(f"{what}: {cause}")
 
 
 def _json(body: Any) -> Any:

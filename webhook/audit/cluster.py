@@ -34,7 +34,7 @@ from webhook.audit import network
 from webhook.audit.evaluate import Target, evaluate
 from webhook.audit.live import CONFIGURATION_KINDS, Routes
 from webhook.audit.report import Report
-from webhook.audit.routing import EXCLUDED, Skip, route
+from webhook.audit.routing import EXCLUDED, MODE_LABEL, Skip, route
 from webhook.core.engine import Webhook
 from webhook.core.plan import Plan
 
@@ -292,10 +292,12 @@ def scan(
     page_size: int = 500,
     stop: Callable[[], bool] = lambda: False,
     webhooks: Routes | None = None,
+    judge_as: Mode | None = None,
 ) -> Report:
     """Audit every pod and workload of the cluster (or of one namespace), each once. With
     `webhooks`, objects are routed by the live webhook configurations, not by the chart's labels
-    and `default_mode`."""
+    and `default_mode`. With `judge_as`, the namespaces that are routed are judged in that mode
+    rather than their own (what would happen if it were theirs)."""
     core = client.CoreV1Api(cluster.api)
     if namespace is not None:
         found = [fetch(core.read_namespace, f"get namespace {namespace}", name=namespace)]
@@ -314,7 +316,11 @@ def scan(
         name = text(metadata.get("name"))
         labels[name] = mapping(metadata.get("labels"))
         routes[name] = _route_namespace(name, labels[name], webhooks, default_mode, cluster)
-    report = Report(namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)})
+    report = Report(
+        namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)},
+        modes={n: r for n, r in routes.items() if isinstance(r, Mode)},
+        labelled={n for n, r in routes.items() if r == labels[n].get(MODE_LABEL)},
+    )
     if namespace is not None and not isinstance(routes[namespace], Mode):
         return report
     scope = {"namespace": namespace} if namespace is not None else {}
@@ -333,6 +339,7 @@ def scan(
                     default=default_mode,
                     cluster=cluster,
                     webhooks=webhooks,
+                    judge_as=judge_as,
                 )
     report.objects.sort(key=lambda a: (a.namespace, ORDER.get(a.kind, 9), a.name))
     return report
@@ -349,6 +356,7 @@ def _audit_one(
     default: Mode,
     cluster: Cluster,
     webhooks: Routes | None,
+    judge_as: Mode | None,
 ) -> None:
     metadata = mapping(obj.get("metadata"))
     if obj.get("kind") != "Pod":
@@ -366,7 +374,8 @@ def _audit_one(
     if isinstance(cap, Skip):
         report.namespaces[namespace] = cap.reason
         return
-    target = Target(obj=obj, namespace=namespace, cap=cap)
+    report.modes.setdefault(namespace, cap)
+    target = Target(obj=obj, namespace=namespace, cap=judge_as or cap)
     if webhooks is not None:
         namespace_labels = labels[namespace]
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from policies.base import Mode
 from webhook.audit import offline
 from webhook.audit.manifests import load
 from webhook.audit.options import USAGE_ERROR, AuditOptions, MutateOptions
@@ -63,6 +64,7 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                         default_mode=options.default_mode,
                         page_size=options.page_size,
                         webhooks=webhooks,
+                        judge_as=Mode.ENFORCE if options.readiness else None,
                     )
                 finally:
                     # After the scan, failed or not: evaluating matchConditions adds notes.
@@ -84,6 +86,11 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
             loaded, plan, namespace=options.namespace or "default", cap=options.mode
         )
     write_problems(report.problems, err)
+    if options.readiness:
+        from webhook.audit import readiness  # noqa: PLC0415 - only for --readiness
+
+        readiness.write(report, out, output=options.output)
+        return 0
     emit(report, plan, options, out)
     return report.status(options.fail_on)
 

@@ -49,17 +49,25 @@ def _audit(args: argparse.Namespace) -> int:
         "exclude_namespace",
         "webhook_configuration",
         "default_mode",
+        "readiness",
     )
     if not args.cluster and any(getattr(args, name) for name in cluster_only):
         args.parser.error(
             "--interval, --kubeconfig, --context, --policy-reports, --exclude-namespace, "
-            "--default-mode and --webhook-configuration need --cluster"
+            "--default-mode, --webhook-configuration and --readiness need --cluster"
         )
     if args.webhook_configuration and (args.default_mode or args.exclude_namespace):
         args.parser.error(
             "--webhook-configuration routes by the live configurations: "
             "--default-mode and --exclude-namespace do not apply"
         )
+    if args.readiness and (args.interval is not None or args.webhook_configuration):
+        args.parser.error(
+            "--readiness is a single scan routed by namespace labels: "
+            "--interval and --webhook-configuration do not apply"
+        )
+    if args.readiness and args.output == "sarif":
+        args.parser.error("--readiness prints a table or JSON (-o json), not SARIF")
     if args.interval is not None and args.output != "table":
         args.parser.error("-o applies to a single audit, not to --interval")
     options = AuditOptions(
@@ -80,6 +88,7 @@ def _audit(args: argparse.Namespace) -> int:
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
         policy_reports=args.policy_reports,
+        readiness=args.readiness,
     )
     return audit(options)
 
@@ -200,6 +209,13 @@ def _audit_parser(commands: Any) -> None:
         help="with --interval (default: 0.0.0.0)",
     )
     option(audit, "--metrics-port", type=int, default=9090, help="with --interval: Prometheus port")
+    option(
+        audit,
+        "--readiness",
+        action="store_true",
+        help="--cluster: per namespace, its mode now, what enforce would deny and patch, and "
+        "the kubectl label command for each namespace that can move up with nothing denied",
+    )
     option(
         audit,
         "--policy-reports",

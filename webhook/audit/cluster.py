@@ -32,13 +32,13 @@ from kubernetes.config.config_exception import ConfigException
 from policies.base import Mode, items, mapping, text
 from webhook.audit import network
 from webhook.audit.evaluate import Target, evaluate
+from webhook.audit.kubeconfig import kubeconfig_problem
 from webhook.audit.live import CONFIGURATION_KINDS, Routes
 from webhook.audit.report import Report
 from webhook.audit.routing import EXCLUDED, MODE_LABEL, Skip, route
 from webhook.core.engine import Webhook
 from webhook.core.plan import Plan
 
-KUBE_CONFIG = Path("~/.kube/config")
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 TIMEOUT = (10, 60)
 """(connect, read) seconds of each call: a stuck API server must not stall a scan forever."""
@@ -80,7 +80,9 @@ def connect(
         and "KUBECONFIG" not in os.environ
         and "KUBERNETES_SERVICE_HOST" in os.environ
     )
-    _kubeconfig_exists(kubeconfig)
+    problem = kubeconfig_problem(kubeconfig)
+    if problem:
+        raise ClusterError(problem)
     try:
         if in_cluster:
             configuration = client.Configuration()
@@ -99,42 +101,6 @@ def connect(
         own = SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip()
         cluster.excluded[own] = "initgate runs here (excluded by the webhook configuration)"
     return cluster
-
-
-def _kubeconfig_exists(given: Path | None) -> None:
-    """A `ClusterError` saying which kubeconfig is missing and what to do, rather than the
-    client's "Invalid kube-config file. No configuration found"."""
-    if given is not None:
-        if not given.is_file():
-            what = "is a directory" if given.is_dir() else "does not exist"
-            raise ClusterError(
-                f"kubeconfig {given} {what}: give --kubeconfig an existing file, or leave it out "
-                "to use $KUBECONFIG or ~/.kube/config"
-            )
-        try:
-            data = yaml.safe_load(given.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            why = getattr(error, "strerror", None) or getattr(error, "problem", None) or error
-            raise ClusterError(f"kubeconfig {given}: cannot read it: {why}") from error
-        if not isinstance(data, dict):
-            raise ClusterError(
-                f"kubeconfig {given} is not a kubeconfig (a mapping of clusters, users and "
-                "contexts, as kubectl config view prints)"
-            )
-        return
-    if "KUBECONFIG" in os.environ:
-        paths = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
-        if paths and not any(Path(p).expanduser().is_file() for p in paths):
-            raise ClusterError(
-                f"KUBECONFIG={os.environ['KUBECONFIG']}: no such file: set KUBECONFIG to an "
-                "existing kubeconfig, or give --kubeconfig FILE"
-            )
-        return
-    if "KUBERNETES_SERVICE_HOST" not in os.environ and not KUBE_CONFIG.expanduser().is_file():
-        raise ClusterError(
-            f"no kubeconfig: {KUBE_CONFIG} does not exist and KUBECONFIG is not set; give "
-            "--kubeconfig FILE (or run in a pod with a service account)"
-        )
 
 
 def _fail(what: str, error: Exception) -> ClusterError:

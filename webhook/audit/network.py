@@ -60,7 +60,13 @@ def _said(cause: BaseException, host: str, trust: str) -> str:
     elif isinstance(cause, socket.gaierror):
         said = f"cannot resolve {host} ({cause.strerror}): check the host name"
     elif isinstance(cause, ssl.SSLError):
-        said = f"TLS failed with {host} ({cause.reason or cause}): is it an HTTPS port?"
+        said = (
+            f"TLS failed with {host} ({cause.reason or cause}): is it an HTTPS port, and does it "
+            "require a client certificate?"
+        )
     elif isinstance(cause, ConnectionResetError):
-        said = f"connection reset by {host}: is it an HTTPS port?"
+        said = (
+            f"connection reset by {host}: is it an HTTPS port, and does it require a client "
+            "certificate?"
+        )
     return said

@@ -6,7 +6,6 @@ Exit status: 0 success (or admitted), 1 denied (or check failed), 2 usage or inp
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from policies.base import Mode
 from webhook._version import __version__
 from webhook.cli import auditing as audit_commands
 from webhook.cli.arguments import option
-from webhook.core.config import ConfigError, load_config, parse_config
+from webhook.core.config import ConfigError, parse_config
 from webhook.core.configdoc import render_default
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
@@ -54,59 +53,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
+    from webhook.cli.reviewing import review
 
-    from webhook.audit.manifests import load
-    from webhook.core.chain import as_review, chain
-    from webhook.core.configerrors import path
-    from webhook.core.plan import compile_plan
-
-    def refuse(message: str) -> int:
-        print(f"initgate review: {message}", file=sys.stderr)
-        return USAGE_ERROR
-
-    try:
-        plan = compile_plan(load_config(args.config))
-    except ConfigError as error:
-        return refuse(str(error))
-    loaded = load([args.file], stdin=sys.stdin)
-    for problem in loaded.problems:
-        refuse(problem.display)
-    if loaded.problems:
-        return USAGE_ERROR
-    manifests = list(loaded.manifests)
-    name = "<stdin>" if args.file == "-" else args.file
-    if len(manifests) != 1:
-        return refuse(
-            f"{name} holds {len(manifests)} objects; review judges one at a time: "
-            f"use `initgate audit -f {args.file}` to judge them all"
-        )
-    try:
-        incoming = as_review(manifests[0].obj, namespace=args.namespace)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{path(item['loc'])}: {item['msg']}" for item in error.errors(include_url=False)
-        )
-        return refuse(f"{manifests[0].source.display}: not a valid AdmissionReview: {problems}")
-    result = chain(incoming, plan, cap=Mode(args.mode))
-    request = incoming.request
-    if result.validate_decision.reason == "unhandled":
-        return refuse(
-            f"{request.kind.kind} is not judged by initgate, which judges Pods and the workloads "
-            "that create them: the webhook configurations do not send it (audit -f counts it "
-            "among the objects not audited)"
-        )
-    print(json.dumps({"mutate": result.mutate, "validate": result.validate}, indent=2))
-    for webhook, decision in (
-        ("mutate", result.mutate_decision),
-        ("validate", result.validate_decision),
-    ):
-        if decision.outcome in ("skipped", "exempt"):
-            print(
-                f"initgate review: note: {webhook}: {decision.outcome} ({decision.reason})",
-                file=sys.stderr,
-            )
-    return 0 if result.validate["response"]["allowed"] else 1
+    return review(args.file, config=args.config, mode=Mode(args.mode), namespace=args.namespace)
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ Exit status: 0 success (or admitted), 1 denied (or check failed), 2 usage or inp
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -249,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cause(error: OSError | UnicodeDecodeError) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text ({error.reason})"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            "address already in use: another process listens on a port given (--port, "
+            "--metrics-port: 9090 is also Prometheus's default); choose a free one"
+        )
     where = f"{error.filename}: " if error.filename else ""
     return f"{where}{error.strerror or error}"
 

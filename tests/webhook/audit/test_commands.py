@@ -382,3 +382,14 @@ def test_offline_audit_never_imports_the_kubernetes_client() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("stdin", ["", "# helm template failed before writing anything\n"])
+def test_empty_input_is_not_a_clean_audit(stdin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`helm template ... | initgate audit -f -` after helm failed: this said "0 pods and
+    workloads audited" and exited 0, a green CI step that judged nothing."""
+    status, _, err = run(capsys, "audit", "-f", "-", stdin=stdin)
+    assert status == 2
+    assert err == (
+        "initgate audit: <stdin>: holds no Kubernetes object (empty, or comments only)\n"
+    )

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools run test skipped latest lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
+.PHONY: setup tools run test test-summary latest lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
 
 # The runtime dependencies at the versions the image ships (requirements.lock, by hash), then
 # the project and its dev tools. `make latest` tests the newest releases instead.
@@ -29,18 +29,22 @@ tools: $(TOOLS)/helm $(TOOLS)/kubectl $(TOOLS)/promtool $(TOOLS)/prometheus
 run: setup
 	$(BIN)/initgate serve --host 127.0.0.1 --port 8443 --metrics-port 9090 --state-dir .state
 
-# Ends with what was skipped and why (a tool missing here, such as promtool): a green run that
-# checked less than CI does says so where it is read.
+# The summary ends with what was skipped and why (a tool missing here, such as promtool), and the
+# dependency audit's verdict (its last line: SKIPPED when no vulnerability data could be reached):
+# a green run that checked less than CI does says so where it is read.
 test: lint types unit integration chart audit-deps
-	@$(MAKE) --no-print-directory skipped
+	@$(MAKE) --no-print-directory test-summary
 
-# Each pytest run keeps its output in $(RESULTS), for the skip reasons `make test` ends with.
+# Each pytest run keeps its output in $(RESULTS), for the skip reasons the summary repeats.
 RESULTS := .state/tests
 PYTEST = mkdir -p $(RESULTS) && set -o pipefail && $(BIN)/pytest -q
+AUDIT_VERDICT := .state/audit-deps.txt
 
-skipped:
+test-summary:
 	@echo "make test: tests skipped, and why:"
 	@cat $(RESULTS)/{unit,integration,chart}.log 2>/dev/null | grep '^SKIPPED' || echo "  none"
+	@echo "make test: lint, types, unit, integration and chart passed; dependency audit:" \
+		"$$(tail -n 1 $(AUDIT_VERDICT) 2>/dev/null || echo 'not run')"
 
 lint: setup
 	$(BIN)/ruff check .
@@ -64,7 +68,7 @@ chart: setup tools
 # The unit and integration suites with the newest fastapi, starlette and uvicorn on top of the
 # lock, in a venv of their own (.tools/latest): the bounds in pyproject.toml are lower bounds only.
 LATEST := .tools/latest
-latest: setup
+latest: setup tools
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
@@ -74,7 +78,8 @@ latest: setup
 	$(LATEST)/bin/pytest -q -m "not chart and not e2e"
 
 audit-deps: setup
-	$(BIN)/python scripts/audit_deps.py
+	@mkdir -p $(dir $(AUDIT_VERDICT))
+	set -o pipefail; $(BIN)/python scripts/audit_deps.py | tee $(AUDIT_VERDICT)
 
 bench: setup
 	$(BIN)/python scripts/bench.py

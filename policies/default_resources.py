@@ -26,7 +26,7 @@ from policies.base import (
     escape,
     mapping,
 )
-from policies.policy import Policy, PolicySettings
+from policies.policy import Policy, PolicySettings, Quantity
 
 
 class DefaultResourcesSettings(PolicySettings):
@@ -35,15 +35,15 @@ class DefaultResourcesSettings(PolicySettings):
     roles: tuple[Role, ...] = (Role.APP, Role.SIDECAR)
     """Container roles the policy applies to: init, sidecar, app, ephemeral."""
 
-    requests: dict[str, str] = Field(default_factory=lambda: {"cpu": "100m", "memory": "128Mi"})
+    requests: dict[str, Quantity] = Field(
+        default_factory=lambda: {"cpu": "100m", "memory": "128Mi"}
+    )
     """Requests added when missing."""
-    limits: dict[str, str] = Field(default_factory=lambda: {"memory": "256Mi"})
+    limits: dict[str, Quantity] = Field(default_factory=lambda: {"memory": "256Mi"})
     """Limits added when missing. A cpu limit throttles, so none is set unless listed here."""
 
     @model_validator(mode="after")
     def _consistent(self) -> DefaultResourcesSettings:
-        for value in (*self.requests.values(), *self.limits.values()):
-            quantity.validate(value)
         for resource, request in self.requests.items():
             limit = self.limits.get(resource)
             if limit is not None and quantity.parse(request) > quantity.parse(limit):

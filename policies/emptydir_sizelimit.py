@@ -18,28 +18,21 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from pydantic import field_validator
-
 from policies import quantity
 from policies.base import Context, Finding, PodView, Role, Volume, add, mapping, text
-from policies.policy import Policy, PolicySettings
+from policies.policy import Policy, PolicySettings, Quantity
 
 
 class EmptyDirSizeLimitSettings(PolicySettings):
     roles: tuple[Role, ...] = (Role.INIT, Role.SIDECAR, Role.APP)
     """Container roles the policy applies to: init, sidecar, app, ephemeral."""
 
-    size_limit: str = "2Gi"
+    size_limit: Quantity = "2Gi"
     """sizeLimit given to a disk-backed emptyDir (or the sum of the pod's ephemeral-storage
     limits, when larger)."""
-    memory_size_limit: str = "256Mi"
+    memory_size_limit: Quantity = "256Mi"
     """sizeLimit given to an emptyDir with `medium: Memory`, which counts against memory (or
     the sum of the pod's memory limits, when larger)."""
-
-    @field_validator("size_limit", "memory_size_limit")
-    @classmethod
-    def _quantity(cls, value: str) -> str:
-        return quantity.validate(value)
 
 
 _NOT_EMPTY_DIR = object()

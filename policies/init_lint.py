@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from policies.base import (
     Container,
@@ -49,7 +49,9 @@ class InitLintSettings(PolicySettings):
     mode: Mode | None = Mode.WARN
     """Lint findings are advice: they warn by default and never deny."""
 
-    checks: tuple[str, ...] = CHECKS
+    checks: tuple[str, ...] = Field(
+        default=CHECKS, json_schema_extra={"items": {"enum": list(CHECKS), "type": "string"}}
+    )
     """Which heuristics run."""
 
     @cached_property

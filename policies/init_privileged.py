@@ -9,6 +9,7 @@ nobody watches. Each privilege is its own finding, keyed so that an image exempt
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -66,6 +67,10 @@ PRESETS: dict[str, tuple[ImageExemption, ...]] = {
 }
 
 
+# `ALL` (any case, with or without CAP_) in the chart's schema, as `_no_all` refuses it.
+_NOT_ALL: dict[str, Any] = {"type": "string", "not": {"pattern": "^([Cc][Aa][Pp]_)?[Aa][Ll][Ll]$"}}
+
+
 def normalise_capability(name: str) -> str:
     """`cap_net_admin` and `NET_ADMIN` are the same capability to the container runtime."""
     upper = name.upper()
@@ -76,10 +81,18 @@ class InitPrivilegedSettings(PolicySettings):
     roles: tuple[Role, ...] = (Role.INIT, Role.SIDECAR)
     """Container roles the policy applies to: init, sidecar, app, ephemeral."""
 
-    allowed_capabilities: tuple[str, ...] = BASELINE_CAPABILITIES
+    allowed_capabilities: tuple[str, ...] = Field(
+        default=BASELINE_CAPABILITIES, json_schema_extra={"items": _NOT_ALL}
+    )
     """Capabilities an init container may add (default: the Pod Security Standards baseline set).
     `ALL` is never allowed."""
-    presets: dict[str, bool] = Field(default_factory=lambda: dict.fromkeys(PRESETS, True))
+    presets: dict[str, bool] = Field(
+        default_factory=lambda: dict.fromkeys(PRESETS, True),
+        json_schema_extra={
+            "properties": {name: {"type": "boolean"} for name in PRESETS},
+            "additionalProperties": False,
+        },
+    )
     """Shipped image exemptions for service-mesh init containers, NET_ADMIN and NET_RAW only:
     `istio` (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2) and `linkerd`
     (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from policies import quantity
 from policies.base import Context, Finding, PodView, Role, mapping
-from policies.policy import Policy, PolicySettings
+from policies.policy import Policy, PolicySettings, Quantity
 
 
 class InitUnboundedSettings(PolicySettings):
@@ -24,17 +24,12 @@ class InitUnboundedSettings(PolicySettings):
 
     required: tuple[str, ...] = ("cpu", "memory")
     """Resources every init container must have a limit for."""
-    maximum: dict[str, str] = Field(default_factory=dict)
+    maximum: dict[str, Quantity] = Field(default_factory=dict)
     """Highest limit allowed per resource, e.g. `{memory: 4Gi}`; empty: no maximum."""
-    suggested: dict[str, str] = Field(default_factory=lambda: {"cpu": "500m", "memory": "256Mi"})
+    suggested: dict[str, Quantity] = Field(
+        default_factory=lambda: {"cpu": "500m", "memory": "256Mi"}
+    )
     """Values the message suggests for a missing limit."""
-
-    @field_validator("maximum", "suggested")
-    @classmethod
-    def _quantities(cls, values: dict[str, str]) -> dict[str, str]:
-        for value in values.values():
-            quantity.validate(value)
-        return values
 
 
 def _suggestion(resource: str, requests: dict[str, Any], settings: InitUnboundedSettings) -> str:

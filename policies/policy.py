@@ -8,11 +8,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from policies import quantity
 from policies.base import Context, Finding, Mode, PodView, Role
 
 
@@ -27,6 +28,30 @@ class Settings(BaseModel):
         populate_by_name=True,
         use_attribute_docstrings=True,
     )
+
+
+_SETTING = re.compile(quantity.PATTERN)
+
+
+def _quantity_setting(value: str) -> str:
+    """`value` when it is a quantity written as `quantity.PATTERN` says (no sign, no spaces)."""
+    expected = "expected a quantity such as 512Mi, not"
+    parsed = quantity.parse_or_none(value)
+    if parsed is not None and parsed < 0:
+        raise quantity.QuantityError(f"{expected} a negative one ({value!r})")
+    if parsed is None or _SETTING.fullmatch(value) is None:
+        raise quantity.QuantityError(f"{expected} {value!r}")
+    return quantity.validate(value)
+
+
+Quantity = Annotated[
+    str,
+    # The pattern goes to the JSON schema, so that the Helm chart refuses what the service refuses;
+    # the validator says why in words (and refuses more than 100 digits).
+    Field(json_schema_extra={"pattern": quantity.PATTERN, "examples": ["512Mi"]}),
+    AfterValidator(_quantity_setting),
+]
+"""A non-negative Kubernetes resource quantity, as a setting: `500m`, `1.5`, `256Mi`, `2Gi`."""
 
 
 def glob_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
@@ -67,9 +92,19 @@ class Exemptions(Settings):
 S = TypeVar("S", bound="PolicySettings")
 
 
+def _allowed_roles_schema(schema: dict[str, Any], settings: type[Any]) -> None:
+    """`roles` in the JSON schema lists only the roles this policy serves, as its validator does."""
+    roles = schema.get("properties", {}).get("roles")
+    if roles is not None:
+        allowed = [role.value for role in settings.allowed_roles]
+        roles["items"] = {"enum": allowed, "title": "Role", "type": "string"}
+
+
 class PolicySettings(Settings):
     """What every policy's settings have. Policies add their own keys, and their own default
     `roles` (and `mode`, when it is not the global one), in a subclass."""
+
+    model_config = ConfigDict(json_schema_extra=_allowed_roles_schema)
 
     allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
 

@@ -29,6 +29,11 @@ _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
     r"(?:(?P<binary>Ki|Mi|Gi|Ti|Pi|Ei)|[eE](?P<exponent>[+-]?\d+)|(?P<decimal>[numkMGTPE]?))"
 )
+PATTERN = (
+    r"^\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?:Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+|[numkMGTPE])?$"
+)
+"""A non-negative quantity as a JSON schema pattern (ECMA 262 and RE2 alike): what settings take."""
 # Kubernetes accepts any exponent and any number of digits, but exact powers of ten that large
 # would cost real time on the request path. Exponents beyond this bound are clamped to it: such a
 # quantity still compares above (or below) every real one. Longer numbers are refused.

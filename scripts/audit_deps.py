@@ -6,9 +6,12 @@ else the runtime dependencies installed here (initgate's requirements, recursive
 extra). The vulnerability data comes from PyPI through pip-audit.
 
 Exit status: 1 when a known vulnerability is found (each is printed with its fixed versions), else
-0. When the vulnerability service cannot be reached, or does not know a package, the audit is
-incomplete: the script says so in a WARNING and exits 0, so that `make test` works on a machine
-without network access. Run it where PyPI is reachable to get a real answer.
+0. The last line is the verdict, which `make test` repeats in its summary: `FAILED: ...`,
+`PASSED: ...`, or `SKIPPED: ...` when no vulnerability data could be reached (no network, or the
+service knows none of the packages): then nothing was checked, and the script exits 0 so that
+`make test` works on a machine without network access, but says so. A partial audit (some
+packages unknown) passes with a WARNING naming them. Run it where PyPI is reachable to get a real
+answer.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
+SKIPPED = "SKIPPED"
 TIMEOUT = 600  # seconds for the whole audit; pip-audit's own socket timeout is shorter
 
 
@@ -76,8 +80,8 @@ def judge(returncode: int, stdout: str, stderr: str) -> Verdict:
                 "WARNING: the dependency audit could not run (is the vulnerability service "
                 "reachable from here?):",
                 f"  {reason}",
-                "WARNING: no vulnerability check was done; run `make audit-deps` with network "
-                "access to PyPI.",
+                f"{SKIPPED}: no vulnerability data could be reached, nothing was checked; run "
+                "`make audit-deps` with network access to PyPI.",
             ],
         )
     found: list[str] = []
@@ -104,11 +108,23 @@ def judge(returncode: int, stdout: str, stderr: str) -> Verdict:
             *textwrap.wrap(", ".join(names), initial_indent="  ", subsequent_indent="  "),
         ]
     if found:
-        verdict.lines += [f"{len(found)} known vulnerabilities:", *found]
+        verdict.lines += [
+            f"{len(found)} known vulnerabilities:",
+            *found,
+            f"FAILED: {len(found)} known vulnerabilities in {audited} audited packages",
+        ]
     elif audited:
-        verdict.lines.append(f"no known vulnerabilities in {audited} audited packages")
+        unknown = sum(len(names) for names in skipped.values())
+        partial = f"; {unknown} could not be audited" if unknown else ""
+        verdict.lines.append(
+            f"PASSED: no known vulnerabilities in {audited} audited packages{partial}"
+        )
     else:
-        verdict.lines.append("WARNING: no package was audited; no vulnerability check was done.")
+        reasons = "; ".join(skipped) or "the report lists no package"
+        verdict.lines.append(
+            f"{SKIPPED}: no package could be audited ({reasons}), nothing was checked; run "
+            "`make audit-deps` with network access to PyPI."
+        )
     return verdict
 
 

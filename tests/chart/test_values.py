@@ -39,6 +39,8 @@ def test_lint_strict(values: Path | None) -> None:
         ("config.policies.init-unbonded.mode=warn", "additional properties 'init-unbonded'"),
         ("config.policies.init-lint.mode=loud", "value must be one of"),
         ("config.onPolicyError=fail", "value must be one of"),
+        ("config.policies.init-unbounded.maximum.memory=lots", "does not match pattern"),
+        ("config.policies.init-lint.checks={image-tags}", "value must be one of"),
     ],
 )
 def test_schema_rejects_typos(setting: str, message: str) -> None:

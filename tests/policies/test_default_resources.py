@@ -240,8 +240,10 @@ def test_roles(roles: list[str] | None, patched: list[str]) -> None:
             "is above limits.memory",
             id="request-above-limit",
         ),
-        pytest.param({"requests": {"cpu": "-1"}}, "is negative", id="negative"),
-        pytest.param({"limits": {"memory": "lots"}}, "not a quantity", id="garbage"),
+        pytest.param({"requests": {"cpu": "-1"}}, "not a negative one", id="negative"),
+        pytest.param(
+            {"limits": {"memory": "lots"}}, "expected a quantity such as 512Mi", id="garbage"
+        ),
     ],
 )
 def test_settings_refused(settings: dict[str, Any], error: str) -> None:

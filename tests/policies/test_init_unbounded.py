@@ -177,8 +177,8 @@ def test_roles(roles: list[str] | None, flagged: list[str]) -> None:
     ("settings", "error"),
     [
         pytest.param({"roles": ["app"]}, "not supported here", id="app-role"),
-        pytest.param({"maximum": {"memory": "4 gigs"}}, "not a quantity", id="bad-maximum"),
-        pytest.param({"suggested": {"cpu": "-1"}}, "is negative", id="negative-suggestion"),
+        pytest.param({"maximum": {"memory": "4 gigs"}}, "expected a quantity", id="bad-maximum"),
+        pytest.param({"suggested": {"cpu": "-1"}}, "not a negative one", id="negative-suggestion"),
     ],
 )
 def test_settings_refused(settings: dict[str, Any], error: str) -> None:

@@ -9,5 +9,8 @@
 - `cluster`: a paginated scan with the official `kubernetes` client (imported only for `--cluster`);
   `routing`: which namespaces the webhook configurations send, in which mode.
 - `continuous`, `policyreports`: the in-cluster loop, its gauges and `PolicyReport` objects.
-- `cli`, `commands`, `duration`: the `audit` and `mutate` commands behind `webhook.cli`.
+- `commands`, `options`, `duration`: the `audit` and `mutate` commands behind `webhook.cli`.
+- `splice`: `mutate`'s changes written into the user's own text (what `--diff` and `--in-place`
+  show and write); `readiness`: `--readiness`, the per-namespace path to enforce; `network` and
+  `kubeconfig`: failures to reach a server or load a kubeconfig, said as their cause.
 """

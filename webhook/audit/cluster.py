@@ -24,15 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from policies.base import Mode, items, mapping, text
+from webhook.audit import network
 from webhook.audit.evaluate import Target, evaluate
+from webhook.audit.kubeconfig import kubeconfig_problem
 from webhook.audit.live import CONFIGURATION_KINDS, Routes
 from webhook.audit.report import Report
-from webhook.audit.routing import EXCLUDED, Skip, route
+from webhook.audit.routing import EXCLUDED, MODE_LABEL, Skip, route
 from webhook.core.engine import Webhook
 from webhook.core.plan import Plan
 
@@ -77,6 +80,9 @@ def connect(
         and "KUBECONFIG" not in os.environ
         and "KUBERNETES_SERVICE_HOST" in os.environ
     )
+    problem = kubeconfig_problem(kubeconfig)
+    if problem:
+        raise ClusterError(problem)
     try:
         if in_cluster:
             configuration = client.Configuration()
@@ -87,6 +93,8 @@ def connect(
             api = config.new_client_from_config(config_file=file, context=context)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as error:
         raise ClusterError(f"cannot configure the kubernetes client: {error}") from error
+    except (ValueError, yaml.YAMLError) as error:  # a kubeconfig that is not one
+        raise ClusterError(f"cannot read the kubeconfig: {error}") from error
     cluster = Cluster(api)
     cluster.excluded.update(dict.fromkeys(exclude, "excluded with --exclude-namespace"))
     if in_cluster and SERVICE_ACCOUNT_NAMESPACE.exists():
@@ -100,7 +108,14 @@ def _fail(what: str, error: Exception) -> ClusterError:
         reason = f"HTTP {error.status} {error.reason}"
         message = text(mapping(_json(error.body)).get("message"))
         return ClusterError(f"{what}: {reason}" + (f": {message}" if message else ""))
-    return ClusterError(f"{what}: {type(error).__name__}: {error}")
+    pool = getattr(error, "pool", None)  # urllib3's MaxRetryError: the connection pool tried
+    host = f"{pool.host}:{pool.port}" if pool is not None else "the API server"
+    cause = network.describe(
+        error,
+        host=host,
+        trust="the kubeconfig's certificate-authority must be the one that signed the API server's",
+    )
+    return ClusterError(f"{what}: {cause}")
 
 
 def _json(body: Any) -> Any:
@@ -243,10 +258,12 @@ def scan(
     page_size: int = 500,
     stop: Callable[[], bool] = lambda: False,
     webhooks: Routes | None = None,
+    judge_as: Mode | None = None,
 ) -> Report:
     """Audit every pod and workload of the cluster (or of one namespace), each once. With
     `webhooks`, objects are routed by the live webhook configurations, not by the chart's labels
-    and `default_mode`."""
+    and `default_mode`. With `judge_as`, the namespaces that are routed are judged in that mode
+    rather than their own (what would happen if it were theirs)."""
     core = client.CoreV1Api(cluster.api)
     if namespace is not None:
         found = [fetch(core.read_namespace, f"get namespace {namespace}", name=namespace)]
@@ -265,7 +282,11 @@ def scan(
         name = text(metadata.get("name"))
         labels[name] = mapping(metadata.get("labels"))
         routes[name] = _route_namespace(name, labels[name], webhooks, default_mode, cluster)
-    report = Report(namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)})
+    report = Report(
+        namespaces={n: r.reason for n, r in routes.items() if isinstance(r, Skip)},
+        modes={n: r for n, r in routes.items() if isinstance(r, Mode)},
+        labelled={n for n, r in routes.items() if r == labels[n].get(MODE_LABEL)},
+    )
     if namespace is not None and not isinstance(routes[namespace], Mode):
         return report
     scope = {"namespace": namespace} if namespace is not None else {}
@@ -284,6 +305,7 @@ def scan(
                     default=default_mode,
                     cluster=cluster,
                     webhooks=webhooks,
+                    judge_as=judge_as,
                 )
     report.objects.sort(key=lambda a: (a.namespace, ORDER.get(a.kind, 9), a.name))
     return report
@@ -300,6 +322,7 @@ def _audit_one(
     default: Mode,
     cluster: Cluster,
     webhooks: Routes | None,
+    judge_as: Mode | None,
 ) -> None:
     metadata = mapping(obj.get("metadata"))
     if obj.get("kind") != "Pod":
@@ -317,7 +340,8 @@ def _audit_one(
     if isinstance(cap, Skip):
         report.namespaces[namespace] = cap.reason
         return
-    target = Target(obj=obj, namespace=namespace, cap=cap)
+    report.modes.setdefault(namespace, cap)
+    target = Target(obj=obj, namespace=namespace, cap=judge_as or cap)
     if webhooks is not None:
         namespace_labels = labels[namespace]
 

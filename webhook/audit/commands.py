@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from policies.base import Mode
 from webhook.audit import offline
 from webhook.audit.manifests import load
 from webhook.audit.options import USAGE_ERROR, AuditOptions, MutateOptions
@@ -63,6 +64,7 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
                         default_mode=options.default_mode,
                         page_size=options.page_size,
                         webhooks=webhooks,
+                        judge_as=Mode.ENFORCE if options.readiness else None,
                     )
                 finally:
                     # After the scan, failed or not: evaluating matchConditions adds notes.
@@ -84,6 +86,11 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
             loaded, plan, namespace=options.namespace or "default", cap=options.mode
         )
     write_problems(report.problems, err)
+    if options.readiness:
+        from webhook.audit import readiness  # noqa: PLC0415 - only for --readiness
+
+        readiness.write(report, out, output=options.output)
+        return 0
     emit(report, plan, options, out)
     return report.status(options.fail_on)
 
@@ -99,22 +106,40 @@ def emit(report: Report, plan: Plan, options: AuditOptions, out: TextIO) -> None
 
 
 def mutate(options: MutateOptions, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Print the manifests as the mutating webhook would leave them (or the diff, or patches)."""
+    """Print the manifests as the mutating webhook would leave them (or the diff, or patches, or
+    write the changes into the files); what changed and what was not judged goes to `err`."""
     out, err = out or sys.stdout, err or sys.stderr
     plan = _plan(options.config, err, "mutate")
     if plan is None:
         return USAGE_ERROR
+    if options.in_place and "-" in options.files:
+        err.write("initgate mutate: --in-place writes files: standard input has none\n")
+        return USAGE_ERROR
     loaded = load(options.files, stdin=sys.stdin)
-    for problem in loaded.problems:
-        err.write(f"initgate mutate: {problem.display}\n")
+    problems = [problem.display for problem in loaded.problems]
     mutated = offline.mutate(
         loaded, plan, namespace=options.namespace, cap=options.mode, templates=options.templates
     )
-    if options.show == "diff":
-        out.write(offline.diff(mutated))
+    for entry in mutated:
+        if entry.unwritable and options.show != "patch":
+            where = entry.document.source.display
+            problems.append(
+                f"{where}: the change cannot be written into the text: "
+                f"{entry.unwritable}; see it with --patch"
+            )
+    if options.in_place:
+        for name, (_, after) in offline.changed_files(mutated, loaded.texts).items():
+            Path(name).write_text(after, encoding="utf-8")
+            err.write(f"initgate mutate: wrote {name}\n")
+    elif options.show == "diff":
+        out.write(offline.diff(mutated, loaded.texts))
     elif options.show == "patch":
         json.dump(offline.patches(mutated), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(offline.render(mutated))
-    return USAGE_ERROR if loaded.problems else 0
+    for problem in problems:
+        err.write(f"initgate mutate: {problem}\n")
+    if any(entry.document.manifests for entry in mutated) or not problems:
+        err.write(f"initgate mutate: {offline.summary(mutated)}\n")
+    return USAGE_ERROR if problems else 0

@@ -87,6 +87,9 @@ class Document:
     data: Any = None
     manifests: list[Manifest] = field(default_factory=list)
     problem: Problem | None = None
+    first: int = 0
+    """The 0-based line of the file where `text` starts (its `---` line, blanked in `text`)."""
+    is_json: bool = False
 
 
 @dataclass(slots=True)
@@ -94,6 +97,8 @@ class Loaded:
     documents: list[Document] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     """Every problem: unreadable paths, and the documents' own."""
+    texts: dict[str, str] = field(default_factory=dict)
+    """Each file's text as read (`-`: standard input), for changes written into it."""
 
     @property
     def manifests(self) -> Iterator[Manifest]:
@@ -119,26 +124,45 @@ def load(paths: Sequence[str], *, stdin: TextIO) -> Loaded:
     loaded = Loaded()
     for given in paths:
         if given == STDIN:
-            _read(loaded, STDIN, stdin.read())
+            try:
+                content = stdin.read()
+            except UnicodeDecodeError as error:
+                loaded.problems.append(Problem(STDIN, f"cannot read: not UTF-8 text ({error})"))
+                continue
+            _read(loaded, STDIN, content)
             continue
         path = Path(given)
         if not path.exists():
             loaded.problems.append(Problem(given, "no such file or directory"))
             continue
-        for file in files_of(path):
+        files = files_of(path)
+        if not files:
+            suffixes = ", ".join(SUFFIXES)
+            loaded.problems.append(Problem(given, f"no manifest in this directory ({suffixes})"))
+        for file in files:
             try:
                 content = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                loaded.problems.append(Problem(str(file), f"cannot read: {error}"))
+            except UnicodeDecodeError:
+                loaded.problems.append(Problem(str(file), "cannot read: not UTF-8 text"))
+                continue
+            except OSError as error:
+                loaded.problems.append(Problem(str(file), f"cannot read: {error.strerror}"))
                 continue
             _read(loaded, str(file), content)
     return loaded
 
 
 def _read(loaded: Loaded, name: str, content: str) -> None:
+    loaded.texts[name] = content
     documents = list(_documents(name, content))
     loaded.documents.extend(documents)
     loaded.problems.extend(d.problem for d in documents if d.problem is not None)
+    if all(d.data is None and d.problem is None for d in documents):
+        # An empty file, or `helm template ... | initgate audit -f -` after helm failed: nothing
+        # was judged, which must not read as "nothing to deny".
+        loaded.problems.append(
+            Problem(name, "holds no Kubernetes object (empty, or comments only)")
+        )
 
 
 def _documents(name: str, content: str) -> Iterator[Document]:
@@ -148,7 +172,9 @@ def _documents(name: str, content: str) -> Iterator[Document]:
         except ValueError:
             pass  # not JSON after all: YAML reports the error with its line
         else:
-            yield _document(Source(name, 1, 1), content, data, _json_node(content), 0)
+            document = _document(Source(name, 1, 1), content, data, _json_node(content), 0)
+            document.is_json = True
+            yield document
             return
     for number, (first, chunk) in enumerate(split(content), start=1):
         try:
@@ -157,7 +183,7 @@ def _documents(name: str, content: str) -> Iterator[Document]:
             mark = getattr(error, "problem_mark", None)
             line = first + mark.line + 1 if mark is not None else first + 1
             problem = getattr(error, "problem", None) or str(error)
-            document = Document(Source(name, number, line), chunk)
+            document = Document(Source(name, number, line), chunk, first=first)
             document.problem = Problem(name, f"not valid YAML: {problem}", number, line)
             yield document
             continue
@@ -211,7 +237,7 @@ def _parse(chunk: str) -> tuple[yaml.Node | None, Any]:
 def _document(
     source: Source, chunk: str, data: Any, node: yaml.Node | None, first: int
 ) -> Document:
-    document = Document(source, chunk, data)
+    document = Document(source, chunk, data, first=first)
     if data is None:
         return document
     problem = _refusal(data)

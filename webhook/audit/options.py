@@ -33,6 +33,8 @@ class AuditOptions:
     metrics_host: str = "0.0.0.0"  # noqa: S104 - the chart's audit Deployment is scraped remotely
     metrics_port: int = 9090
     policy_reports: bool = False
+    readiness: bool = False
+    """--cluster: per namespace, what enforce mode would do, and the move up it allows."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,5 +43,8 @@ class MutateOptions:
     config: Path | None = None
     namespace: str = "default"
     mode: Mode = Mode.ENFORCE
-    templates: bool = False
+    templates: bool = True
+    """Apply to each workload's pod template what its pods would get."""
     show: Literal["manifests", "diff", "patch"] = "manifests"
+    in_place: bool = False
+    """Write the changes into the files instead of printing anything."""

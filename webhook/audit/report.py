@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
+from policies.base import Mode
 from webhook.audit.evaluate import Audited, Item
 from webhook.audit.manifests import Problem, Source
 from webhook.core.messages import compact_json
@@ -31,6 +32,10 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     namespaces: dict[str, str] = field(default_factory=dict)
     """Namespaces a cluster audit left out, with the reason (the webhook would not see them)."""
+    modes: dict[str, Mode] = field(default_factory=dict)
+    """The mode of each namespace a cluster audit judged, as its routing gives it."""
+    labelled: set[str] = field(default_factory=set)
+    """The namespaces whose mode is their `initgate.io/mode` label's (the others': the default)."""
 
     def add(self, audited: Audited) -> None:
         if audited.outcome == "skipped":

@@ -12,6 +12,7 @@ from typing import Any
 
 from policies.base import Mode
 from webhook.audit.duration import parse_duration
+from webhook.cli.arguments import option
 
 
 def register(commands: Any) -> None:
@@ -48,17 +49,25 @@ def _audit(args: argparse.Namespace) -> int:
         "exclude_namespace",
         "webhook_configuration",
         "default_mode",
+        "readiness",
     )
     if not args.cluster and any(getattr(args, name) for name in cluster_only):
         args.parser.error(
             "--interval, --kubeconfig, --context, --policy-reports, --exclude-namespace, "
-            "--default-mode and --webhook-configuration need --cluster"
+            "--default-mode, --webhook-configuration and --readiness need --cluster"
         )
     if args.webhook_configuration and (args.default_mode or args.exclude_namespace):
         args.parser.error(
             "--webhook-configuration routes by the live configurations: "
             "--default-mode and --exclude-namespace do not apply"
         )
+    if args.readiness and (args.interval is not None or args.webhook_configuration):
+        args.parser.error(
+            "--readiness is a single scan routed by namespace labels: "
+            "--interval and --webhook-configuration do not apply"
+        )
+    if args.readiness and args.output == "sarif":
+        args.parser.error("--readiness prints a table or JSON (-o json), not SARIF")
     if args.interval is not None and args.output != "table":
         args.parser.error("-o applies to a single audit, not to --interval")
     options = AuditOptions(
@@ -79,6 +88,7 @@ def _audit(args: argparse.Namespace) -> int:
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
         policy_reports=args.policy_reports,
+        readiness=args.readiness,
     )
     return audit(options)
 
@@ -94,6 +104,7 @@ def _mutate(args: argparse.Namespace) -> int:
         mode=Mode(args.mode),
         templates=args.templates,
         show="diff" if args.diff else "patch" if args.patch else "manifests",
+        in_place=args.in_place,
     )
     return mutate(options)
 
@@ -108,73 +119,105 @@ def _audit_parser(commands: Any) -> None:
         description="Exit status: 0 nothing would be denied, 1 something would be (or warned, "
         "with --fail-on warn), 2 usage or input errors (findings are still printed).",
     )
-    audit.add_argument(
+    option(
+        audit,
         "-f",
         "--filename",
         dest="file",
         action="append",
         metavar="PATH",
-        help="YAML or JSON file, directory (recursive), or - for standard input; repeatable",
+        help="YAML or JSON file, directory (recursive), or - for standard input; repeatable "
+        "(no default: give -f or --cluster)",
     )
-    audit.add_argument("--cluster", action="store_true", help="audit what runs in the cluster")
-    audit.add_argument("--config", type=Path, help="configuration file (default: built-in)")
-    audit.add_argument("-o", "--output", default="table", choices=["table", "json", "sarif"])
-    audit.add_argument(
+    option(audit, "--cluster", action="store_true", help="audit what runs in the cluster")
+    option(audit, "--config", type=Path, help="configuration file (default: built-in)")
+    option(
+        audit,
+        "-o",
+        "--output",
+        default="table",
+        choices=["table", "json", "sarif"],
+        help="output format",
+    )
+    option(
+        audit,
         "--fail-on",
         default="deny",
         choices=["deny", "warn"],
         help="exit 1 when something would be denied (default), or also warned",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--namespace",
         help="manifests: namespace of objects without one (default: default); "
         "--cluster: audit only this namespace",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--mode",
         default="enforce",
         choices=_MODES,
         help="manifests: endpoint cap, as a namespace labelled initgate.io/mode would get",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--default-mode",
         choices=[m.value for m in Mode],
         help="--cluster: mode of namespaces without an initgate.io/mode label (default: enforce)",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--webhook-configuration",
         metavar="NAME",
         help="--cluster: route objects as the live Validating/MutatingWebhookConfiguration NAME "
-        "does (selectors, rules, endpoint modes) instead of by labels and --default-mode",
+        "does (selectors, rules, endpoint modes) instead of by labels and --default-mode "
+        "(default: by labels)",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--exclude-namespace",
         action="append",
         metavar="NS",
         help="--cluster: a namespace the webhook configurations leave out (besides kube-system, "
-        "kube-node-lease, initgate's own and those labelled initgate.io/ignore); repeatable",
+        "kube-node-lease, initgate's own and those labelled initgate.io/ignore); repeatable "
+        "(default: none)",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--kubeconfig",
         type=Path,
         help="default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account",
     )
-    audit.add_argument("--context", help="kubeconfig context (default: the current one)")
-    audit.add_argument(
-        "--page-size", type=_page_size, default=500, help="objects per list call (default: 500)"
+    option(audit, "--context", help="kubeconfig context (default: the current one)")
+    option(
+        audit,
+        "--page-size",
+        type=_page_size,
+        default=500,
+        help="objects per list call (default: 500)",
     )
-    audit.add_argument(
-        "--interval", type=_duration, help="keep auditing every DURATION (30s, 5m, 1h)"
+    option(
+        audit,
+        "--interval",
+        type=_duration,
+        help="keep auditing every DURATION (30s, 5m, 1h) (default: audit once)",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--metrics-host",
         default="0.0.0.0",  # noqa: S104 - scraped from outside the pod, as `serve` is
         help="with --interval (default: 0.0.0.0)",
     )
-    audit.add_argument(
-        "--metrics-port", type=int, default=9090, help="with --interval: Prometheus port"
+    option(audit, "--metrics-port", type=int, default=9090, help="with --interval: Prometheus port")
+    option(
+        audit,
+        "--readiness",
+        action="store_true",
+        help="--cluster: per namespace, its mode now, what enforce would deny and patch, and "
+        "the kubectl label command for each namespace that can move up with nothing denied",
     )
-    audit.add_argument(
+    option(
+        audit,
         "--policy-reports",
         action="store_true",
         help="write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace (when the CRD exists)",
@@ -184,9 +227,13 @@ def _audit_parser(commands: Any) -> None:
 
 def _mutate_parser(commands: Any) -> None:
     mutate = commands.add_parser(
-        "mutate", help="print manifests as the mutating webhook would leave them"
+        "mutate",
+        help="print manifests with what the mutating webhook adds to them (and to workloads' pods)",
+        description="Exit status: 0, or 2 when something could not be read (the rest is still "
+        "printed). What was changed, and what was not judged, is summed up on standard error.",
     )
-    mutate.add_argument(
+    option(
+        mutate,
         "-f",
         "--filename",
         dest="file",
@@ -195,15 +242,30 @@ def _mutate_parser(commands: Any) -> None:
         metavar="PATH",
         help="YAML or JSON file, directory (recursive), or - for standard input; repeatable",
     )
-    mutate.add_argument("--config", type=Path, help="configuration file (default: built-in)")
-    mutate.add_argument("--namespace", default="default", help="namespace of objects without one")
-    mutate.add_argument("--mode", default="enforce", choices=_MODES, help="endpoint cap")
-    mutate.add_argument(
+    option(mutate, "--config", type=Path, help="configuration file (default: built-in)")
+    option(mutate, "--namespace", default="default", help="namespace of objects without one")
+    option(mutate, "--mode", default="enforce", choices=_MODES, help="endpoint cap")
+    option(
+        mutate,
         "--templates",
-        action="store_true",
-        help="also apply the pods' mutations to workload templates (to commit them to Git)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="apply to each workload's pod template what its pods would get (to commit it to "
+        "Git); --no-templates: leave workloads as the webhook does, which only patches pods "
+        "(default: on)",
     )
     shown = mutate.add_mutually_exclusive_group()
-    shown.add_argument("--diff", action="store_true", help="print a unified diff instead")
-    shown.add_argument("--patch", action="store_true", help="print each object's JSON Patch")
+    option(
+        shown,
+        "--diff",
+        action="store_true",
+        help="print a unified diff of the files instead, for patch -p1 or git apply",
+    )
+    option(shown, "--patch", action="store_true", help="print each object's JSON Patch instead")
+    option(
+        shown,
+        "--in-place",
+        action="store_true",
+        help="write the changes into the files instead (comments and layout kept)",
+    )
     mutate.set_defaults(run=_mutate)

@@ -6,19 +6,17 @@ Exit status: 0 success (or admitted), 1 denied (or check failed), 2 usage or inp
 from __future__ import annotations
 
 import argparse
-import json
+import errno
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from policies.base import Mode
 from webhook._version import __version__
 from webhook.cli import auditing as audit_commands
-from webhook.core.config import ConfigError, load_config, parse_config
+from webhook.cli.arguments import option
+from webhook.core.config import ConfigError, parse_config
 from webhook.core.configdoc import render_default
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
@@ -54,35 +52,10 @@ def _serve(args: argparse.Namespace) -> int:
         return USAGE_ERROR
 
 
-def read_document(source: str) -> Any:
-    """One JSON or YAML document from a file or `-` (standard input)."""
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return yaml.safe_load(text)
-
-
-def _object(document: Any) -> dict[str, Any]:
-    if not isinstance(document, dict):
-        raise TypeError("expected one object: an AdmissionReview or a manifest")
-    return document
-
-
 def _review(args: argparse.Namespace) -> int:
-    from webhook.core.chain import as_review, chain
-    from webhook.core.plan import compile_plan
+    from webhook.cli.reviewing import review
 
-    try:
-        plan = compile_plan(load_config(args.config))
-        document = read_document(args.file)
-        incoming = as_review(_object(document), namespace=args.namespace)
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
-        print(f"initgate review: {error}", file=sys.stderr)
-        return USAGE_ERROR
-    result = chain(incoming, plan, cap=Mode(args.mode))
-    print(json.dumps({"mutate": result.mutate, "validate": result.validate}, indent=2))
-    return 0 if result.validate["response"]["allowed"] else 1
+    return review(args.file, config=args.config, mode=Mode(args.mode), namespace=args.namespace)
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -93,6 +66,9 @@ def _config(args: argparse.Namespace) -> int:
         parse_config(Path(args.file).read_text(encoding="utf-8"), source=args.file)
     except OSError as error:
         print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
+    except UnicodeDecodeError:
+        print(f"{args.file}: cannot read: not UTF-8 text", file=sys.stderr)
         return USAGE_ERROR
     except ConfigError as error:
         print(error, file=sys.stderr)
@@ -108,7 +84,7 @@ def _selfcheck(args: argparse.Namespace) -> int:
         print(check(args.url, ca=args.ca, client_cert=args.client_cert, client_key=args.client_key))
     except SelfCheckError as error:
         print(f"initgate selfcheck: FAILED: {error}", file=sys.stderr)
-        return 1
+        return error.status
     return 0
 
 
@@ -129,13 +105,31 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8443, help="HTTPS port (default: 8443)")
     serve.add_argument("--metrics-host", default=None, help="metrics address (default: --host)")
     serve.add_argument(
-        "--metrics-port", type=int, default=9090, help="plain-HTTP metrics port; 0: off"
+        "--metrics-port",
+        type=int,
+        default=9090,
+        help="plain-HTTP metrics port; 0: off (default: 9090)",
     )
-    serve.add_argument("--config", type=Path, help="configuration file, reloaded on change")
-    serve.add_argument("--tls-cert", type=Path, help="certificate chain (PEM), reloaded on change")
-    serve.add_argument("--tls-key", type=Path, help="private key (PEM), reloaded on change")
     serve.add_argument(
-        "--client-ca", type=Path, help="require client certificates signed by this CA"
+        "--config",
+        type=Path,
+        help="configuration file, reloaded on change (default: the built-in policy)",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        help="certificate chain (PEM), reloaded on change "
+        "(default: a development certificate in --state-dir)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        type=Path,
+        help="private key (PEM), reloaded on change (default: the development certificate's)",
+    )
+    serve.add_argument(
+        "--client-ca",
+        type=Path,
+        help="require client certificates signed by this CA (default: none required)",
     )
     serve.add_argument(
         "--state-dir",
@@ -144,10 +138,16 @@ def parser() -> argparse.ArgumentParser:
         help="where a development certificate is created when none is given (default: .state)",
     )
     serve.add_argument(
-        "--shutdown-delay", type=float, default=3.0, help="seconds to drain after SIGTERM"
+        "--shutdown-delay",
+        type=float,
+        default=3.0,
+        help="seconds to drain after SIGTERM (default: 3)",
     )
     serve.add_argument(
-        "--reload-interval", type=float, default=2.0, help="seconds between file checks"
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        help="seconds between file checks (default: 2)",
     )
     serve.add_argument(
         "--max-body-bytes",
@@ -167,21 +167,27 @@ def parser() -> argparse.ArgumentParser:
         default=MAX_CONNECTIONS,
         help=f"requests on connections beyond this many get 503 (default: {MAX_CONNECTIONS})",
     )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe level of the JSON log lines on standard error (default: info)",
+    )
     serve.set_defaults(run=_serve)
 
     review_cmd = commands.add_parser(
         "review", help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)"
     )
     review_cmd.add_argument("file", help="JSON or YAML file, or - for standard input")
-    review_cmd.add_argument("--config", type=Path, help="configuration file (default: built-in)")
-    review_cmd.add_argument(
+    option(review_cmd, "--config", type=Path, help="configuration file (default: built-in)")
+    option(
+        review_cmd,
         "--mode",
         default="enforce",
         choices=[m.value for m in Mode if m is not Mode.OFF],
         help="endpoint cap, as a namespace labelled initgate.io/mode would get",
     )
-    review_cmd.add_argument("--namespace", default="default", help="namespace of a plain manifest")
+    option(review_cmd, "--namespace", default="default", help="namespace of a plain manifest")
     review_cmd.set_defaults(run=_review)
 
     audit_commands.register(commands)
@@ -194,12 +200,22 @@ def parser() -> argparse.ArgumentParser:
     config.set_defaults(run=_config)
 
     selfcheck = commands.add_parser("selfcheck", help="one AdmissionReview round trip over TLS")
-    selfcheck.add_argument(
-        "--url", required=True, help="e.g. https://initgate.initgate.svc:443/validate"
+    option(
+        selfcheck, "--url", required=True, help="e.g. https://initgate.initgate.svc:443/validate"
     )
-    selfcheck.add_argument("--ca", type=Path, help="CA bundle that must verify the server")
-    selfcheck.add_argument("--client-cert", type=Path, help="client certificate (mutual TLS)")
-    selfcheck.add_argument("--client-key", type=Path, help="client key (mutual TLS)")
+    option(
+        selfcheck,
+        "--ca",
+        type=Path,
+        help="CA bundle that must verify the server (default: the system's trusted CAs)",
+    )
+    option(
+        selfcheck,
+        "--client-cert",
+        type=Path,
+        help="client certificate for mutual TLS (default: none)",
+    )
+    option(selfcheck, "--client-key", type=Path, help="client key for mutual TLS (default: none)")
     selfcheck.set_defaults(run=_selfcheck)
 
     version = commands.add_parser("version", help="print the version")
@@ -216,7 +232,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # that the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OSError, UnicodeDecodeError) as error:
+        # What a command did not foresee of its files and sockets is still one line, not a
+        # traceback: the environment, not initgate, is what needs fixing.
+        print(f"initgate {args.command}: {_cause(error)}", file=sys.stderr)
+        return USAGE_ERROR
     return status
+
+
+def _cause(error: OSError | UnicodeDecodeError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text ({error.reason})"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            "address already in use: another process listens on a port given (--port, "
+            "--metrics-port: 9090 is also Prometheus's default); choose a free one"
+        )
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ the last good configuration stays active.
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +18,7 @@ from pydantic import Field, ValidationError, create_model
 from policies import REGISTRY
 from policies.base import Mode
 from policies.policy import Exemptions, PolicySettings, Settings
+from webhook.core.configerrors import explain
 
 DEFAULT_EXEMPT_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 DOCS_URL = "https://github.com/initgate/initgate/blob/main/docs/policies.md"
@@ -87,15 +90,22 @@ def parse_config(text: str, *, source: str) -> Config:
             f"{source}: the configuration must be a mapping, not {type(data).__name__}"
         )
     try:
-        return Config.model_validate(data)
+        # As JSON, strictly: what JSON Schema (and so the Helm chart) accepts, no more: `"yes"` is
+        # not a boolean, `1` is not a string. YAML timestamps become text, as in Helm's values.
+        return Config.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as error:
-        problems = []
-        for item in error.errors(include_url=False):
-            path = ".".join(str(part) for part in item["loc"])
-            line = _line_of(node, item["loc"])
-            where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {path or '(top)'}: {item['msg']}")
+        problems = explain(
+            error.errors(include_url=False),
+            schema=_schema(),
+            line_of=lambda loc: _line_of(node, loc),
+            source=source,
+        )
         raise ConfigError("\n".join(problems)) from error
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return Config.model_json_schema(by_alias=True)
 
 
 def load_config(path: Path | None) -> Config:
@@ -106,6 +116,8 @@ def load_config(path: Path | None) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 text") from error
     return parse_config(text, source=str(path))
 
 

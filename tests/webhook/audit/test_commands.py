@@ -306,10 +306,11 @@ def test_every_would_be_patch_applies_and_validates(
     assert again.patch == []
 
 
-def test_mutate_prints_pods_patched_and_workloads_unchanged(
+def test_mutate_without_templates_leaves_workloads_as_the_webhook_does(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    status, out, _ = run(capsys, "mutate", "-f", "tests/data/manifests/helm", "-f", POD)
+    argv = ["mutate", "-f", "tests/data/manifests/helm", "-f", POD, "--no-templates"]
+    status, out, err = run(capsys, *argv)
     assert status == 0
     documents = list(yaml.safe_load_all(out))
     originals = [m.obj for m in load(["tests/data/manifests/helm"], stdin=io.StringIO()).manifests]
@@ -320,36 +321,32 @@ def test_mutate_prints_pods_patched_and_workloads_unchanged(
         "cpu": "100m",
         "memory": "128Mi",
     }
-    # scripts stay readable block scalars
-    assert '- |\n          cp /config/app.conf /work/app.conf\n          sed -i "s/' in out
+    assert "1 workloads left as they are whose pods would be patched" in err
+    # the files' own text: comments and block scalars as they were
+    assert "# Source: shop/templates/deployment.yaml\n" in out
+    assert '- |\n              cp /config/app.conf /work/app.conf\n              sed -i "s/' in out
 
 
 def test_mutate_templates_diff_and_patch(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["mutate", "-f", "tests/data/manifests/tree/overlays/prod/cronjob.json", "--templates"]
+    argv = ["mutate", "-f", "tests/data/manifests/tree/overlays/prod/cronjob.json"]
     status, out, _ = run(capsys, *argv)
     cron = yaml.safe_load(out)
     spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert spec["volumes"][0]["emptyDir"] == {"sizeLimit": "2Gi"}
     kube.validate(cron)
     status, out, _ = run(capsys, *argv, "--diff")
-    label = "tests/data/manifests/tree/overlays/prod/cronjob.json (document 1)"
+    label = "tests/data/manifests/tree/overlays/prod/cronjob.json"
     assert status == 0
     assert out.startswith(f"--- a/{label}\n+++ b/{label}\n@@ ")
     added = [
-        "+" + line[1:].strip()
+        line[1:].strip()
         for line in out.splitlines()
         if line.startswith("+") and not line.startswith("+++")
     ]
     assert added == [
-        "+readOnly: true",
-        "+resources:",
-        "+requests:",
-        "+cpu: 100m",
-        "+memory: 128Mi",
-        "+limits:",
-        "+memory: 256Mi",
-        "+emptyDir:",
-        "+sizeLimit: 2Gi",
+        '"volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": true}], '
+        '"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}',
+        '"volumes": [{"name": "data", "emptyDir": {"sizeLimit": "2Gi"}}]',
     ]
     status, out, _ = run(capsys, *argv, "--patch")
     (entry,) = json.loads(out)
@@ -359,10 +356,8 @@ def test_mutate_templates_diff_and_patch(capsys: pytest.CaptureFixture[str]) -> 
         "/spec/jobTemplate/spec/template/spec/volumes/0/emptyDir/sizeLimit",
         "/spec/jobTemplate/spec/template/spec/containers/0/volumeMounts/0/readOnly",
     ]
-    status, out, _ = run(
-        capsys, "mutate", "-f", "tests/data/manifests/tree/overlays/prod/cronjob.json", "--patch"
-    )
-    assert json.loads(out) == []  # without --templates the webhook leaves workloads alone
+    status, out, _ = run(capsys, *argv, "--patch", "--no-templates")
+    assert json.loads(out) == []  # as the webhook does: it leaves workloads alone
 
 
 def test_mutate_keeps_unreadable_documents_in_place(capsys: pytest.CaptureFixture[str]) -> None:
@@ -387,3 +382,14 @@ def test_offline_audit_never_imports_the_kubernetes_client() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("stdin", ["", "# helm template failed before writing anything\n"])
+def test_empty_input_is_not_a_clean_audit(stdin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`helm template ... | initgate audit -f -` after helm failed: this said "0 pods and
+    workloads audited" and exited 0, a green CI step that judged nothing."""
+    status, _, err = run(capsys, "audit", "-f", "-", stdin=stdin)
+    assert status == 2
+    assert err == (
+        "initgate audit: <stdin>: holds no Kubernetes object (empty, or comments only)\n"
+    )

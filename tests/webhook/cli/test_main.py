@@ -48,8 +48,9 @@ def test_config_validate_names_the_error_location(
     path = tmp_path / "config.yaml"
     path.write_text("policies:\n  init-unbounded:\n    required: [cpu]\n    maximum: {cpu: lots}\n")
     assert main(["config", "validate", str(path)]) == 1
-    assert capsys.readouterr().err.startswith(
-        f"{path}:4: policies.init-unbounded.maximum: Value error"
+    assert capsys.readouterr().err == (
+        f"{path}:4: policies.init-unbounded.maximum.cpu: expected a quantity such as 512Mi, "
+        "not 'lots'\n"
     )
     assert main(["config", "validate", str(tmp_path / "missing.yaml")]) == 2
 
@@ -141,3 +142,76 @@ def test_serve_refuses_half_a_certificate(
 ) -> None:
     assert main(["serve", "--tls-cert", str(tmp_path / "tls.crt")]) == 2
     assert "--tls-cert and --tls-key go together" in capsys.readouterr().err
+
+
+DAEMONSET = {
+    "apiVersion": "apps/v1",
+    "kind": "DaemonSet",
+    "metadata": {"name": "node-tuner", "namespace": "ops"},
+    "spec": {
+        "selector": {"matchLabels": {"app": "tuner"}},
+        "template": {
+            "metadata": {"labels": {"app": "tuner"}},
+            "spec": {
+                "initContainers": [
+                    {
+                        "name": "sysctl",
+                        "image": "busybox:1.36",
+                        "securityContext": {"privileged": True},
+                        "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
+                    }
+                ],
+                "containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10"}],
+            },
+        },
+    },
+}
+
+
+def test_review_judges_the_object_of_a_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A List holding a DaemonSet with a privileged init container: this printed allowed: true."""
+    path = tmp_path / "list.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [DAEMONSET]}))
+    assert main(["review", str(path)]) == 1
+    answers = json.loads(capsys.readouterr().out)
+    assert answers["validate"]["response"]["allowed"] is False
+    assert (
+        "securityContext.privileged is true" in answers["validate"]["response"]["status"]["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "count"),
+    [
+        ({"apiVersion": "v1", "kind": "List", "items": [DAEMONSET, DAEMONSET]}, 2),
+        ([DAEMONSET, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}], 2),
+    ],
+    ids=["list", "documents"],
+)
+def test_review_refuses_several_objects_and_names_audit(
+    tmp_path: Path, content: object, count: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A multi-document file printed a raw PyYAML error."""
+    path = tmp_path / "many.yaml"
+    documents = content if isinstance(content, list) else [content]
+    path.write_text(yaml.safe_dump_all(documents))
+    assert main(["review", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"initgate review: {path} holds {count} objects; review judges one at a time: "
+        f"use `initgate audit -f {path}` to judge them all\n"
+    )
+
+
+def test_review_says_what_it_does_not_judge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "configmap.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n")
+    assert main(["review", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("initgate review: ConfigMap is not judged by initgate")

@@ -59,38 +59,61 @@ def test_camel_case_keys_in_yaml() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("mode: strict\n", "c.yaml:1: mode: Input should be 'off', 'audit', 'warn' or 'enforce'"),
-        ("modes: warn\n", "c.yaml:1: modes: Extra inputs are not permitted"),
+        (
+            "mode: strict\n",
+            "c.yaml:1: mode: expected one of off, audit, warn, enforce, not 'strict'",
+        ),
+        ("modes: warn\n", "c.yaml:1: unknown key 'modes' (did you mean 'mode'?)"),
+        (
+            "onPolicyEror: deny\n",
+            "c.yaml:1: unknown key 'onPolicyEror' (did you mean 'onPolicyError'?)",
+        ),
         (
             "policies:\n  init-unbounded:\n    maximum: {memory: 4GG}\n",
-            "c.yaml:3: policies.init-unbounded.maximum: Value error, '4GG' is not a quantity",
+            "c.yaml:3: policies.init-unbounded.maximum.memory: expected a quantity such as 512Mi, "
+            "not '4GG'",
+        ),
+        (
+            "policies:\n  emptydir-sizelimit:\n    sizeLimit: -1Gi\n",
+            "c.yaml:3: policies.emptydir-sizelimit.sizeLimit: expected a quantity such as 512Mi, "
+            "not a negative one ('-1Gi')",
+        ),
+        (
+            "policies:\n  init-privileged:\n    roles: init\n",
+            "c.yaml:3: policies.init-privileged.roles: expected a list of roles (init, sidecar, "
+            "app, ephemeral), e.g. [init, sidecar], not 'init'",
         ),
         (
             "policies:\n  default-resources:\n    roles: [app, ephemeral]\n",
-            "c.yaml:3: policies.default-resources.roles: Value error, roles ['ephemeral'] are not "
+            "c.yaml:3: policies.default-resources.roles: roles ['ephemeral'] are not "
             "supported here (supported: init, sidecar, app)",
         ),
         (
             "policies:\n  init-privileged:\n    allowedCapabilities: [NET_ADMIN, all]\n",
-            "c.yaml:3: policies.init-privileged.allowedCapabilities: Value error, ALL can never be an "
+            "c.yaml:3: policies.init-privileged.allowedCapabilities: ALL can never be an "
             "allowed capability",
         ),
         (
             "policies:\n  default-resources:\n    requests: {memory: 1Gi}\n    limits: {memory: 512Mi}\n",
-            "c.yaml:3: policies.default-resources: Value error, requests.memory (1Gi) is above "
+            "c.yaml:3: policies.default-resources: requests.memory (1Gi) is above "
             "limits.memory (512Mi)",
         ),
         (
             "policies:\n  init-privileged:\n    presets: {consul: true}\n",
-            "c.yaml:3: policies.init-privileged.presets: Value error, unknown presets ['consul']",
+            "c.yaml:3: policies.init-privileged.presets: unknown presets ['consul']",
+        ),
+        (
+            "policies:\n  readonly-mounts:\n    ignorePreparingInits: 'yes'\n",
+            "c.yaml:3: policies.readonly-mounts.ignorePreparingInits: expected true or false, "
+            "not 'yes'",
         ),
         (
             "policies:\n  init-lnt: {}\n",
-            "c.yaml:2: policies.init-lnt: Extra inputs are not permitted",
+            "c.yaml:2: policies: unknown key 'init-lnt' (did you mean 'init-lint'?)",
         ),
         (
             "exemptions:\n  images:\n    - allow: [privileged]\n",
-            "c.yaml:3: exemptions.images.0.image: Field required",
+            "c.yaml:3: exemptions.images[0].image: required: a non-empty string",
         ),
         ("mode: [enforce\n", "c.yaml:2:1: not valid YAML"),
         ("- enforce\n", "c.yaml: the configuration must be a mapping, not list"),
@@ -102,12 +125,16 @@ def test_an_invalid_file_names_the_problem_and_its_line(text: str, message: str)
     assert message in str(raised.value)
 
 
-def test_every_problem_is_reported_at_once() -> None:
+def test_every_problem_is_reported_at_once_sorted_by_line() -> None:
     with pytest.raises(ConfigError) as raised:
-        parse_config("mode: loud\nonPolicyError: maybe\n", source="c.yaml")
+        parse_config(
+            "policies:\n  init-lint: {mode: loud}\nmode: loud\nonPolicyError: maybe\n",
+            source="c.yaml",
+        )
     assert str(raised.value).splitlines() == [
-        "c.yaml:1: mode: Input should be 'off', 'audit', 'warn' or 'enforce'",
-        "c.yaml:2: onPolicyError: Input should be 'allow' or 'deny'",
+        "c.yaml:2: policies.init-lint.mode: expected one of off, audit, warn, enforce, not 'loud'",
+        "c.yaml:3: mode: expected one of off, audit, warn, enforce, not 'loud'",
+        "c.yaml:4: onPolicyError: expected one of allow, deny, not 'maybe'",
     ]
 
 

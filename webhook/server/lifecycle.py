@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import os
 import signal
 import socket
 import ssl
@@ -98,8 +99,9 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port))
     except OSError as error:
+        cause = os.strerror(error.errno) if error.errno else str(error)
         raise StartError(
-            f"cannot listen on {host}:{port}: {error.strerror}; choose another --port or --host"
+            f"cannot listen on {host}:{port}: {cause}; choose another --port or --host"
         ) from error
 
 

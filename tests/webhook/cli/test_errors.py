@@ -5,6 +5,7 @@ server (the replay API server) and real refused connections."""
 from __future__ import annotations
 
 import base64
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -155,3 +156,33 @@ def test_no_traceback_from_the_installed_command(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("initgate audit: kubeconfig /nope does not exist")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("busy", "said"),
+    [
+        ("--metrics-port", "cannot serve metrics on 127.0.0.1:{port}: Address already in use; "),
+        ("--port", "cannot listen on 127.0.0.1:{port}: Address already in use; "),
+    ],
+)
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path, busy: str, said: str) -> None:
+    """9090 is Prometheus's default port too: a clash is one line naming the port, exit 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"--port": str(free_port()), "--metrics-port": str(free_port()), busy: str(port)}
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "webhook.cli", "serve", "--host", "127.0.0.1",
+                "--state-dir", str(tmp_path), *(word for pair in ports.items() for word in pair),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("initgate: cannot start: " + said.format(port=port)), last

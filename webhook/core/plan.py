@@ -158,6 +158,8 @@ class Rule:
                 if len(self._by_image) >= _IMAGE_CACHE_LIMIT:
                     self._by_image.clear()
                 self._by_image[image] = matching
+        if not matching:  # most images match no exemption: no generator for them
+            return False
         return any(r.applies(finding, scope) for r in matching)
 
 

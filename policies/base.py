@@ -273,6 +273,7 @@ class Finding:
     exemptions match it. `message` is one short line without the location, written so that it reads
     after the container label. Mutating findings carry the `patch` that fixes them; their message
     is a verb phrase (`set resources.requests.cpu=100m`) so that warn mode can say "would ...".
+    A finding about neither a container nor a volume is about the pod (`hostNetwork: true`).
     """
 
     key: str
@@ -284,6 +285,12 @@ class Finding:
     patch: tuple[PatchOp, ...] = ()
     hint: str = ""
     """Further advice (how to opt out...), dropped from a warning line that would grow too long."""
+    control: str = ""
+    """The control of a standard the finding belongs to (a Pod Security control such as
+    `capabilities`, for `capability:NET_ADMIN`): an exemption may name it instead of the key."""
+    containers: tuple[Container, ...] = ()
+    """For a finding about the pod, the judged containers it concerns: an image exemption lifts it
+    only when it covers every one of them."""
 
     @property
     def location(self) -> str:

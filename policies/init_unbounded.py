@@ -56,22 +56,41 @@ def _above(resource: str, value: Any, highest: str) -> str | None:
     return None
 
 
+_NON_ZERO = frozenset("123456789")
+
+
+def _bounds(value: Any) -> bool:
+    """Whether a limit bounds anything: the kubelet reads a limit of 0 (`0`, `"0m"`, `"0Mi"`) as
+    none at all. An unreadable limit counts as one: no API server sends it, and `maximum` judges
+    it."""
+    if value is None:
+        return False
+    if isinstance(value, str) and value[:1] in _NON_ZERO:
+        return True  # `100m`, `2Gi`: what nearly every limit looks like, known without parsing
+    return quantity.parse_or_none(value) != 0
+
+
 def evaluate(pod: PodView, _context: Context, settings: InitUnboundedSettings) -> list[Finding]:
-    """A finding for each required limit that is missing and each limit above its maximum."""
+    """A finding for each required limit that is missing (or 0) and each limit above its
+    maximum."""
     pod_limits = mapping(mapping(pod.spec.get("resources")).get("limits"))
     found: list[Finding] = []
     for container in pod.select(settings.role_set):
         resources = mapping(container.raw.get("resources"))
         limits, requests = mapping(resources.get("limits")), mapping(resources.get("requests"))
         for resource in settings.required:
-            if limits.get(resource) is not None or pod_limits.get(resource) is not None:
+            limit = limits.get(resource)
+            if (limit is not None and _bounds(limit)) or (
+                pod_limits and _bounds(pod_limits.get(resource))
+            ):
                 continue
             example = _suggestion(resource, requests, settings)
             advice = f"set one, e.g. {resource}: {example}" if example else "set one"
+            state = "missing" if limit is None else f"{limit}, which the kubelet reads as no limit"
             found.append(
                 Finding(
                     key=f"limit:{resource}",
-                    message=f"resources.limits.{resource} is missing; {advice}",
+                    message=f"resources.limits.{resource} is {state}; {advice}",
                     role=container.role,
                     container=container,
                 )

@@ -73,7 +73,13 @@ class ImageExemption(Settings):
     """Glob matched against the image as written and as normalised (`nginx` is also
     `docker.io/library/nginx`)."""
     allow: tuple[str, ...] | None = None
-    """Finding keys (globs) that are exempt, e.g. `capability:NET_ADMIN`; omitted: every finding."""
+    """Finding keys (globs) that are exempt, e.g. `capability:NET_ADMIN`, or whole
+    controls, e.g. `hostNamespaces`; omitted: every finding."""
+    namespaces: tuple[str, ...] = ()
+    """Namespace names (globs) the exemption is limited to; empty: every namespace."""
+    except_host_network: bool = False
+    """True: the exemption does not apply in a pod with `hostNetwork: true`, where a
+    capability such as NET_ADMIN acts on the node's own network (the mesh presets)."""
 
 
 class Exemptions(Settings):
@@ -149,3 +155,6 @@ class Policy(Generic[S]):
     """One line a denial message ends with: how to comply, and how an exemption is granted."""
     settings: type[S]
     evaluate: Evaluate[S]
+    renamed_keys: tuple[tuple[str, str], ...] = ()
+    """Finding keys an earlier initgate used, each with its new name: an exemption that names the
+    old key (`hostPathWrite:data`) still applies to the new one (`hostPathVolumes:data`)."""

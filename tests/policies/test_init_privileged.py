@@ -1,8 +1,11 @@
-"""init-privileged: one finding per privilege an init container (or native sidecar) asks for;
-exemptions scoped by image and finding key; the service-mesh presets."""
+"""init-privileged: one finding per Pod Security control an init container (or native sidecar)
+breaks, at baseline and restricted; exemptions scoped by image, namespace and control; the
+service-mesh presets. tests/policies/test_pod_security.py holds it to the standard control by
+control."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from tests.policies.harness import Row, evaluate, found, patch_of, plan, policy_
 from tests.support.reviews import captured, pod
 from webhook.core import review
 from webhook.core.engine import decide
+from webhook.core.objects import Request
 from webhook.core.review import engine_request
 
 POLICY = init_privileged.POLICY
@@ -34,6 +38,8 @@ def _pod(context: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]
 
 
 HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory"}}
+RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+"""What restricted asks of a container, beside what it may inherit from the pod."""
 
 
 @pytest.mark.parametrize(
@@ -51,9 +57,9 @@ HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory
             id="allow-baseline-capabilities-as-root",
         ),
         pytest.param(
-            _pod({"capabilities": {"add": ["cap_chown", "Kill"], "drop": ["ALL"]}}),
+            _pod({"allowPrivilegeEscalation": True}),
             [],
-            id="allow-baseline-in-any-spelling",
+            id="allow-privilege-escalation-at-baseline",
         ),
         pytest.param(
             _pod({"seccompProfile": {"type": "RuntimeDefault"}, "procMount": "Default"}),
@@ -61,28 +67,9 @@ HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory
             id="allow-default-seccomp-and-proc",
         ),
         pytest.param(
-            pod(
-                init=[_init(volumeMounts=[pods.mount("host", "/host", read_only=True)])],
-                volumes=[HOST],
-            ),
-            [],
-            id="allow-read-only-host-path",
-        ),
-        pytest.param(
             _pod({"privileged": True}),
             [(SETUP, "privileged", "securityContext.privileged is true; remove it")],
             id="privileged",
-        ),
-        pytest.param(
-            _pod({"allowPrivilegeEscalation": True}),
-            [
-                (
-                    SETUP,
-                    "allowPrivilegeEscalation",
-                    "securityContext.allowPrivilegeEscalation is true; set it to false",
-                )
-            ],
-            id="privilege-escalation",
         ),
         pytest.param(
             _pod({"capabilities": {"add": ["SYS_ADMIN", "CHOWN", "cap_net_admin", "NET_ADMIN"]}}),
@@ -91,6 +78,14 @@ HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory
                 (SETUP, "capability:NET_ADMIN", "capabilities.add has NET_ADMIN; drop it"),
             ],
             id="capabilities-outside-baseline-once-each",
+        ),
+        pytest.param(
+            _pod({"capabilities": {"add": ["cap_chown", "Kill"], "drop": ["ALL"]}}),
+            [
+                (SETUP, "capability:CHOWN", "capabilities.add has cap_chown; write it CHOWN"),
+                (SETUP, "capability:KILL", "capabilities.add has Kill; write it KILL"),
+            ],
+            id="baseline-capabilities-spelled-otherwise",
         ),
         pytest.param(
             _pod({"capabilities": {"add": ["all"]}}),
@@ -103,11 +98,16 @@ HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory
             id="unmasked-proc",
         ),
         pytest.param(
+            pod(init=[_init({"procMount": "Unmasked"})], hostUsers=False),
+            [],
+            id="allow-unmasked-proc-in-a-user-namespace",
+        ),
+        pytest.param(
             _pod({"seccompProfile": {"type": "Unconfined"}}),
             [
                 (
                     SETUP,
-                    "seccompUnconfined",
+                    "seccompProfile",
                     "securityContext.seccompProfile.type is Unconfined; use RuntimeDefault",
                 )
             ],
@@ -118,7 +118,7 @@ HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory
             [
                 (
                     SETUP,
-                    "hostProcess",
+                    "windowsHostProcess",
                     "securityContext.windowsOptions.hostProcess is true; remove it",
                 )
             ],
@@ -134,11 +134,125 @@ HOST = {"name": "host", "hostPath": {"path": "/var/lib/node", "type": "Directory
             [
                 (
                     SETUP,
-                    "hostPathWrite:host",
-                    'writes hostPath volume "host"; mount it readOnly: true',
+                    "hostPathVolumes:host",
+                    'mounts hostPath volume "host"; use another volume type',
                 )
             ],
-            id="writable-host-path-once",
+            id="host-path-once",
+        ),
+        pytest.param(
+            pod(
+                init=[_init(volumeMounts=[pods.mount("host", "/host", read_only=True)])],
+                volumes=[HOST],
+            ),
+            [
+                (
+                    SETUP,
+                    "hostPathVolumes:host",
+                    'mounts hostPath volume "host"; use another volume type',
+                )
+            ],
+            id="read-only-host-path",
+        ),
+        pytest.param(
+            pod(
+                init=[_init()],
+                app=[pods.app(volumeMounts=[pods.mount("host", "/h")])],
+                volumes=[HOST],
+            ),
+            [],
+            id="allow-host-path-of-an-app-container",
+        ),
+        pytest.param(
+            pod(init=[_init(), pods.shell("second", "true")], hostPID=True, hostIPC=True),
+            [
+                (
+                    "pod",
+                    "hostNamespaces:hostPID",
+                    'hostPID is true; remove it (inherited by init "setup" and init "second")',
+                ),
+                (
+                    "pod",
+                    "hostNamespaces:hostIPC",
+                    'hostIPC is true; remove it (inherited by init "setup" and init "second")',
+                ),
+            ],
+            id="host-namespaces-name-the-init-containers",
+        ),
+        pytest.param(
+            pod(
+                init=[
+                    _init({"seccompProfile": {"type": "RuntimeDefault"}}),
+                    *[pods.shell(f"step-{n}", "true") for n in range(3)],
+                ],
+                securityContext={"seccompProfile": {"type": "Unconfined"}},
+            ),
+            [
+                (
+                    "pod",
+                    "seccompProfile",
+                    "securityContext.seccompProfile.type is Unconfined; use RuntimeDefault "
+                    '(inherited by init "step-0", init "step-1" and 1 more)',
+                ),
+            ],
+            id="pod-seccomp-names-who-inherits-it",
+        ),
+        pytest.param(
+            pod(
+                init=[_init({"seccompProfile": {"type": "RuntimeDefault"}})],
+                securityContext={"seccompProfile": {"type": "Unconfined"}},
+            ),
+            [
+                (
+                    "pod",
+                    "seccompProfile",
+                    "securityContext.seccompProfile.type is Unconfined; use RuntimeDefault",
+                ),
+            ],
+            id="pod-seccomp-even-when-overridden",
+        ),
+        pytest.param(
+            pod(
+                init=[
+                    _init(
+                        ports=[
+                            {"containerPort": 53, "hostPort": 53},
+                            {"containerPort": 80},
+                            {"containerPort": 443, "hostPort": 443},
+                        ]
+                    )
+                ]
+            ),
+            [(SETUP, "hostPorts", "ports[0].hostPort is 53 (and 1 more); remove it")],
+            id="host-ports-once",
+        ),
+        pytest.param(
+            pod(
+                init=[_init()],
+                annotations={
+                    "container.apparmor.security.beta.kubernetes.io/setup": "unconfined",
+                    "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+                },
+            ),
+            [
+                (
+                    SETUP,
+                    "appArmorProfile",
+                    "apparmor annotation is unconfined; use runtime/default or remove it",
+                )
+            ],
+            id="apparmor-annotation-of-the-init-container-only",
+        ),
+        pytest.param(
+            _pod({"seLinuxOptions": {"type": "spc_t", "user": "system_u", "level": "s0"}}),
+            [
+                (
+                    SETUP,
+                    "seLinuxOptions",
+                    "securityContext.seLinuxOptions has type spc_t, user system_u; remove it",
+                )
+            ],
+            id="selinux",
         ),
         pytest.param(
             pods.privileged_sysctl(),
@@ -178,18 +292,178 @@ def test_every_privilege_of_one_container_in_field_order() -> None:
         "capabilities": {"add": ["SYS_PTRACE"]},
         "procMount": "Unmasked",
         "seccompProfile": {"type": "Unconfined"},
+        "appArmorProfile": {"type": "Unconfined"},
+        "seLinuxOptions": {"role": "system_r"},
         "windowsOptions": {"hostProcess": True},
+        "runAsNonRoot": False,
+        "runAsUser": 0,
     }
-    obj = pod(init=[_init(context, volumeMounts=[pods.mount("host", "/h")])], volumes=[HOST])
-    assert [key for _, key, _ in rows(evaluate(POLICY, obj))] == [
+    probe = {"httpGet": {"port": 80, "host": "10.0.0.1"}}
+    sidecar = _init(
+        context,
+        restartPolicy="Always",
+        ports=[{"containerPort": 80, "hostPort": 80}],
+        startupProbe=probe,
+        volumeMounts=[pods.mount("host", "/h"), pods.mount("nfs", "/n")],
+    )
+    nfs = {"name": "nfs", "nfs": {"server": "nfs.example.com", "path": "/"}}
+    obj = pod(init=[sidecar], volumes=[HOST, nfs])
+    assert [key for _, key, _ in rows(evaluate(POLICY, obj, level="restricted"))] == [
         "privileged",
         "allowPrivilegeEscalation",
         "capability:SYS_PTRACE",
+        "capabilities",
         "procMount",
-        "seccompUnconfined",
-        "hostProcess",
-        "hostPathWrite:host",
+        "seccompProfile",
+        "appArmorProfile",
+        "seLinuxOptions",
+        "windowsHostProcess",
+        "runAsNonRoot",
+        "runAsUser",
+        "hostPorts",
+        "hostProbesAndHostLifecycle",
+        "hostPathVolumes:host",
+        "restrictedVolumes:nfs",
     ]
+    assert [key for _, key, _ in rows(evaluate(POLICY, obj))] == [
+        "privileged",
+        "capability:SYS_PTRACE",
+        "procMount",
+        "seccompProfile",
+        "appArmorProfile",
+        "seLinuxOptions",
+        "windowsHostProcess",
+        "hostPorts",
+        "hostProbesAndHostLifecycle",
+        "hostPathVolumes:host",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param(
+            pod(
+                init=[_init(RESTRICTED)],
+                securityContext={
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            ),
+            [],
+            id="allow-what-the-pod-gives",
+        ),
+        pytest.param(
+            _pod(),
+            [
+                (
+                    SETUP,
+                    "allowPrivilegeEscalation",
+                    "securityContext.allowPrivilegeEscalation is not set; set it to false",
+                ),
+                (SETUP, "capabilities", "capabilities.drop does not have ALL; add drop: [ALL]"),
+                (
+                    SETUP,
+                    "seccompProfile",
+                    "securityContext.seccompProfile is not set, nor on the pod; set RuntimeDefault",
+                ),
+                (
+                    SETUP,
+                    "runAsNonRoot",
+                    "securityContext.runAsNonRoot is not set, nor on the pod; set it to true",
+                ),
+            ],
+            id="nothing-set",
+        ),
+        pytest.param(
+            pod(
+                init=[
+                    _init(
+                        {
+                            **RESTRICTED,
+                            "runAsNonRoot": False,
+                            "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["all"]},
+                        }
+                    )
+                ],
+                securityContext={
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "Localhost", "localhostProfile": "p"},
+                },
+            ),
+            [
+                (SETUP, "capabilities", "capabilities.drop has all; write it ALL"),
+                (SETUP, "runAsNonRoot", "securityContext.runAsNonRoot is false; set it to true"),
+            ],
+            id="a-container-false-overrides-the-pod-true",
+        ),
+        pytest.param(
+            pod(
+                init=[_init({**RESTRICTED, "runAsNonRoot": True, "runAsUser": 1000})],
+                securityContext={
+                    "runAsNonRoot": False,
+                    "runAsUser": 0,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            ),
+            [
+                ("pod", "runAsNonRoot", "securityContext.runAsNonRoot is false; set it to true"),
+                ("pod", "runAsUser", "securityContext.runAsUser is 0; run as a non-zero user"),
+            ],
+            id="the-pod-false-and-root-even-when-overridden",
+        ),
+        pytest.param(
+            pod(
+                init=[_init(RESTRICTED)],
+                hostUsers=False,
+                securityContext={"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}},
+            ),
+            [],
+            id="allow-root-in-a-user-namespace",
+        ),
+        pytest.param(
+            pod(init=[_init({"runAsNonRoot": True})], os={"name": "windows"}),
+            [],
+            id="allow-windows-without-linux-fields",
+        ),
+        pytest.param(
+            pod(
+                init=[_init({**RESTRICTED, "procMount": "Unmasked"})],
+                hostUsers=False,
+                securityContext={"seccompProfile": {"type": "RuntimeDefault"}},
+            ),
+            [(SETUP, "procMount", "securityContext.procMount is Unmasked; remove it")],
+            id="unmasked-proc-even-in-a-user-namespace",
+        ),
+    ],
+)
+def test_restricted(obj: dict[str, Any], expected: list[Row]) -> None:
+    assert rows(evaluate(POLICY, obj, level="restricted")) == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "obj", "keys"),
+    [
+        pytest.param([], _pod({"allowPrivilegeEscalation": True}), [], id="escalation-off"),
+        pytest.param(
+            ["allowPrivilegeEscalation"],
+            _pod({"allowPrivilegeEscalation": True}),
+            ["allowPrivilegeEscalation"],
+            id="escalation-on",
+        ),
+        pytest.param(["allowPrivilegeEscalation"], _pod(), [], id="escalation-unset-is-fine"),
+        pytest.param(
+            ["procMount"],
+            pod(init=[_init({"procMount": "Unmasked"})], hostUsers=False),
+            ["procMount"],
+            id="proc-in-a-user-namespace",
+        ),
+    ],
+)
+def test_extra_checks_beyond_baseline(
+    extra: list[str], obj: dict[str, Any], keys: list[str]
+) -> None:
+    assert [key for _, key, _ in rows(evaluate(POLICY, obj, extraChecks=extra))] == keys
 
 
 @pytest.mark.parametrize(
@@ -211,11 +485,28 @@ def test_roles(roles: list[str] | None, flagged: list[str]) -> None:
     ] == flagged
 
 
+def test_a_pod_level_finding_names_only_the_judged_roles() -> None:
+    obj = pods.every_role()
+    obj["spec"]["hostNetwork"] = True
+    (finding,) = evaluate(POLICY, obj)
+    assert (finding.location, finding.message) == (
+        "pod",
+        'hostNetwork is true; remove it (inherited by init "setup" and sidecar "logs")',
+    )
+    assert [c.name for c in finding.containers] == ["setup", "logs"]
+    assert evaluate(POLICY, obj, roles=[]) == []
+
+
 def test_allowed_capabilities_are_configurable() -> None:
     obj = _pod({"capabilities": {"add": ["NET_ADMIN", "CHOWN"]}})
     assert rows(evaluate(POLICY, obj, allowedCapabilities=["cap_net_admin"])) == [
         (SETUP, "capability:CHOWN", "capabilities.add has CHOWN; drop it")
     ]
+    restricted = _pod({"capabilities": {"add": ["NET_BIND_SERVICE", "CHOWN"], "drop": ["ALL"]}})
+    found = rows(evaluate(POLICY, restricted, level="restricted"))
+    assert [k for _, k, _ in found if k.startswith("capabilit")] == ["capability:CHOWN"]
+    found = rows(evaluate(POLICY, restricted, level="restricted", allowedCapabilities=["CHOWN"]))
+    assert [k for _, k, _ in found if k.startswith("capabilit")] == ["capability:NET_BIND_SERVICE"]
 
 
 @pytest.mark.parametrize(
@@ -225,6 +516,8 @@ def test_allowed_capabilities_are_configurable() -> None:
             {"allowedCapabilities": ["CAP_ALL"]}, "ALL can never be", id="all-capabilities"
         ),
         pytest.param({"presets": {"consul": True}}, "unknown presets", id="unknown-preset"),
+        pytest.param({"level": "privileged"}, "'baseline' or 'restricted'", id="unknown-level"),
+        pytest.param({"extraChecks": ["hostPath"]}, "allowPrivilegeEscalation", id="unknown-check"),
     ],
 )
 def test_settings_refused(settings: dict[str, Any], error: str) -> None:
@@ -239,6 +532,7 @@ def test_switching_one_preset_off_keeps_the_other() -> None:
         "cr.l5d.io/linkerd/proxy-init[:@]*",
         "ghcr.io/linkerd/proxy-init[:@]*",
     }
+    assert all(e.except_host_network for e in settings.image_exemptions())
 
 
 # Through the engine, with the default configuration otherwise.
@@ -261,6 +555,27 @@ def _istio_with(**context: Any) -> dict[str, Any]:
 def _image(obj: dict[str, Any], image: str) -> dict[str, Any]:
     obj["spec"]["initContainers"][0]["image"] = image
     return obj
+
+
+def _network(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["spec"]["hostNetwork"] = True
+    return obj
+
+
+def _seccomp(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["spec"]["securityContext"] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    return obj
+
+
+def _exempt(*images: dict[str, Any]) -> dict[str, Any]:
+    return policy_config(ID, exemptions={"images": list(images)})
+
+
+ISTIO_HOST_NETWORK = (
+    "pod",
+    "hostNamespaces:hostNetwork",
+    'hostNetwork is true; remove it (inherited by init "istio-init")',
+)
 
 
 @pytest.mark.parametrize(
@@ -356,6 +671,122 @@ def _image(obj: dict[str, Any], image: str) -> dict[str, Any]:
             [('init "sysctl"', "privileged", "securityContext.privileged is true; remove it")],
             id="scoped-exemption-does-not-cover-other-keys",
         ),
+        pytest.param(
+            _network(pods.istio()),
+            None,
+            [ISTIO_HOST_NETWORK, *MESH],
+            id="istio-preset-never-on-the-node-network",
+        ),
+        pytest.param(
+            _network(pods.istio()),
+            _exempt({"image": "docker.io/istio/proxyv2:*", "allow": ["hostNamespaces"]}),
+            MESH,
+            id="istio-preset-never-on-the-node-network-even-when-allowed",
+        ),
+        pytest.param(
+            _network(pods.linkerd()),
+            None,
+            [
+                (
+                    "pod",
+                    "hostNamespaces:hostNetwork",
+                    'hostNetwork is true; remove it (inherited by init "linkerd-init")',
+                ),
+                *LINKERD,
+            ],
+            id="linkerd-preset-never-on-the-node-network",
+        ),
+        pytest.param(
+            _network(pods.istio()),
+            _exempt(
+                {"image": "docker.io/istio/*", "allow": ["capability:NET_*", "hostNamespaces"]}
+            ),
+            [],
+            id="own-exemption-may-cover-the-node-network",
+        ),
+        pytest.param(
+            pods.istio(),
+            policy_config(ID, level="restricted"),
+            [
+                (
+                    'init "istio-init"',
+                    "seccompProfile",
+                    "securityContext.seccompProfile is not set, nor on the pod; set RuntimeDefault",
+                )
+            ],
+            id="istio-restricted-takes-seccomp-from-the-pod",
+        ),
+        pytest.param(
+            _seccomp(pods.istio()),
+            policy_config(ID, level="restricted"),
+            [],
+            id="istio-restricted-preset-covers-root",
+        ),
+        pytest.param(
+            _seccomp(pods.linkerd()),
+            policy_config(ID, level="restricted"),
+            [
+                (
+                    'init "linkerd-init"',
+                    "capabilities",
+                    "capabilities.drop does not have ALL; add drop: [ALL]",
+                )
+            ],
+            id="linkerd-restricted-must-drop-all",
+        ),
+        pytest.param(
+            pods.privileged_sysctl(),
+            _exempt({"image": "busybox:*", "allow": ["privileged"], "namespaces": ["demo"]}),
+            [],
+            id="image-exemption-in-its-namespace",
+        ),
+        pytest.param(
+            pods.privileged_sysctl(),
+            _exempt({"image": "busybox:*", "allow": ["privileged"], "namespaces": ["other-*"]}),
+            [('init "sysctl"', "privileged", "securityContext.privileged is true; remove it")],
+            id="image-exemption-not-in-another-namespace",
+        ),
+        pytest.param(
+            _pod({"capabilities": {"add": ["SYS_ADMIN", "NET_RAW"]}}),
+            _exempt({"image": "busybox:*", "allow": ["capabilities"]}),
+            [],
+            id="exemption-naming-the-control",
+        ),
+        pytest.param(
+            pod(init=[_init(), pods.shell("other", "true", image="alpine:3.20")], hostPID=True),
+            _exempt({"image": "busybox:*", "allow": ["hostNamespaces"]}),
+            [
+                (
+                    "pod",
+                    "hostNamespaces:hostPID",
+                    'hostPID is true; remove it (inherited by init "setup" and init "other")',
+                )
+            ],
+            id="pod-finding-needs-every-image-exempt",
+        ),
+        pytest.param(
+            pod(init=[_init(), pods.shell("other", "true", image="alpine:3.20")], hostPID=True),
+            _exempt(
+                {"image": "busybox:*", "allow": ["hostNamespaces:hostPID"]},
+                {"image": "alpine:*", "allow": ["hostNamespaces:*"]},
+            ),
+            [],
+            id="pod-finding-lifted-when-every-image-is",
+        ),
+        pytest.param(
+            pod(init=[_init(volumeMounts=[pods.mount("host", "/h")])], volumes=[HOST]),
+            _exempt({"image": "busybox:*", "allow": ["hostPathWrite:host"]}),
+            [],
+            id="renamed-key-host-path-write",
+        ),
+        pytest.param(
+            _pod(
+                {"seccompProfile": {"type": "Unconfined"}, "windowsOptions": {"hostProcess": True}}
+            ),
+            _exempt({"image": "busybox:*", "allow": ["seccompUnconfined", "hostProcess"]}),
+            [],
+            id="renamed-keys-seccomp-and-host-process",
+        ),
     ],
 )
 def test_exemptions_and_presets_through_the_engine(
@@ -364,6 +795,16 @@ def test_exemptions_and_presets_through_the_engine(
     decision = run(obj, webhook="validate", config=config)
     assert found(decision, ID) == expected
     assert decision.allowed is (not expected)
+
+
+def test_a_pod_update_keeps_what_the_pod_had() -> None:
+    """Updating an init container's image in a pod on the node's network: the pod-level finding
+    was there before (a pod admitted before initgate stays updatable)."""
+    old = _network(pod(init=[_init(), pods.shell("other", "true")]))
+    new = copy.deepcopy(old)
+    new["spec"]["initContainers"][1]["image"] = "busybox:1.37"
+    decision = decide(Request(new, operation="UPDATE", old_object=old), plan(), webhook="validate")
+    assert (decision.allowed, found(decision, ID)) == (True, [])
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,15 @@ NO_MEMORY = (
 )
 
 
+NO_LIMIT = ", which the kubelet reads as no limit; set one, e.g. memory"
+ZERO_CPU = (
+    SETUP,
+    "limit:cpu",
+    "resources.limits.cpu is 0, which the kubelet reads as no limit; set one, e.g. cpu: 500m",
+)
+ZERO_MEMORY = (SETUP, "limit:memory", f"resources.limits.memory is 0{NO_LIMIT}: 256Mi")
+
+
 def _pod(resources: Any, *, pod_resources: dict[str, Any] | None = None) -> dict[str, Any]:
     obj = pod(init=[pods.shell("setup", "echo ok", resources=resources)])
     if resources is None:
@@ -63,6 +72,36 @@ def _pod(resources: Any, *, pod_resources: dict[str, Any] | None = None) -> dict
             {},
             [NO_CPU],
             id="null-limit-is-missing",
+        ),
+        pytest.param(
+            _pod({"limits": {"cpu": "0", "memory": "0"}}),
+            {},
+            [ZERO_CPU, ZERO_MEMORY],
+            id="zero-limits-are-none",
+        ),
+        *(
+            pytest.param(
+                _pod({"limits": {"cpu": "1", "memory": zero}}),
+                {},
+                [(SETUP, "limit:memory", f"resources.limits.memory is {zero}{NO_LIMIT}: 256Mi")],
+                id=f"zero-limit-{zero}",
+            )
+            for zero in ("0Mi", "0m", "0.0", "+0", "0e3", 0)
+        ),
+        pytest.param(
+            _pod({"limits": {"cpu": "0.001", "memory": "1Ki"}}), {}, [], id="allow-tiny-limits"
+        ),
+        pytest.param(
+            _pod({}, pod_resources={"limits": {"cpu": "0", "memory": "2Gi"}}),
+            {},
+            [NO_CPU],
+            id="zero-pod-level-limit-is-none",
+        ),
+        pytest.param(
+            _pod({"limits": {"cpu": "0", "memory": "1Gi"}}, pod_resources={"limits": {"cpu": "2"}}),
+            {},
+            [],
+            id="allow-zero-container-limit-under-a-pod-limit",
         ),
         pytest.param(
             _pod({"limits": {"cpu": "1"}, "requests": {"memory": "1Gi"}}),

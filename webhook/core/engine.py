@@ -13,7 +13,7 @@ from typing import Literal
 from policies.base import Context, Finding, Mode, PatchOp, PodView
 from webhook.core import messages
 from webhook.core.objects import Request, Subject, subject_of
-from webhook.core.plan import Plan, Rule
+from webhook.core.plan import Plan, Rule, Scope
 
 Webhook = Literal["validate", "mutate"]
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
@@ -98,7 +98,8 @@ def decide(request: Request, plan: Plan, *, webhook: Webhook, cap: Mode = Mode.E
 def _findings(rule: Rule, subject: Subject, context: Context) -> list[Finding]:
     findings = rule.policy.evaluate(subject.pod, context, rule.settings)
     if findings and rule.images:
-        findings = [f for f in findings if not rule.exempts(f)]
+        scope = Scope(context.namespace, subject.pod.spec.get("hostNetwork") is True)
+        findings = [f for f in findings if not rule.exempts(f, scope)]
     if subject.old is not None and findings:
         findings = _new_only(findings, rule, subject.old, context)
     return findings

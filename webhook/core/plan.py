@@ -37,18 +37,55 @@ class ImageRule:
 
     matches: Callable[[str], bool]
     allows: Callable[[str], bool] | None
-    """Which finding keys it exempts; None: all of them."""
+    """Which finding keys (or controls) it exempts; None: all of them."""
+    namespaces: Callable[[str], bool] | None = None
+    """The namespaces it is limited to; None: every namespace."""
+    except_host_network: bool = False
 
     @classmethod
-    def of(cls, exemption: ImageExemption) -> ImageRule:
-        allows = None if exemption.allow is None else glob_matcher(exemption.allow)
-        return cls(glob_matcher((exemption.image,)), allows)
+    def of(cls, exemption: ImageExemption, renamed: tuple[tuple[str, str], ...] = ()) -> ImageRule:
+        allows = None
+        if exemption.allow is not None:
+            allows = glob_matcher((*exemption.allow, *_renamed(exemption.allow, renamed)))
+        namespaces = glob_matcher(exemption.namespaces) if exemption.namespaces else None
+        return cls(
+            glob_matcher((exemption.image,)), allows, namespaces, exemption.except_host_network
+        )
 
     def matches_image(self, image: str) -> bool:
         return self.matches(image) or self.matches(normalise_image(image))
 
-    def covers(self, image: str, key: str) -> bool:
-        return self.matches_image(image) and (self.allows is None or self.allows(key))
+    def applies(self, finding: Finding, scope: Scope) -> bool:
+        """Whether it lifts `finding` (its image already matched) in the request's `scope`."""
+        if self.except_host_network and scope.host_network:
+            return False
+        if self.namespaces is not None and not self.namespaces(scope.namespace):
+            return False
+        allows = self.allows
+        return (
+            allows is None
+            or allows(finding.key)
+            or (bool(finding.control) and allows(finding.control))
+        )
+
+
+def _renamed(patterns: tuple[str, ...], renamed: tuple[tuple[str, str], ...]) -> list[str]:
+    """The patterns written with a key's old name (`hostPathWrite:*`), under its new one."""
+    return [
+        new + pattern[len(old) :]
+        for pattern in patterns
+        for old, new in renamed
+        if pattern == old or pattern.startswith(f"{old}:")
+    ]
+
+
+@dataclass(slots=True)  # built per request: not frozen (see DEVELOPERS.md)
+class Scope:
+    """What an image exemption may be limited to, besides the image: the request's namespace,
+    and whether the pod shares the node's network."""
+
+    namespace: str
+    host_network: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +140,17 @@ class Rule:
     images: tuple[ImageRule, ...]
     _by_image: dict[str, tuple[ImageRule, ...]] = field(default_factory=dict, compare=False)
 
-    def exempts(self, finding: Finding) -> bool:
-        """Whether an image exemption covers the finding."""
-        if finding.container is None or not self.images:
+    def exempts(self, finding: Finding, scope: Scope) -> bool:
+        """Whether an image exemption covers the finding: its container's image, or for a finding
+        about the pod, the image of every container it concerns."""
+        if not self.images:
             return False
-        image = finding.container.image
+        if finding.container is not None:
+            return self._covers(finding.container.image, finding, scope)
+        concerned = finding.containers
+        return bool(concerned) and all(self._covers(c.image, finding, scope) for c in concerned)
+
+    def _covers(self, image: str, finding: Finding, scope: Scope) -> bool:
         matching = self._by_image.get(image)
         if matching is None:
             matching = tuple(r for r in self.images if r.matches_image(image))
@@ -115,7 +158,9 @@ class Rule:
                 if len(self._by_image) >= _IMAGE_CACHE_LIMIT:
                     self._by_image.clear()
                 self._by_image[image] = matching
-        return any(r.allows is None or r.allows(finding.key) for r in matching)
+        if not matching:  # most images match no exemption: no generator for them
+            return False
+        return any(r.applies(finding, scope) for r in matching)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,17 +189,17 @@ class Plan:
 
 def compile_plan(config: Config) -> Plan:
     """Resolve every policy's mode and compile every exemption of `config`."""
-    shared_images = tuple(ImageRule.of(e) for e in config.exemptions.images)
     rules: list[Rule] = []
     for policy in REGISTRY:
         settings = config.policy(policy.id)
+        exemptions = (*config.exemptions.images, *settings.image_exemptions())
         rules.append(
             Rule(
                 policy=policy,
                 settings=settings,
                 mode=settings.mode or config.mode,
                 who=Who.of(settings.exemptions),
-                images=(*shared_images, *(ImageRule.of(e) for e in settings.image_exemptions())),
+                images=tuple(ImageRule.of(e, policy.renamed_keys) for e in exemptions),
             )
         )
     return Plan(

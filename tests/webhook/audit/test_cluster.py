@@ -63,6 +63,7 @@ WORKLOADS: Summary = [
         "node-tuner",
         "denied",
         [
+            ("init-privileged", "deny", "hostNamespaces:hostNetwork", None),  # about the pod
             ("init-privileged", "deny", "privileged", "sysctl"),
             ("init-unbounded", "deny", "limit:cpu", "sysctl"),
             ("init-unbounded", "deny", "limit:memory", "sysctl"),

@@ -127,7 +127,7 @@ def test_table_groups_findings_by_workload(capsys: pytest.CaptureFixture[str]) -
     assert out == (
         f"DaemonSet data/log-agent ({file}:11, document 2): DENIED\n"
         '  deny   init-privileged  init "prepare" (line 43)      capabilities.add has SYS_ADMIN; drop it\n'
-        '  deny   init-privileged  init "prepare" (line 43)      writes hostPath volume "varlog"; mount it readOnly: true\n'
+        '  deny   init-privileged  init "prepare" (line 43)      mounts hostPath volume "varlog"; use another volume type\n'
         '  warn   init-lint        init "prepare" (line 43)      image "busybox:latest" uses :latest; pin a version\n'
         "\n"
         f"Job data/ingest-seed ({file}:65, document 3): WARNED\n"

@@ -77,6 +77,7 @@ def test_two_scans_then_sigterm(replay: Replay, kubeconfig: Path, tmp_path: Path
         first = wait_for(port, lambda s: scans(s) >= 1)
         assert findings(first, "workloads") == {
             ("init-privileged", "enforce", "init"): 1.0,
+            ("init-privileged", "enforce", "pod"): 1.0,  # the node tuner's hostNetwork
             ("init-unbounded", "enforce", "init"): 6.0,
             ("init-lint", "audit", "init"): 1.0,
             ("default-resources", "enforce", "app"): 4.0,

@@ -63,8 +63,15 @@ def test_reports_per_namespace_created_updated_only_when_changed_and_deleted(
     ]
     stored = replay.state.reports[("workloads", "initgate")]
     assert stored["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "initgate"}
-    assert stored["summary"] == {"pass": 19, "fail": 7, "warn": 7, "error": 0, "skip": 0}
-    db = stored["results"][0]
+    # fail: 8, one of them the node tuner's hostNetwork, about the pod
+    assert stored["summary"] == {"pass": 19, "fail": 8, "warn": 7, "error": 0, "skip": 0}
+    pod, db = stored["results"][:2]
+    assert (pod["rule"], pod["message"], pod["properties"]["field"]) == (
+        "hostNamespaces:hostNetwork",
+        'pod: hostNetwork is true; remove it (inherited by init "sysctl")',
+        "spec.template.spec",
+    )
+    assert "container" not in pod["properties"]
     assert db == {
         "source": "initgate",
         "policy": "init-privileged",
@@ -139,7 +146,7 @@ def test_a_report_someone_else_created_is_replaced(
         ("POST", "/apis/wgpolicyk8s.io/v1alpha2/namespaces/workloads/policyreports"),
         ("PUT", "/apis/wgpolicyk8s.io/v1alpha2/namespaces/workloads/policyreports/initgate"),
     ]
-    assert replay.state.reports[("workloads", "initgate")]["summary"]["fail"] == 7
+    assert replay.state.reports[("workloads", "initgate")]["summary"]["fail"] == 8
 
 
 def test_results_are_capped_failures_first(

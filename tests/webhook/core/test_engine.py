@@ -227,6 +227,47 @@ def test_image_exemptions_scoped_by_finding_key(
     assert [k for _, _, k in keys(decision)] == remaining
 
 
+@pytest.mark.parametrize(
+    ("scope", "namespace", "host_network", "remaining"),
+    [
+        pytest.param({}, "demo", False, ["capability:SYS_ADMIN"], id="unscoped"),
+        pytest.param({"namespaces": ["de*"]}, "demo", False, ["capability:SYS_ADMIN"], id="in"),
+        pytest.param(
+            {"namespaces": ["other"]},
+            "demo",
+            False,
+            ["capability:NET_ADMIN", "capability:SYS_ADMIN"],
+            id="namespace-elsewhere",
+        ),
+        pytest.param(
+            {"exceptHostNetwork": True}, "demo", False, ["capability:SYS_ADMIN"], id="pod-network"
+        ),
+        pytest.param(
+            {"exceptHostNetwork": True},
+            "demo",
+            True,
+            ["capability:NET_ADMIN", "capability:SYS_ADMIN"],
+            id="node-network",
+        ),
+    ],
+)
+def test_image_exemptions_scoped_by_namespace_and_network(
+    scope: dict[str, Any], namespace: str, host_network: bool, remaining: list[str]
+) -> None:
+    container = reviews.container(
+        "net",
+        resources=reviews.LIMITED,
+        securityContext={"capabilities": {"add": ["NET_ADMIN", "SYS_ADMIN"]}},
+    )
+    exemption = {"image": "busybox:*", "allow": ["capability:NET_ADMIN"], **scope}
+    config = {"policies": {"init-privileged": {"exemptions": {"images": [exemption]}}}}
+    obj = reviews.pod(init=[container])
+    if host_network:
+        obj["spec"]["hostNetwork"] = True
+    decision = judge(obj, config=config, namespace=namespace)
+    assert [k for _, _, k in keys(decision) if k.startswith("capability:")] == remaining
+
+
 def test_image_exemptions_keep_no_huge_image_reference() -> None:
     """Exemptions are matched once per image and plan, except for an image reference no registry
     would serve: a client cannot make the plan keep megabytes."""

@@ -10,6 +10,7 @@ from policies.base import Mode
 from webhook.audit.report import FailOn
 
 USAGE_ERROR = 2
+"""The exit status of every command for input or usage it cannot use (1: denied, or failed)."""
 Output = Literal["table", "json", "sarif"]
 
 

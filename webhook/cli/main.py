@@ -14,14 +14,13 @@ from pathlib import Path
 
 from policies.base import Mode
 from webhook._version import __version__
+from webhook.audit.options import USAGE_ERROR
 from webhook.cli import auditing as audit_commands
 from webhook.cli.arguments import option
 from webhook.core.config import ConfigError, parse_config
 from webhook.core.configdoc import render_default
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
-
-USAGE_ERROR = 2
 
 
 def _serve(args: argparse.Namespace) -> int:

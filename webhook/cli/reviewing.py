@@ -14,12 +14,11 @@ from pydantic import ValidationError
 
 from policies.base import Mode
 from webhook.audit.manifests import load
+from webhook.audit.options import USAGE_ERROR
 from webhook.core.chain import as_review, chain
 from webhook.core.config import ConfigError, load_config
 from webhook.core.configerrors import path
 from webhook.core.plan import compile_plan
-
-USAGE_ERROR = 2
 
 
 def review(file: str, *, config: Path | None, mode: Mode, namespace: str) -> int:

@@ -1,0 +1,160 @@
+"""What Kubernetes refuses when a policy is written, checked on a compiled expression: the
+environment loads the same libraries, and these checks hold it to the same language.
+
+- Calls of the few functions the runtime's newer library versions add (`'ab'.reverse()`).
+- Literals Kubernetes' AST validators refuse: mixed lists and maps (`[1, 'a']`), invalid regular
+  expressions, durations and timestamps written as literals.
+- What only initgate's implementation could tell apart: fields of an opaque value
+  (`quantity('1').value`) and messages built by name (`kubernetes.Quantity{}`).
+- Variables the expression's use does not offer (a rule has no `oldObject`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from webhook.core.cel import tree
+from webhook.core.cel.environment import (
+    CompileError,
+    EvaluationError,
+    Program,
+    activation,
+    compile_expression,
+    opaque_types,
+)
+from webhook.core.cel.library import LibraryError
+from webhook.core.cel.regex_lib import compiled
+
+NOT_IN_KUBERNETES = {
+    "string_reverse": "'<string>.reverse()' (strings library version 3; Kubernetes loads 2)",
+    "list_first": "'<list>.first()' (not in Kubernetes' lists library version 3)",
+    "list_last": "'<list>.last()' (not in Kubernetes' lists library version 3)",
+}
+_PATTERNS = frozenset(("matches", "find", "findAll"))
+_LITERAL_TYPES = frozenset(("duration", "timestamp"))
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    message: str
+    offset: int
+    """Where in the expression (0-based code points)."""
+
+
+def problems(program: Program, *, variables: frozenset[str]) -> list[Problem]:
+    """What Kubernetes (or initgate) would refuse in `program`, in source order."""
+    checked = program.checked
+    found = [
+        *_free_variables(checked, variables),
+        *_calls(checked),
+        *_opaque(checked),
+        *_mixed_literals(checked),
+    ]
+    return sorted(found, key=lambda p: p.offset)
+
+
+def free_variables(checked: tree.Checked) -> frozenset[str]:
+    """The variables an expression reads (names not bound by a comprehension inside it)."""
+    return frozenset(name for name, _ in _free(checked.root, frozenset()))
+
+
+def _free(node: tree.Node, bound: frozenset[str]) -> Iterator[tuple[str, tree.Node]]:
+    stack: list[tuple[tree.Node, frozenset[str]]] = [(node, bound)]
+    while stack:
+        current, names = stack.pop()
+        if isinstance(current, tree.Ident):
+            if current.name not in names:
+                yield current.name, current
+            continue
+        if isinstance(current, tree.Comprehension):
+            inner = names | {current.iter_var, current.iter_var2, current.accu_var}
+            stack.append((current.iter_range, names))
+            stack.append((current.accu_init, names))
+            stack.extend((child, inner) for child in tree.children(current)[2:])
+            continue
+        stack.extend((child, names) for child in tree.children(current))
+
+
+def _at(checked: tree.Checked, node: tree.Node) -> int:
+    return checked.positions.get(node.id, 0)
+
+
+def _free_variables(checked: tree.Checked, variables: frozenset[str]) -> Iterator[Problem]:
+    for name, node in _free(checked.root, frozenset()):
+        if name not in variables:
+            offered = ", ".join(sorted(variables))
+            yield Problem(
+                f"'{name}' is not available here (variables: {offered})", _at(checked, node)
+            )
+
+
+def _calls(checked: tree.Checked) -> Iterator[Problem]:
+    for node in checked.nodes():
+        if not isinstance(node, tree.Call):
+            continue
+        _, overloads = checked.references.get(node.id, ("", ()))
+        for overload in overloads:
+            if overload in NOT_IN_KUBERNETES and len(overloads) == 1:
+                yield Problem(
+                    f"{NOT_IN_KUBERNETES[overload]} is not offered: Kubernetes' CEL environment "
+                    "does not have it",
+                    _at(checked, node),
+                )
+        literal = node.args[-1] if node.args else None
+        if node.function in _PATTERNS and isinstance(literal, tree.Const):
+            try:
+                compiled(str(literal.value))
+            except LibraryError as error:
+                yield Problem(str(error), _at(checked, literal))
+        if node.function in _LITERAL_TYPES and len(node.args) == 1:
+            argument = node.args[0]
+            if isinstance(argument, tree.Const) and isinstance(argument.value, str):
+                problem = _literal_problem(node.function, argument.value)
+                if problem:
+                    yield Problem(problem, _at(checked, argument))
+
+
+def _literal_problem(function: str, text: str) -> str:
+    try:
+        compile_expression(f"{function}({text!r})").evaluate(activation({}))
+    except (CompileError, EvaluationError) as error:
+        return f"invalid {function} literal {text!r}: {error}"
+    return ""
+
+
+def _opaque(checked: tree.Checked) -> Iterator[Problem]:
+    opaque = opaque_types()
+    for node in checked.nodes():
+        if isinstance(node, tree.Select) and checked.types.get(node.operand.id) in opaque:
+            kind = checked.types[node.operand.id]
+            yield Problem(f"a {kind} has no fields; use its functions", _at(checked, node))
+        if isinstance(node, tree.CreateStruct) and node.message:
+            yield Problem(f"{node.message} values cannot be built by name", _at(checked, node))
+
+
+def _mixed_literals(checked: tree.Checked) -> Iterator[Problem]:
+    exempt = {
+        node.args[0].id
+        for node in checked.nodes()
+        if isinstance(node, tree.Call) and node.function == "format" and node.args
+    }
+    for node in checked.nodes():
+        if node.id in exempt:
+            continue
+        if isinstance(node, tree.CreateList):
+            groups = [[e.id for e in node.elements]]
+        elif isinstance(node, tree.CreateStruct) and not node.message:
+            keys = [e.key.id for e in node.entries if isinstance(e.key, tree.Node)]
+            groups = [keys, [e.value.id for e in node.entries]]
+        else:
+            continue
+        for ids in groups:
+            kinds = {checked.types.get(i, "dyn") for i in ids} - {"dyn"}
+            if len(kinds) > 1:
+                shown = ", ".join(sorted(kinds))
+                yield Problem(
+                    f"a literal mixes types ({shown}); Kubernetes requires one type per "
+                    "list, and per map's keys and values",
+                    _at(checked, node),
+                )

@@ -190,6 +190,11 @@ class PodView:
     judged: tuple[Container, ...]
     whole: bool
     volumes: dict[str, Volume]
+    metadata: dict[str, Any] = attribute(default_factory=dict)
+    """The pod's metadata, or the pod template's."""
+    memo: dict[Any, Any] = attribute(default_factory=dict, repr=False, compare=False)
+    """What one evaluation works out once for every policy that asks (the flow of data between
+    containers, the values CEL rules read): the view lives for one request."""
 
     def select(self, roles: frozenset[Role]) -> list[Container]:
         """The judged containers whose role is in `roles`."""
@@ -240,6 +245,7 @@ def pod_view(
     path: str,
     annotations: dict[str, Any],
     judge: Callable[[Container], bool] | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> PodView:
     """Build the view of one pod spec. `judge` picks the containers under review (default: all)."""
     containers = containers_of(spec, path)
@@ -252,6 +258,7 @@ def pod_view(
         judged=judged,
         whole=judge is None,
         volumes=volumes_of(spec),
+        metadata=metadata if metadata is not None else {"annotations": annotations},
     )
 
 
@@ -263,6 +270,9 @@ class Context:
     namespace: str
     username: str
     groups: tuple[str, ...] = ()
+    dry_run: bool = False
+    kind: tuple[str, str, str] = ("", "v1", "Pod")
+    """The group, version and kind of the object asked for (a workload, for a pod template)."""
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -66,7 +67,67 @@ def _never(_: str) -> bool:
     return False
 
 
-class ImageExemption(Settings):
+_EXPIRY = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
+)
+
+
+def _expiry(value: str) -> str:
+    """`value` when it is an RFC 3339 date or date-time (with its offset) that exists."""
+    if _EXPIRY.fullmatch(value) is None:
+        raise ValueError(
+            f"expected an RFC 3339 date or time such as 2027-03-31 or 2027-03-31T18:00:00Z, "
+            f"not {value!r}"
+        )
+    expiry_time(value)  # raises on a date that does not exist (2027-02-30)
+    return value
+
+
+def expiry_time(value: str) -> float:
+    """The instant an exemption ends, in seconds since the epoch: a date alone ends at the
+    start of that day, in UTC."""
+    text = value.upper().replace("Z", "+00:00")
+    if "T" not in text:
+        text += "T00:00:00+00:00"
+    return datetime.fromisoformat(text).timestamp()
+
+
+Expiry = Annotated[
+    str,
+    Field(
+        json_schema_extra={"pattern": _EXPIRY.pattern, "examples": ["2027-03-31"]},
+    ),
+    AfterValidator(_expiry),
+]
+"""When an exemption stops applying: an RFC 3339 date (the start of that day, UTC) or time."""
+
+
+class Ending(Settings):
+    """What every exemption may carry: when it ends, and why it was granted."""
+
+    expires: Expiry | None = None
+    """An RFC 3339 date or time; from that instant on the exemption no longer applies (no
+    reload needed), and the configuration still naming it raises an alert."""
+    reason: str = ""
+    """Why it was granted (a ticket, a team): shown where it applied."""
+
+
+class NamespaceExemption(Ending):
+    namespace: str = Field(min_length=1)
+    """Namespace name (glob)."""
+
+
+class UserExemption(Ending):
+    user: str = Field(min_length=1)
+    """User name (glob)."""
+
+
+class GroupExemption(Ending):
+    group: str = Field(min_length=1)
+    """Group name (glob)."""
+
+
+class ImageExemption(Ending):
     """Containers whose image matches `image` are exempt, wholly or only for the listed checks."""
 
     image: str = Field(min_length=1)
@@ -83,13 +144,14 @@ class ImageExemption(Settings):
 
 
 class Exemptions(Settings):
-    """Who and what a policy leaves alone."""
+    """Who and what a policy leaves alone. Each entry is a glob, or an object with its glob, an
+    `expires` time and a `reason`."""
 
-    namespaces: tuple[str, ...] = ()
+    namespaces: tuple[str | NamespaceExemption, ...] = ()
     """Namespace names (globs)."""
-    users: tuple[str, ...] = ()
+    users: tuple[str | UserExemption, ...] = ()
     """User names (globs), e.g. `system:serviceaccount:ci:*`."""
-    groups: tuple[str, ...] = ()
+    groups: tuple[str | GroupExemption, ...] = ()
     """Group names (globs)."""
     images: tuple[ImageExemption, ...] = ()
     """Image exemptions, each optionally scoped to some finding keys."""

@@ -9,7 +9,7 @@ import pytest
 
 from policies import init_lint, readonly_mounts
 from policies.caching import LONGEST, short_lru_cache
-from webhook.core import plan
+from webhook.core import exemptions
 
 HUGE = "x" * (1024 * 1024)
 
@@ -53,8 +53,8 @@ def test_only_short_first_arguments_are_kept() -> None:
             id="readonly-mounts-scripts",
         ),
         pytest.param(
-            plan.normalise_image,
-            lambda: plan.normalise_image(f"{HUGE}:1"),
+            exemptions.normalise_image,
+            lambda: exemptions.normalise_image(f"{HUGE}:1"),
             f"docker.io/library/{HUGE}:1",
             id="image-normalisation",
         ),

@@ -19,6 +19,7 @@ from policies import REGISTRY
 from policies.base import Mode
 from policies.policy import Exemptions, PolicySettings, Settings
 from webhook.core.configerrors import explain
+from webhook.core.rules import RuleSettings
 
 DEFAULT_EXEMPT_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 DOCS_URL = "https://github.com/initgate/initgate/blob/main/docs/policies.md"
@@ -61,6 +62,8 @@ class Config(Settings):
     """Who and what no policy applies to."""
     policies: PoliciesConfig = Field(default_factory=PoliciesConfig)  # type: ignore[valid-type]
     """Per-policy settings, by policy id."""
+    rules: tuple[RuleSettings, ...] = ()
+    """Your own rules, in CEL, judged like the policies above (docs/rules.md)."""
 
     def policy(self, policy_id: str) -> PolicySettings:
         """The settings of one policy."""
@@ -92,7 +95,7 @@ def parse_config(text: str, *, source: str) -> Config:
     try:
         # As JSON, strictly: what JSON Schema (and so the Helm chart) accepts, no more: `"yes"` is
         # not a boolean, `1` is not a string. YAML timestamps become text, as in Helm's values.
-        return Config.model_validate_json(json.dumps(data, default=str), strict=True)
+        config = Config.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as error:
         problems = explain(
             error.errors(include_url=False),
@@ -101,6 +104,35 @@ def parse_config(text: str, *, source: str) -> Config:
             source=source,
         )
         raise ConfigError("\n".join(problems)) from error
+    conflicts = [
+        (line, f"{source}:{line}: {message}" if line else f"{source}: {message}")
+        for loc, message in _conflicts(config)
+        for line in [_line_of(node, loc)]
+    ]
+    if conflicts:
+        raise ConfigError("\n".join(m for _, m in sorted(conflicts, key=lambda c: c[0] or 0)))
+    return config
+
+
+def _conflicts(config: Config) -> list[tuple[tuple[int | str, ...], str]]:
+    """What no single key shows wrong: rules that share an id, or take a policy's."""
+    found: list[tuple[tuple[int | str, ...], str]] = []
+    seen: dict[str, int] = {}
+    builtin = {policy.id for policy in REGISTRY}
+    for index, rule in enumerate(config.rules):
+        where = ("rules", index, "id")
+        if rule.id in builtin:
+            found.append((where, f"rules[{index}].id: '{rule.id}' is a built-in policy's id"))
+        elif rule.id in seen:
+            found.append(
+                (where, f"rules[{index}].id: '{rule.id}' is also rules[{seen[rule.id]}]'s id")
+            )
+        seen.setdefault(rule.id, index)
+        if rule.scope == "pod" and "roles" in rule.model_fields_set:
+            found.append(
+                (("rules", index, "roles"), f"rules[{index}].roles: a pod-scoped rule has no roles")
+            )
+    return found
 
 
 @functools.cache

@@ -6,14 +6,17 @@ object is decided here, in one place, from the policy's mode capped by the endpo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.base import Context, Finding, Mode, PatchOp, PodView
 from webhook.core import messages
+from webhook.core.exemptions import Scope
 from webhook.core.objects import Request, Subject, subject_of
-from webhook.core.plan import Plan, Rule, Scope
+from webhook.core.plan import Plan, Rule
+from webhook.core.rules import RuleError
 
 Webhook = Literal["validate", "mutate"]
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
@@ -30,10 +33,13 @@ class Verdict:
 
 @dataclass(slots=True)
 class PolicyError:
-    """A policy that raised instead of answering (a bug, or an object no API server would send)."""
+    """A policy that raised instead of answering (a bug, or an object no API server would send),
+    or a rule that failed on a value (a missing field, its cost limit)."""
 
     policy: str
     error: str
+    location: str = ""
+    """The container (or `pod`) a rule failed on; empty for a policy's bug."""
 
 
 Outcome = Literal["allowed", "denied", "patched", "exempt", "skipped"]
@@ -55,6 +61,8 @@ class Decision:
     audit_annotations: dict[str, str] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[PolicyError] = field(default_factory=list)
+    exemptions: list[str] = field(default_factory=list)
+    """Where the exemptions that applied are written (`exemptions.images[0]`), each once."""
 
     @property
     def policies(self) -> list[str]:
@@ -63,29 +71,47 @@ class Decision:
         return list(dict.fromkeys([v.policy for v in verdicts])) if verdicts else []
 
 
-def decide(request: Request, plan: Plan, *, webhook: Webhook, cap: Mode = Mode.ENFORCE) -> Decision:
-    """Evaluate every enabled policy of `webhook` on the request and decide from their modes."""
+def decide(
+    request: Request,
+    plan: Plan,
+    *,
+    webhook: Webhook,
+    cap: Mode = Mode.ENFORCE,
+    now: float | None = None,
+) -> Decision:
+    """Evaluate every enabled policy of `webhook` on the request and decide from their modes.
+    `now` (seconds since the epoch, default the clock) is when exemptions are looked at."""
     subject = subject_of(request)
     if isinstance(subject, str):
         return Decision(outcome="skipped", reason=subject)
     if webhook == "mutate" and not subject.mutable:
         return Decision(outcome="skipped", reason="not-mutated")
-    exempt = plan.who.exempts(request)
+    when = time.time() if now is None else now
+    exempt = plan.who.exempts(request, when)
     if exempt is not None:
-        return Decision(outcome="exempt", reason=exempt)
+        return Decision(outcome="exempt", reason=exempt[0], exemptions=[exempt[1]])
     context = Context(
         operation=request.operation,
         namespace=request.effective_namespace,
         username=request.username,
         groups=request.groups,
+        dry_run=request.dry_run,
+        kind=(request.group, request.version, request.kind),
     )
     decision = Decision()
     verdicts = decision.verdicts
+    scope = Scope(context.namespace, subject.pod.spec.get("hostNetwork") is True, when)
     for rule, mode in plan.active(webhook, cap):
-        if not rule.who.empty and rule.who.exempts(request) is not None:
-            continue
+        if not rule.who.empty:
+            exempt = rule.who.exempts(request, when)
+            if exempt is not None:
+                _note(decision, exempt[1])
+                continue
         try:
-            findings = _findings(rule, subject, context)
+            findings = _findings(rule, subject, context, scope, decision)
+        except RuleError as error:
+            decision.errors.append(PolicyError(rule.policy.id, error.detail, error.location))
+            continue
         except Exception as error:  # noqa: BLE001 - one policy's bug must not stop admission
             decision.errors.append(PolicyError(rule.policy.id, f"{type(error).__name__}: {error}"))
             continue
@@ -95,14 +121,27 @@ def decide(request: Request, plan: Plan, *, webhook: Webhook, cap: Mode = Mode.E
     return decision
 
 
-def _findings(rule: Rule, subject: Subject, context: Context) -> list[Finding]:
+def _findings(
+    rule: Rule, subject: Subject, context: Context, scope: Scope, decision: Decision
+) -> list[Finding]:
     findings = rule.policy.evaluate(subject.pod, context, rule.settings)
     if findings and rule.images:
-        scope = Scope(context.namespace, subject.pod.spec.get("hostNetwork") is True)
-        findings = [f for f in findings if not rule.exempts(f, scope)]
+        kept = []
+        for finding in findings:
+            label = rule.exempts(finding, scope)
+            if label is None:
+                kept.append(finding)
+            else:
+                _note(decision, label)
+        findings = kept
     if subject.old is not None and findings:
         findings = _new_only(findings, rule, subject.old, context)
     return findings
+
+
+def _note(decision: Decision, label: str) -> None:
+    if label not in decision.exemptions:
+        decision.exemptions.append(label)
 
 
 def _new_only(findings: list[Finding], rule: Rule, old: PodView, context: Context) -> list[Finding]:
@@ -149,7 +188,9 @@ def _conclude(
                 decision.would_patch
             )
     for error in decision.errors:
-        decision.warnings.append(messages.error_warning(error.policy, config.on_policy_error))
+        decision.warnings.append(
+            messages.error_warning(error.policy, config.on_policy_error, error.location)
+        )
     denied = bool(enforced and not mutate) or bool(
         decision.errors and config.on_policy_error == "deny"
     )
@@ -160,7 +201,10 @@ def _conclude(
             request,
             subject,
             [(v.policy, v.finding) for v in enforced] if not mutate else [],
-            errors=[e.policy for e in decision.errors] if config.on_policy_error == "deny" else [],
+            errors=[(e.policy, e.location) for e in decision.errors]
+            if config.on_policy_error == "deny"
+            else [],
+            remedies=plan.remedies,
             footer=config.message_footer,
         )
     elif decision.patch:

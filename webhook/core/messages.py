@@ -7,12 +7,11 @@ and the API server may truncate longer ones).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from policies import BY_ID
 from policies.base import Finding
 from webhook.core.objects import Request, Subject
 
@@ -71,10 +70,14 @@ def capped_warnings(lines: Sequence[str]) -> list[str]:
     return [*lines[: LISTED - 1], one_line(f"initgate: {more} more warnings; {SEE_ALL}")]
 
 
-def error_warning(policy: str, choice: str) -> str:
-    """The warning line of a policy that could not be evaluated."""
+def error_warning(policy: str, choice: str, where: str = "") -> str:
+    """The warning line of a policy (or rule) that could not be evaluated, and where."""
     outcome = "allowed anyway" if choice == "allow" else "denied"
-    return one_line(f"initgate {policy}: could not evaluate this object; {outcome} (onPolicyError)")
+    if not where:
+        return one_line(
+            f"initgate {policy}: could not evaluate this object; {outcome} (onPolicyError)"
+        )
+    return _fit(f"initgate {policy}: ", where, f"could not evaluate; {outcome} (onPolicyError)")
 
 
 def audit_annotations(found: Sequence[tuple[str, Finding]], *, mutate: bool) -> dict[str, str]:
@@ -127,7 +130,8 @@ def denial(
     subject: Subject,
     found: Sequence[tuple[str, Finding]],
     *,
-    errors: Sequence[str],
+    errors: Sequence[tuple[str, str]],
+    remedies: Mapping[str, str],
     footer: str,
 ) -> str:
     """The status message of a denied request: every finding, then how to comply.
@@ -148,8 +152,16 @@ def denial(
     if len(found) > LISTED:
         lines.append(f"- ... and {len(found) - LISTED} more ({SEE_ALL})")
     # Lists, not generators, inside `extend`: this runs on every denied request.
-    lines.extend([f"- {p}: could not evaluate this object (onPolicyError: deny)" for p in errors])
-    lines.extend([f"{p}: {BY_ID[p].remedy}" for p in dict.fromkeys([p for p, _ in found])])
+    lines.extend(
+        [
+            clipped(f"- {p}: {where}: could not evaluate (onPolicyError: deny)")
+            if where
+            else f"- {p}: could not evaluate this object (onPolicyError: deny)"
+            for p, where in errors
+        ]
+    )
+    listed = dict.fromkeys([p for p, _ in found[:LISTED]])
+    lines.extend([f"{p}: {remedies[p]}" for p in listed if p in remedies])
     if footer:
         lines.append(footer)
     return "\n".join(lines)

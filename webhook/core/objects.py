@@ -96,15 +96,15 @@ def subject_of(request: Request) -> Subject | str:
     annotations = mapping(metadata.get("annotations"))
     template = spec_path[1:].replace("/", ".") if pointer else ""
     if request.operation == "CREATE" and not request.subresource:
-        view = pod_view(spec, path=spec_path, annotations=annotations)
+        view = pod_view(spec, path=spec_path, annotations=annotations, metadata=metadata)
         return Subject(pod=view, template=template, mutable=not pointer)
     old_spec, _ = _spec_at(request.old_object or {}, pointer)
     if pointer:
         if old_spec == spec:
             return "unchanged"
-        view = pod_view(spec, path=spec_path, annotations=annotations)
+        view = pod_view(spec, path=spec_path, annotations=annotations, metadata=metadata)
         return Subject(pod=view, template=template, mutable=False)
-    return _pod_update(request, spec, old_spec, spec_path, annotations)
+    return _pod_update(request, spec, old_spec, spec_path, metadata)
 
 
 def _pod_update(
@@ -112,16 +112,19 @@ def _pod_update(
     spec: dict[str, Any],
     old_spec: dict[str, Any],
     spec_path: str,
-    annotations: dict[str, Any],
+    metadata: dict[str, Any],
 ) -> Subject | str:
-    old_view = pod_view(old_spec, path=spec_path, annotations=annotations)
+    annotations = mapping(metadata.get("annotations"))
+    old_view = pod_view(old_spec, path=spec_path, annotations=annotations, metadata=metadata)
     before = {(c.list_name, c.name): c.raw for c in old_view.containers}
     if request.subresource == "ephemeralcontainers":
 
         def is_new(c: Container) -> bool:
             return c.role is Role.EPHEMERAL and (c.list_name, c.name) not in before
 
-        view = pod_view(spec, path=spec_path, annotations=annotations, judge=is_new)
+        view = pod_view(
+            spec, path=spec_path, annotations=annotations, judge=is_new, metadata=metadata
+        )
         return Subject(pod=view, template="", mutable=True) if view.judged else "unchanged"
     if request.subresource:
         return "subresource"
@@ -129,7 +132,7 @@ def _pod_update(
     def changed(c: Container) -> bool:
         return before.get((c.list_name, c.name)) != c.raw
 
-    view = pod_view(spec, path=spec_path, annotations=annotations, judge=changed)
+    view = pod_view(spec, path=spec_path, annotations=annotations, judge=changed, metadata=metadata)
     if not view.judged:
         return "unchanged"
     return Subject(pod=view, template="", mutable=False, old=old_view)

@@ -16,7 +16,8 @@ from tests.support import reviews
 from webhook.audit.evaluate import Target, evaluate
 from webhook.core.config import Config
 from webhook.core.patch import PatchError, apply
-from webhook.core.plan import Plan, Rule, Who, compile_plan
+from webhook.core.exemptions import Who
+from webhook.core.plan import Plan, Rule, compile_plan
 
 POD = reviews.pod(
     init=[reviews.container("a", resources={})],

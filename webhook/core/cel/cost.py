@@ -24,6 +24,8 @@ from webhook.core.cel import tree
 BUDGET = 1_000_000
 """Units one evaluation may cost: Kubernetes' per-expression limit (PerCallLimit)."""
 UNBOUNDED = 2**63
+# Lists of names that initgate's own variables hold.
+_NAMES = frozenset((("fills", "*"), ("readsFrom", "*")))
 _SCALARS = frozenset(
     ("bool", "int", "uint", "double", "null_type", "timestamp", "duration", "type", "error")
 )
@@ -36,6 +38,9 @@ class Bounds:
 
     items: int = 1000
     chars: int = 65536
+    names: int = 253
+    """Characters of a name (a path ending in `name`, the names in `fills` and `readsFrom`):
+    Kubernetes allows at most 253 in any name it validates."""
     iterations: int = 10_000
     total: int = 3 * 1024 * 1024
     """Characters all the strings of one object hold together, at most: the API server's limit
@@ -60,6 +65,17 @@ class Estimate:
     guards: tuple[Guard, ...]
     costliest: str = ""
     """What costs most (`a comprehension over up to 1,000 entries`), for a refusal's message."""
+    reads: tuple[Read, ...] = ()
+    """Every value the expression reads from its variables: all an evaluation needs of them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A path the expression reads (`*`: every element of a list, or value of a map). `whole`:
+    the value itself is used; otherwise only its entries are walked (a comprehension's range)."""
+
+    path: tuple[str, ...]
+    whole: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +100,13 @@ class _Walk:
     types: Mapping[int, str]
     guards: dict[tuple[str, ...], Guard] = field(default_factory=dict)
     costliest: tuple[int, str] = (0, "")
+    reads: dict[tuple[str, ...], bool] = field(default_factory=dict)
+
+    def used(self, *values: _Value | None, whole: bool = True) -> None:
+        """Note that the expression uses these values (those read from a variable)."""
+        for value in values:
+            if value is not None and value.path is not None:
+                self.reads[value.path] = self.reads.get(value.path, False) or whole
 
     def sized(self, value: _Value, limit: int) -> int:
         """The most `value` can hold: its known size, the bound its path is guarded to, 1 for a
@@ -99,7 +122,8 @@ class _Walk:
         return self.sized(value, self.bounds.items)
 
     def chars(self, value: _Value) -> int:
-        return self.sized(value, self.bounds.chars)
+        named = value.path is not None and (value.path[-1] == "name" or value.path in _NAMES)
+        return self.sized(value, self.bounds.names if named else self.bounds.chars)
 
     def note(self, cost: int, what: str) -> None:
         if cost > self.costliest[0]:
@@ -112,7 +136,13 @@ def estimate(
     """The worst-case cost of one evaluation of `checked`, which reads `variables`."""
     walk = _Walk(bounds or Bounds(), variables, checked.types)
     value = _estimate(walk, checked.root, {})
-    return Estimate(min(value.cost, UNBOUNDED), tuple(walk.guards.values()), walk.costliest[1])
+    walk.used(value)
+    return Estimate(
+        min(value.cost, UNBOUNDED),
+        tuple(walk.guards.values()),
+        walk.costliest[1],
+        tuple(Read(path, whole) for path, whole in walk.reads.items()),
+    )
 
 
 def _estimate(  # noqa: PLR0911 - one return per kind of expression
@@ -129,9 +159,10 @@ def _estimate(  # noqa: PLR0911 - one return per kind of expression
         return _Value(1, kind, path=(node.name,) if node.name in walk.variables else None)
     if isinstance(node, tree.Select):
         operand = _estimate(walk, node.operand, scope)
-        if node.test_only:  # has(): free in Kubernetes (PresenceTestHasCost false)
-            return _Value(operand.cost, "bool")
         path = (*operand.path, node.field) if operand.path is not None else None
+        if node.test_only:  # has(): free in Kubernetes (PresenceTestHasCost false)
+            walk.used(_Value(0, path=path))
+            return _Value(operand.cost, "bool")
         return _Value(operand.cost + 1, kind, path=path)
     if isinstance(node, tree.CreateList | tree.CreateStruct):
         return _literal(walk, node, kind, scope)
@@ -151,6 +182,7 @@ def _literal(
         base = 40 if node.message else 30
         values = [_estimate(walk, e.value, scope) for e in node.entries]
         keys = [_estimate(walk, e.key, scope) for e in node.entries if isinstance(e.key, tree.Node)]
+    walk.used(*values, *keys)
     cost = base + sum(v.cost for v in (*values, *keys))
     sizes = [walk.chars(v) if v.kind not in _SCALARS else 1 for v in values]
     # `[e.name]`, a map step's: its one element is still read from the object.
@@ -170,14 +202,18 @@ def _element(value: _Value) -> _Value:
 
 def _comprehension(walk: _Walk, node: tree.Comprehension, scope: Mapping[str, _Value]) -> _Value:
     iter_range = _estimate(walk, node.iter_range, scope)
+    walk.used(iter_range, whole=False)
     count = min(walk.items(iter_range), walk.bounds.iterations)
     element = _element(iter_range)
     inner = dict(scope)
-    if node.iter_var2:  # two variables: the index (or key) and the element (or value)
-        inner[node.iter_var] = _Value(0, "int") if iter_range.kind.startswith("list") else element
+    # One variable: a list's element, a map's key. Two: the index or key, then the element or
+    # value. Over a dyn range, either may be true: the element's path covers both.
+    key = _Value(0, "int" if iter_range.kind.startswith("list") else "string")
+    if node.iter_var2:
+        inner[node.iter_var] = key if iter_range.kind != "dyn" else element
         inner[node.iter_var2] = element
     else:
-        inner[node.iter_var] = element
+        inner[node.iter_var] = key if iter_range.kind.startswith("map") else element
     init = _estimate(walk, node.accu_init, inner)
     appended = _appended(node)
     accumulated = None
@@ -224,21 +260,26 @@ def _call(walk: _Walk, node: tree.Call, kind: str, scope: Mapping[str, _Value]) 
     spent = sum(o.cost for o in operands)
     function = node.function
     if function in ("_&&_", "_||_"):
+        walk.used(*operands)
         return _Value(spent, "bool")
     if function == "_?_:_":
         one, other = args[1], args[2]
+        walk.used(*args)
         size = None if one.size is None or other.size is None else max(one.size, other.size)
         chosen = one if one.path is not None or one.items is not None else other
         cost = args[0].cost + max(one.cost, other.cost)
         return _Value(cost, kind, size, chosen.items, chosen.path if size is None else None)
     first = operands[0] if operands else _Value(0)
     if function in _PASSING:
+        walk.used(*operands[1:])
         return _Value(spent + 1, kind, first.size, first.items, first.path)
     if function in _INDEXING or function == "_?._":
+        walk.used(*operands[1:])
         step = "*" if function in _INDEXING else _field(node)
         path = (*first.path, step) if first.path is not None else None
         items = first.items if function in _INDEXING else None
         return _Value(spent + 1, kind, items.size if items else None, None, path)
+    walk.used(*operands)
     own, size, items = _function(walk, function, kind, operands)
     if own > 1:
         walk.note(own, f"{function.strip('_@')}()")
@@ -337,7 +378,9 @@ def _strings(  # noqa: PLR0911, PLR0912 - one case per function, as Kubernetes l
     if function in _COMPARISONS:
         if any(o.kind in _SCALARS for o in operands):
             return 1, None, None
-        return max(1, _tenth(min(walk.chars(o) for o in operands))), None, None
+        known = [o.size for o in operands if o.size is not None]  # a literal bounds the work
+        smallest = min(known) if known else min(walk.chars(o) for o in operands)
+        return max(1, _tenth(smallest)), None, None
     return None
 
 

@@ -1,0 +1,298 @@
+"""A platform team's own rules: CEL over one container (its role, its place, the data it hands
+on) or over the pod, configured under `rules:` and judged by the same engine as the built-in
+policies (docs/rules.md).
+
+A rule is data, checked when the configuration loads: its expressions compile once, in the one
+CEL environment, are held to Kubernetes' language and have their cost bounded. Each rule becomes a
+`Policy` whose findings carry the rule's id as their key, so modes, exemptions, messages,
+metrics, the audit and the reports treat it as they treat a built-in policy.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from policies import readonly_mounts
+from policies.base import Container, Context, Finding, PodView, Role, text
+from policies.policy import Policy, PolicySettings
+from webhook.core.cel.cost import Read
+from webhook.core.cel.environment import CompileError, EvaluationError, activation
+from webhook.core.cel.expression import Expression, compile_checked
+from webhook.core.cel.pruning import Shape, prune, shapes
+
+CONTAINER_VARIABLES = frozenset(
+    ("container", "role", "path", "object", "volumes", "fills", "readsFrom", "request")
+)
+POD_VARIABLES = frozenset(("object", "request"))
+MESSAGE_LIMIT = 5 * 1024
+"""Characters of an evaluated messageExpression, as Kubernetes bounds one (5 KiB)."""
+
+
+class RuleError(Exception):
+    """A rule that could not judge a container (or the pod): what failed, and where."""
+
+    def __init__(self, location: str, detail: str) -> None:
+        super().__init__(f"{location}: {detail}")
+        self.location = location
+        self.detail = detail
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(text_: str, *, pod: bool, message: bool) -> Expression:
+    """An expression of a rule, compiled once per text (a reload compiles only what changed)."""
+    return compile_checked(
+        text_,
+        variables=POD_VARIABLES if pod else CONTAINER_VARIABLES,
+        results=frozenset(("string",) if message else ("bool",)),
+    )
+
+
+def _checked(value: str, info: ValidationInfo, *, message: bool) -> str:
+    if not value and message:
+        return value
+    try:
+        compiled(value, pod=info.data.get("scope") == "pod", message=message)
+    except CompileError as error:
+        where = f" (column {error.column} of the expression)" if error.column else ""
+        raise ValueError(f"{error.message}{where}") from None
+    return value
+
+
+class RuleSettings(PolicySettings):
+    """One rule. Its findings are named by its `id`, as a built-in policy's are."""
+
+    allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
+
+    id: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    """Kebab-case, unique, not a built-in policy's id: the finding key, the metric label and
+    what an exemption names."""
+    description: str = Field(min_length=1)
+    """One sentence, for docs, SARIF and reports; the last line of a denial it causes."""
+    scope: Literal["container", "pod"] = "container"
+    """container: judge each container whose role is in `roles`; pod: judge the pod once."""
+    roles: tuple[Role, ...] = (Role.INIT, Role.SIDECAR)
+    """Container roles the rule judges: init, sidecar, app, ephemeral."""
+    expression: str = Field(min_length=1)
+    """CEL, true when the container (or pod) complies."""
+    message: str = ""
+    """What the person who applied the object reads; empty: the description."""
+    message_expression: str = ""
+    """CEL giving the message as a string (it may name what the container holds); when it fails
+    or gives nothing, `message` is used."""
+
+    @field_validator("expression")
+    @classmethod
+    def _expression_compiles(cls, value: str, info: ValidationInfo) -> str:
+        return _checked(value, info, message=False)
+
+    @field_validator("message_expression")
+    @classmethod
+    def _message_compiles(cls, value: str, info: ValidationInfo) -> str:
+        return _checked(value, info, message=True)
+
+    @cached_property
+    def check(self) -> Expression:
+        return compiled(self.expression, pod=self.scope == "pod", message=False)
+
+    @cached_property
+    def explain(self) -> Expression | None:
+        if not self.message_expression:
+            return None
+        return compiled(self.message_expression, pod=self.scope == "pod", message=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """What the rules of one configuration share: readonly-mounts' settings (`fills` and
+    `readsFrom` come from its analysis, so that the two always agree), and per scope what all
+    their expressions read, given to each evaluation in one activation per container."""
+
+    flow: readonly_mounts.ReadonlyMountsSettings
+    reads: dict[str, dict[str, Shape]]
+    """By scope (`container`, `pod`), per variable, what the scope's rules read of it."""
+
+
+def rule_set(
+    rules: tuple[RuleSettings, ...], flow: readonly_mounts.ReadonlyMountsSettings
+) -> RuleSet:
+    reads: dict[str, list[Read]] = {"container": [], "pod": []}
+    for rule in rules:
+        for expression in (rule.check, rule.explain):
+            if expression is not None:
+                reads[rule.scope].extend(expression.estimate.reads)
+    return RuleSet(flow, {scope: shapes(found) for scope, found in reads.items()})
+
+
+def policy(rule: RuleSettings, rules: RuleSet) -> Policy[Any]:
+    """The rule as a validating policy."""
+
+    def evaluate(pod: PodView, context: Context, settings: RuleSettings) -> list[Finding]:
+        return _evaluate(pod, context, settings, rules)
+
+    return Policy(
+        id=rule.id,
+        kind="validate",
+        summary=rule.description,
+        remedy=rule.description,
+        settings=RuleSettings,
+        evaluate=evaluate,
+    )
+
+
+def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet) -> list[Finding]:
+    if rule.scope == "pod":
+        variables = _Variables(pod, context, rules, None)
+        if _complies(rule, variables, "pod"):
+            return []
+        message = _message(rule, variables)
+        return [Finding(key=rule.id, message=message, role=None, containers=pod.judged)]
+    found = []
+    for container in pod.select(rule.role_set):
+        variables = _Variables(pod, context, rules, container)
+        where = f"{container.label} ({container.field})"
+        if not _complies(rule, variables, where):
+            message = _message(rule, variables)
+            found.append(
+                Finding(key=rule.id, message=message, role=container.role, container=container)
+            )
+    return found
+
+
+def _complies(rule: RuleSettings, variables: _Variables, where: str) -> bool:
+    data, bound = variables.data()
+    try:
+        result = rule.check.evaluate(data, bound)
+    except EvaluationError as error:
+        raise RuleError(where, str(error)) from None
+    if not isinstance(result, bool):
+        raise RuleError(where, f"the expression gave {_shown(result)}, not a bool")
+    return result
+
+
+def _message(rule: RuleSettings, variables: _Variables) -> str:
+    """Kubernetes' order: the messageExpression's text when it gives one on a single line,
+    else `message`, else (initgate's addition) the description."""
+    fallback = rule.message or rule.description
+    if rule.explain is None:
+        return fallback
+    data, bound = variables.data()
+    try:
+        result = rule.explain.evaluate(data, bound)
+    except EvaluationError:
+        return fallback
+    if not isinstance(result, str) or "\n" in result.strip() or len(result) > MESSAGE_LIMIT:
+        return fallback
+    return result.strip() or fallback
+
+
+def _shown(value: object) -> str:
+    text_ = repr(value)
+    return text_ if len(text_) <= 40 else f"{text_[:39]}…"
+
+
+@dataclass(slots=True)
+class _Variables:
+    """The variables of one evaluation, each worked out when a rule first reads it and kept in
+    the pod view's memo for the other rules of the same request."""
+
+    pod: PodView
+    context: Context
+    rules: RuleSet
+    container: Container | None
+
+    def data(self) -> tuple[dict[str, Any], Any]:
+        """The variables the scope's rules read, and one activation of what they read of them,
+        shared by every rule that judges the same container (or the pod)."""
+        key = ("cel", self.container.position if self.container else -1)
+        found = self.pod.memo.get(key)
+        if found is None:
+            reads = self.rules.reads["pod" if self.container is None else "container"]
+            data = {name: _VARIABLES[name](self) for name in reads}
+            found = self.pod.memo[key] = (data, activation(prune(data, reads)))
+        return found
+
+
+def _object(variables: _Variables) -> dict[str, Any]:
+    """The pod as the rule sees it: the Pod itself, or a workload's pod template as a Pod in
+    the workload's namespace."""
+    memo = variables.pod.memo
+    if "object" not in memo:
+        pod = variables.pod
+        metadata = pod.metadata
+        if variables.context.namespace and not text(metadata.get("namespace")):
+            metadata = {**metadata, "namespace": variables.context.namespace}
+        memo["object"] = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod.spec}
+    return memo["object"]  # type: ignore[no-any-return]
+
+
+def _request(variables: _Variables) -> dict[str, Any]:
+    memo = variables.pod.memo
+    if "request" not in memo:
+        context = variables.context
+        group, version, kind = context.kind
+        memo["request"] = {
+            "operation": context.operation,
+            "namespace": context.namespace,
+            "dryRun": context.dry_run,
+            "kind": {"group": group, "version": version, "kind": kind},
+            "userInfo": {"username": context.username, "groups": list(context.groups)},
+        }
+    return memo["request"]  # type: ignore[no-any-return]
+
+
+def _flow(variables: _Variables) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """By container position: the volumes each init container fills for a later container, and
+    the init containers whose output each container reads (readonly-mounts' analysis)."""
+    flow = variables.rules.flow
+    key = ("flow", flow.ignore_preparing_inits)
+    memo = variables.pod.memo
+    if key not in memo:
+        pod = variables.pod
+        writers = readonly_mounts.populated(pod, flow)
+        fills: dict[int, list[str]] = {}
+        reads_from: dict[int, list[str]] = {}
+        for container in pod.containers:
+            for name in dict.fromkeys(text(m.get("name")) for _, m in container.volume_mounts):
+                for writer in writers.get(name, ()):
+                    if writer.position < container.position:
+                        fills.setdefault(writer.position, [])
+                        if name not in fills[writer.position]:
+                            fills[writer.position].append(name)
+                        if container.role is not Role.INIT:
+                            names = reads_from.setdefault(container.position, [])
+                            if writer.name not in names:
+                                names.append(writer.name)
+        memo[key] = (fills, reads_from)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _volumes(variables: _Variables) -> dict[str, Any]:
+    container = variables.container
+    if container is None:
+        return {}
+    volumes = variables.pod.volumes
+    return {n: volumes[n].raw for n in sorted(container.mount_names) if n in volumes}
+
+
+def _position(variables: _Variables) -> int:
+    return variables.container.position if variables.container else -1
+
+
+_VARIABLES: dict[str, Callable[[_Variables], Any]] = {
+    "container": lambda v: v.container.raw if v.container else {},
+    "role": lambda v: str(v.container.role) if v.container else "",
+    "path": lambda v: (
+        f"{v.pod.path[1:].replace('/', '.')}.{v.container.field}" if v.container else ""
+    ),
+    "object": _object,
+    "request": _request,
+    "volumes": _volumes,
+    "fills": lambda v: _flow(v)[0].get(_position(v), []),
+    "readsFrom": lambda v: _flow(v)[1].get(_position(v), []),
+}

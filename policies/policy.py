@@ -11,7 +11,15 @@ from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from policies import quantity
@@ -67,8 +75,10 @@ def _never(_: str) -> bool:
     return False
 
 
+# RFC 3339 allows a space for the T (YAML reads an unquoted time so, and the configuration
+# takes it back as text that way).
 _EXPIRY = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
+    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
 )
 
 
@@ -79,14 +89,19 @@ def _expiry(value: str) -> str:
             f"expected an RFC 3339 date or time such as 2027-03-31 or 2027-03-31T18:00:00Z, "
             f"not {value!r}"
         )
-    expiry_time(value)  # raises on a date that does not exist (2027-02-30)
+    try:
+        expiry_time(value)
+    except ValueError as error:  # a date that does not exist: 2027-02-30
+        raise ValueError(
+            f"expected an RFC 3339 date or time that exists, not {value!r} ({error})"
+        ) from None
     return value
 
 
 def expiry_time(value: str) -> float:
     """The instant an exemption ends, in seconds since the epoch: a date alone ends at the
     start of that day, in UTC."""
-    text = value.upper().replace("Z", "+00:00")
+    text = value.upper().replace("Z", "+00:00").replace(" ", "T")
     if "T" not in text:
         text += "T00:00:00+00:00"
     return datetime.fromisoformat(text).timestamp()
@@ -143,15 +158,28 @@ class ImageExemption(Ending):
     capability such as NET_ADMIN acts on the node's own network (the mesh presets)."""
 
 
+def _entry_kind(value: Any) -> str:
+    return "glob" if isinstance(value, str) else "entry"
+
+
+T = TypeVar("T")
+Entry = Annotated[
+    Annotated[str, Tag("glob")] | Annotated[T, Tag("entry")], Discriminator(_entry_kind)
+]
+"""An exemption of who asks: a glob, or an object with its glob, `expires` and `reason` (the
+tags only choose which form an entry is read as: errors name the form the entry has)."""
+ENTRY_TAGS = frozenset(("glob", "entry"))
+
+
 class Exemptions(Settings):
     """Who and what a policy leaves alone. Each entry is a glob, or an object with its glob, an
     `expires` time and a `reason`."""
 
-    namespaces: tuple[str | NamespaceExemption, ...] = ()
+    namespaces: tuple[Entry[NamespaceExemption], ...] = ()
     """Namespace names (globs)."""
-    users: tuple[str | UserExemption, ...] = ()
+    users: tuple[Entry[UserExemption], ...] = ()
     """User names (globs), e.g. `system:serviceaccount:ci:*`."""
-    groups: tuple[str | GroupExemption, ...] = ()
+    groups: tuple[Entry[GroupExemption], ...] = ()
     """Group names (globs)."""
     images: tuple[ImageExemption, ...] = ()
     """Image exemptions, each optionally scoped to some finding keys."""

@@ -17,7 +17,14 @@ from pydantic import Field, ValidationError, create_model
 
 from policies import REGISTRY
 from policies.base import Mode
-from policies.policy import Exemptions, PolicySettings, Settings
+from policies.policy import (
+    ENTRY_TAGS,
+    Entry,
+    Exemptions,
+    NamespaceExemption,
+    PolicySettings,
+    Settings,
+)
 from webhook.core.configerrors import explain
 from webhook.core.rules import RuleSettings
 
@@ -28,7 +35,7 @@ DOCS_URL = "https://github.com/initgate/initgate/blob/main/docs/policies.md"
 class GlobalExemptions(Exemptions):
     """Exemptions from every policy."""
 
-    namespaces: tuple[str, ...] = DEFAULT_EXEMPT_NAMESPACES
+    namespaces: tuple[Entry[NamespaceExemption], ...] = DEFAULT_EXEMPT_NAMESPACES
     """Namespace names (globs). Listing namespaces here replaces the default list, so keep
     kube-system, kube-public and kube-node-lease unless you mean to police them."""
 
@@ -97,8 +104,12 @@ def parse_config(text: str, *, source: str) -> Config:
         # not a boolean, `1` is not a string. YAML timestamps become text, as in Helm's values.
         config = Config.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as error:
+        errors = [
+            {**e, "loc": tuple(part for part in e["loc"] if part not in ENTRY_TAGS)}
+            for e in error.errors(include_url=False)
+        ]
         problems = explain(
-            error.errors(include_url=False),
+            errors,  # type: ignore[arg-type]
             schema=_schema(),
             line_of=lambda loc: _line_of(node, loc),
             source=source,

@@ -105,6 +105,9 @@ def describe(node: Schema, root: Schema) -> str:
     node = _resolve(node, root)
     if "enum" in node:
         return "one of " + ", ".join(str(value) for value in node["enum"])
+    choices = node.get("oneOf") or node.get("anyOf")
+    if choices:  # an exemption: a glob, or a mapping with its glob and its end
+        return " or ".join(describe(choice, root) for choice in choices)
     if node.get("type") in ("array", "object"):
         return _collection(node, root)
     return _scalar(node)

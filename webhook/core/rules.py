@@ -11,6 +11,7 @@ metrics, the audit and the reports treat it as they treat a built-in policy.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +31,7 @@ CONTAINER_VARIABLES = frozenset(
     ("container", "role", "path", "object", "volumes", "fills", "readsFrom", "request")
 )
 POD_VARIABLES = frozenset(("object", "request"))
+_ID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MESSAGE_LIMIT = 5 * 1024
 """Characters of an evaluated messageExpression, as Kubernetes bounds one (5 KiB)."""
 
@@ -69,7 +71,7 @@ class RuleSettings(PolicySettings):
 
     allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
 
-    id: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    id: str = Field(json_schema_extra={"pattern": _ID.pattern, "maxLength": 63})
     """Kebab-case, unique, not a built-in policy's id: the finding key, the metric label and
     what an exemption names."""
     description: str = Field(min_length=1)
@@ -85,6 +87,16 @@ class RuleSettings(PolicySettings):
     message_expression: str = ""
     """CEL giving the message as a string (it may name what the container holds); when it fails
     or gives nothing, `message` is used."""
+
+    @field_validator("id")
+    @classmethod
+    def _kebab_case(cls, value: str) -> str:
+        if _ID.fullmatch(value) is None or len(value) > 63:
+            raise ValueError(
+                f"expected a kebab-case id such as init-registry (lowercase letters, digits and "
+                f"dashes, at most 63), not {value!r}"
+            )
+        return value
 
     @field_validator("expression")
     @classmethod

@@ -38,9 +38,10 @@ class Bounds:
 
     items: int = 1000
     chars: int = 65536
-    names: int = 253
-    """Characters of a name (a path ending in `name`, the names in `fills` and `readsFrom`):
-    Kubernetes allows at most 253 in any name it validates."""
+    names: int = 317
+    """Characters of a name or a key: a path ending in `name` or reading a map's keys, the names
+    in `fills` and `readsFrom`, what `request` says of the user. The longest Kubernetes allows
+    is a qualified name (a 253-character prefix, a slash and 63 characters)."""
     iterations: int = 10_000
     total: int = 3 * 1024 * 1024
     """Characters all the strings of one object hold together, at most: the API server's limit
@@ -91,6 +92,8 @@ class _Value:
     """What is known of each element (a list) or value (a map)."""
     path: tuple[str, ...] | None = None
     """Where it is read from, when it is read from a variable: its size is then a guard's."""
+    literal: object = None
+    """Its value, when it is a literal."""
 
 
 @dataclass
@@ -122,7 +125,10 @@ class _Walk:
         return self.sized(value, self.bounds.items)
 
     def chars(self, value: _Value) -> int:
-        named = value.path is not None and (value.path[-1] == "name" or value.path in _NAMES)
+        path = value.path
+        named = path is not None and (
+            path[-1] in ("name", "@key") or path[0] == "request" or path in _NAMES
+        )
         return self.sized(value, self.bounds.names if named else self.bounds.chars)
 
     def note(self, cost: int, what: str) -> None:
@@ -151,7 +157,8 @@ def _estimate(  # noqa: PLR0911 - one return per kind of expression
     kind = walk.types.get(node.id, "dyn")
     if isinstance(node, tree.Const):
         sized = isinstance(node.value, str | bytes)
-        return _Value(0, kind, len(node.value) if sized else None)  # type: ignore[arg-type]
+        size = len(node.value) if sized else None  # type: ignore[arg-type]
+        return _Value(0, kind, size, literal=node.value)
     if isinstance(node, tree.Ident):
         if node.name in scope:
             known = scope[node.name]
@@ -208,7 +215,8 @@ def _comprehension(walk: _Walk, node: tree.Comprehension, scope: Mapping[str, _V
     inner = dict(scope)
     # One variable: a list's element, a map's key. Two: the index or key, then the element or
     # value. Over a dyn range, either may be true: the element's path covers both.
-    key = _Value(0, "int" if iter_range.kind.startswith("list") else "string")
+    keys = (*iter_range.path, "@key") if iter_range.path is not None else None
+    key = _Value(0, "int") if iter_range.kind.startswith("list") else _Value(0, "string", path=keys)
     if node.iter_var2:
         inner[node.iter_var] = key if iter_range.kind != "dyn" else element
         inner[node.iter_var2] = element
@@ -414,12 +422,18 @@ def _lists(  # noqa: PLR0911 - one case per function, as Kubernetes lists them
         count = walk.items(first) * walk.items(_element(first))
         return count + 11, count, None
     if function == "lists.range":
-        return walk.bounds.iterations + 11, walk.bounds.iterations, _Value(0, "int")
+        written = _literal_int(operands[0]) if operands else None
+        count = walk.bounds.iterations if written is None else min(written, walk.bounds.iterations)
+        return count + 11, count, _Value(0, "int")
     if function == "_+_" and kind.startswith("list"):
         return 1, walk.items(first) + walk.items(operands[1]), _element(first)
     if function == "getQuery":
         return 1, walk.chars(first), _Value(0, "list(string)", walk.chars(first))
     return None
+
+
+def _literal_int(value: _Value) -> int | None:
+    return value.literal if isinstance(value.literal, int) else None
 
 
 def exceeded(guards: tuple[Guard, ...], data: Mapping[str, Any]) -> str | None:
@@ -442,6 +456,9 @@ def _values(data: Any, path: tuple[str, ...], limit: int) -> Iterator[tuple[str,
     for depth, part in enumerate(path):
         following: list[Any] = []
         for node in nodes:
+            if part == "@key":
+                following.extend(node if isinstance(node, dict) else ())
+                continue
             if part != "*":
                 if isinstance(node, dict) and part in node:
                     following.append(node[part])

@@ -30,10 +30,11 @@ def shapes(reads: Iterable[Read]) -> dict[str, Shape]:
         name, *rest = read.path
         node = roots.setdefault(name, Shape())
         for part in rest:
-            if node.whole:
+            if node.whole or part == "@key":  # a walked map keeps all its keys
                 break
             node = node.fields.setdefault(part, Shape())
-        node.whole = node.whole or read.whole
+        else:
+            node.whole = node.whole or read.whole
     return roots
 
 

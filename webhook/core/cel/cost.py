@@ -367,10 +367,11 @@ def _strings(  # noqa: PLR0911, PLR0912 - one case per function, as Kubernetes l
         return max(1, _tenth(size)), size + 2, None
     if function == "split":
         text = walk.chars(first)
-        return _tenth(text, 0.2), text + 1, _Value(0, "string", text)
+        return _tenth(text, 0.2) + text + 1, text + 1, _Value(0, "string", text)
     if function == "replace":
         text = walk.chars(first)
-        return _tenth(text, 0.2), text * max(1, walk.chars(operands[2])), None
+        size = text * max(1, walk.chars(operands[2]))
+        return _tenth(text, 0.2) + _tenth(size), size, None
     if function == "join":
         count, element = walk.items(first), _element(first)
         separator = walk.chars(operands[1]) if len(operands) > 1 else 0
@@ -422,8 +423,9 @@ def _lists(  # noqa: PLR0911 - one case per function, as Kubernetes lists them
         count = walk.items(first) * walk.items(_element(first))
         return count + 11, count, None
     if function == "lists.range":
+        # It makes every element at once, however few a comprehension may then walk.
         written = _literal_int(operands[0]) if operands else None
-        count = walk.bounds.iterations if written is None else min(written, walk.bounds.iterations)
+        count = UNBOUNDED if written is None else max(written, 0)
         return count + 11, count, _Value(0, "int")
     if function == "_+_" and kind.startswith("list"):
         return 1, walk.items(first) + walk.items(operands[1]), _element(first)

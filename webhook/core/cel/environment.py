@@ -90,7 +90,11 @@ class Program:
 
     def evaluate(self, activation: Any) -> Any:
         """The expression's value as a plain Python value; raises `EvaluationError`."""
-        value = self.compiled.eval(activation)
+        try:
+            value = self.compiled.eval(activation)
+        except Exception as error:  # noqa: BLE001 - the runtime raises some errors (its iteration
+            # budget, a list it cannot allocate) instead of returning them: each is the rule's
+            raise EvaluationError(_first_line(str(error)) or type(error).__name__) from None
         if value.type() == cel.Type.ERROR:
             raise EvaluationError(_first_line(str(value.value())))
         try:

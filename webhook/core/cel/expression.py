@@ -77,11 +77,11 @@ def compile_checked(
         raise CompileError(f"must evaluate to {wanted}, not {program.result}")
     estimate = cost.estimate(program.checked, variables=variables, bounds=bounds)
     if estimate.cost > budget:
-        shown = (
-            "more than can be bounded" if estimate.cost >= cost.UNBOUNDED else f"{estimate.cost:,}"
-        )
+        most = estimate.costliest or "the whole expression"
+        if estimate.cost >= cost.UNBOUNDED:
+            raise CompileError(f"its cost cannot be bounded (most of it: {most})")
         raise CompileError(
-            f"may cost {shown} units in one evaluation, above the limit of {budget:,} "
-            f"(most of it: {estimate.costliest or 'the whole expression'})"
+            f"may cost {estimate.cost:,} units in one evaluation, above the limit of "
+            f"{budget:,} (most of it: {most})"
         )
     return Expression(program, estimate, checks.free_variables(program.checked) & variables)

@@ -8,6 +8,7 @@ evaluated sit exactly at those bounds, and every expression that loads must fini
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -24,11 +25,12 @@ WORST_SECONDS = 1.0
 this 2-core machine under load: the worst seen is about a tenth of it)."""
 
 BIG = "x" * 65536
-CROWDED = {
+ENV = [{"name": "E" * 317, "value": BIG[:3000]} for _ in range(1000)]
+CROWDED: dict[str, Any] = {
     "name": "n" * 317,
     "image": BIG,
     "args": [BIG[:3000]] * 1000,
-    "env": [{"name": "E" * 317, "value": BIG[:3000]} for _ in range(1000)],
+    "env": ENV,
     "securityContext": {"capabilities": {"add": ["NET_ADMIN"] * 1000}},
 }
 WORST = {
@@ -41,7 +43,7 @@ WORST = {
     "object": {"spec": {"initContainers": [CROWDED] * 3, "containers": [CROWDED]}},
     "request": {"userInfo": {"username": "u", "groups": ["g" * 317] * 1000}},
 }
-BEYOND = {**WORST, "container": {**CROWDED, "env": CROWDED["env"] * 2, "image": BIG * 2}}
+BEYOND = {**WORST, "container": {**CROWDED, "env": ENV * 2, "image": BIG * 2}}
 
 HOSTILE = [
     # comprehension bombs
@@ -81,10 +83,8 @@ HOSTILE = [
 def _run(text: str, data: dict[str, Any]) -> float:
     expression = compile_checked(text, variables=CONTAINER_VARIABLES, results=frozenset(("bool",)))
     started = time.perf_counter()
-    try:
+    with contextlib.suppress(EvaluationError):
         expression.evaluate(data)
-    except EvaluationError:
-        pass
     return time.perf_counter() - started
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from cel_expr_python import cel
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from policies.caching import short_lru_cache
 from webhook.core.cel import tree
 from webhook.core.cel.libraries import LIBRARIES
 from webhook.core.cel.library import Library, Opaque, Overload
@@ -277,11 +278,18 @@ def _overload(declared: Overload, implementation: Callable[..., Any] | None) -> 
     )
 
 
+@functools.cache
+def _decoder(opaque: Opaque) -> Callable[[str], Any]:
+    """The opaque type's decoding, remembered per text: an object repeats a few quantities, and
+    reading one back from its text costs more than the call that uses it."""
+    return short_lru_cache(maxsize=1024)(opaque.decode)
+
+
 def _implementation(
     declared: Overload, messages: dict[str, tuple[Opaque, Any]]
 ) -> Callable[..., Any]:
     """The overload's implementation, taking and giving opaque values as their messages."""
-    decoders = [messages[p][0].decode if p in messages else None for p in declared.params]
+    decoders = [_decoder(messages[p][0]) if p in messages else None for p in declared.params]
     encoded = messages.get(declared.result)
     impl = declared.impl
     if not any(decoders) and encoded is None:

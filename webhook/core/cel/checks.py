@@ -150,7 +150,8 @@ def _mixed_literals(checked: tree.Checked) -> Iterator[Problem]:
         else:
             continue
         for ids in groups:
-            kinds = {checked.types.get(i, "dyn") for i in ids} - {"dyn"}
+            # As Kubernetes' validator: one type exactly; dyn mixed with string is a mix too.
+            kinds = {checked.types.get(i, "dyn") for i in ids}
             if len(kinds) > 1:
                 shown = ", ".join(sorted(kinds))
                 yield Problem(

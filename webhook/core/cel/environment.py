@@ -99,7 +99,7 @@ class Program:
         if value.type() == cel.Type.ERROR:
             raise EvaluationError(_first_line(str(value.value())))
         try:
-            return value.value()
+            return value.plain_value()
         except (TypeError, ValueError) as error:  # an optional or a type as the result
             raise EvaluationError(f"a {self.result} result cannot be read: {error}") from None
 

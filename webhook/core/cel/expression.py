@@ -60,19 +60,20 @@ def compile_checked(
     text: str,
     *,
     variables: frozenset[str],
-    results: frozenset[str],
+    results: frozenset[str] | None,
     budget: int = cost.BUDGET,
     bounds: cost.Bounds | None = None,
 ) -> Expression:
-    """Compile `text` for a use that offers `variables` and expects one of `results` (`dyn` is
-    always taken: what a dynamic value is, only evaluation tells). Raises `CompileError`."""
+    """Compile `text` for a use that offers `variables` and expects one of `results` (any type
+    when None; `dyn` is always taken: what a dynamic value is, only evaluation tells). Raises
+    `CompileError`."""
     if len(text) > MAX_LENGTH:
         raise CompileError(f"longer than {MAX_LENGTH:,} characters ({len(text):,})")
     program = compile_expression(text)
     found = checks.problems(program, variables=variables)
     if found:
         raise CompileError(found[0].message, found[0].offset + 1)
-    if program.result != "dyn" and program.result not in results:
+    if results is not None and program.result != "dyn" and program.result not in results:
         wanted = " or ".join(sorted(results))
         raise CompileError(f"must evaluate to {wanted}, not {program.result}")
     estimate = cost.estimate(program.checked, variables=variables, bounds=bounds)

@@ -1,0 +1,189 @@
+"""The API server's side of generated admission policies, for the tests: which policies and
+bindings apply to a request, and what their CEL says, evaluated in initgate's one CEL environment
+with Kubernetes' semantics (docs/native-policies.md and /k8s references there):
+
+- a binding applies when its namespaceSelector selects the namespace, its policy's
+  resourceRules match and every matchCondition is true (an error: failurePolicy decides);
+- variables are evaluated in order, each once; one that fails makes what reads it fail;
+- a validation that is not true fails with its messageExpression's text (one line, not empty),
+  else its message, else `failed expression: ...`; an evaluation error is a failure under
+  failurePolicy Fail and nothing under Ignore;
+- the binding's actions say what a failure does: Deny, Warn, Audit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from webhook.audit.live import selects
+from webhook.core.cel.environment import CompileError, EvaluationError
+from webhook.core.cel.expression import Expression, compile_checked
+from webhook.native.export import NO_LIMIT, POLICY_VARIABLES
+
+_RESOURCES = {
+    "Pod": ("", "pods"),
+    "ReplicationController": ("", "replicationcontrollers"),
+    "Deployment": ("apps", "deployments"),
+    "StatefulSet": ("apps", "statefulsets"),
+    "DaemonSet": ("apps", "daemonsets"),
+    "ReplicaSet": ("apps", "replicasets"),
+    "Job": ("batch", "jobs"),
+    "CronJob": ("batch", "cronjobs"),
+}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the validating policies did to one request."""
+
+    denied: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+    audited: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        return not self.denied
+
+
+def request_for(
+    obj: Mapping[str, Any],
+    *,
+    namespace: str = "demo",
+    operation: str = "CREATE",
+    old: Mapping[str, Any] | None = None,
+    subresource: str = "",
+    username: str = "alice",
+    groups: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An AdmissionRequest as the API server would write it for `obj`."""
+    kind = str(obj["kind"])
+    group, resource = _RESOURCES[kind]
+    version = str(obj["apiVersion"]).rpartition("/")[2]
+    metadata = obj.get("metadata") or {}
+    return {
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "subResource": subresource,
+        "requestKind": {"group": group, "version": version, "kind": kind},
+        "requestResource": {"group": group, "version": version, "resource": resource},
+        "requestSubResource": subresource,
+        "name": metadata.get("name", ""),
+        "namespace": namespace,
+        "operation": operation,
+        "userInfo": {"username": username, "groups": list(groups)},
+        "object": dict(obj),
+        "oldObject": dict(old) if old is not None else None,
+        "dryRun": False,
+        "options": {},
+    }
+
+
+@functools.cache
+def _compiled(text: str) -> Expression:
+    return compile_checked(text, variables=POLICY_VARIABLES, results=None, budget=NO_LIMIT)
+
+
+def _matches(rules: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> bool:
+    resource = request["resource"]["resource"]
+    if request["subResource"]:
+        resource += "/" + request["subResource"]
+    return any(
+        request["kind"]["group"] in rule["apiGroups"]
+        and request["operation"] in rule["operations"]
+        and resource in rule["resources"]
+        for rule in rules
+    )
+
+
+class _FailedError(Exception):
+    """An expression that compiled to an error or failed on the request."""
+
+
+def _evaluate(text: str, data: Mapping[str, Any]) -> Any:
+    try:
+        return _compiled(text).evaluate(data)
+    except (EvaluationError, CompileError) as error:
+        raise _FailedError(str(error)) from None
+
+
+def validate(
+    objects: Sequence[Mapping[str, Any]],
+    request: Mapping[str, Any],
+    namespace_labels: Mapping[str, str],
+) -> Outcome:
+    """What the API server does with `request` under the generated validating policies."""
+    outcome = Outcome()
+    policies = {
+        o["metadata"]["name"]: o for o in objects if o["kind"] == "ValidatingAdmissionPolicy"
+    }
+    for binding in objects:
+        if binding["kind"] != "ValidatingAdmissionPolicyBinding":
+            continue
+        spec = binding["spec"]
+        if not selects(spec["matchResources"]["namespaceSelector"], namespace_labels):
+            continue
+        policy = policies[spec["policyName"]]
+        failures = _policy(policy, request)
+        for message in failures:
+            for action in spec["validationActions"]:
+                {"Deny": outcome.denied, "Warn": outcome.warned, "Audit": outcome.audited}[
+                    action
+                ].append(message)
+    return outcome
+
+
+def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
+    """The messages of the validations that fail (errors count under failurePolicy Fail)."""
+    spec = policy["spec"]
+    if not _matches(spec["matchConstraints"]["resourceRules"], request):
+        return []
+    fail = spec.get("failurePolicy", "Fail") == "Fail"
+    data: dict[str, Any] = {
+        "object": request["object"],
+        "oldObject": request["oldObject"],
+        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        "params": None,
+        "namespaceObject": None,
+    }
+    for condition in spec.get("matchConditions", []):
+        try:
+            if _evaluate(condition["expression"], data) is not True:
+                return []
+        except _FailedError as error:
+            return [f"matchCondition {condition['name']}: {error}"] if fail else []
+    variables: dict[str, Any] = {}
+    broken: dict[str, str] = {}
+    for variable in spec.get("variables", []):
+        try:
+            variables[variable["name"]] = _evaluate(
+                variable["expression"], {**data, "variables": variables}
+            )
+        except _FailedError as error:
+            broken[variable["name"]] = str(error)
+    data["variables"] = variables
+    messages = []
+    for validation in spec["validations"]:
+        try:
+            passed = _evaluate(validation["expression"], data) is True
+        except _FailedError as error:
+            if fail:
+                messages.append(f"expression error: {error}")
+            continue
+        if not passed:
+            messages.append(_message(validation, data))
+    return messages
+
+
+def _message(validation: Mapping[str, str], data: Mapping[str, Any]) -> str:
+    if "messageExpression" in validation:
+        try:
+            text = _evaluate(validation["messageExpression"], data)
+        except _FailedError:
+            text = None
+        if isinstance(text, str) and text.strip() and "\n" not in text.strip():
+            return text.strip()
+    return validation.get("message") or f"failed expression: {validation['expression']}"

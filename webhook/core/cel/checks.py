@@ -56,15 +56,18 @@ def problems(program: Program, *, variables: frozenset[str]) -> list[Problem]:
 
 def free_variables(checked: tree.Checked) -> frozenset[str]:
     """The variables an expression reads (names not bound by a comprehension inside it)."""
-    return frozenset(name for name, _ in _free(checked.root, frozenset()))
+    return frozenset(name for name, _ in _free(checked, checked.root, frozenset()))
 
 
-def _free(node: tree.Node, bound: frozenset[str]) -> Iterator[tuple[str, tree.Node]]:
+def _free(
+    checked: tree.Checked, node: tree.Node, bound: frozenset[str]
+) -> Iterator[tuple[str, tree.Node]]:
+    """Identifiers not bound inside the expression, but for type names (`int`, `net.IP`)."""
     stack: list[tuple[tree.Node, frozenset[str]]] = [(node, bound)]
     while stack:
         current, names = stack.pop()
         if isinstance(current, tree.Ident):
-            if current.name not in names:
+            if current.name not in names and checked.types.get(current.id) != "type":
                 yield current.name, current
             continue
         if isinstance(current, tree.Comprehension):
@@ -81,7 +84,7 @@ def _at(checked: tree.Checked, node: tree.Node) -> int:
 
 
 def _free_variables(checked: tree.Checked, variables: frozenset[str]) -> Iterator[Problem]:
-    for name, node in _free(checked.root, frozenset()):
+    for name, node in _free(checked, checked.root, frozenset()):
         if name not in variables:
             offered = ", ".join(sorted(variables))
             yield Problem(

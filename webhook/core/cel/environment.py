@@ -99,8 +99,9 @@ class Program:
             raise EvaluationError(_first_line(str(error)) or type(error).__name__) from None
         try:
             failed = value.type() == cel.Type.ERROR
-            result = value.value()
-        except (TypeError, ValueError) as error:  # an optional as the result
+            # value() would hand out a list's elements and a map's values as runtime objects.
+            result = value.plain_value() if not failed else value.value()
+        except (TypeError, ValueError, SystemError) as error:  # an optional, in a list or not
             detail = _first_line(str(error))
             raise EvaluationError(f"a {self.result} result cannot be read: {detail}") from None
         if failed:

@@ -37,8 +37,17 @@ def test_the_result_type_is_written_as_the_libraries_write_types(text: str, resu
         ("{'a': 1}.transformMap(k, v, v + 1)", "cel.@mapInsert"),
         # An optional cannot be handed out as a plain value.
         ("dyn(optional.of(1))", "a dyn result cannot be read"),
+        ("[optional.of(1)]", "result cannot be read"),
     ],
 )
 def test_what_the_runtime_cannot_give_is_an_evaluation_error(text: str, message: str) -> None:
     with pytest.raises(EvaluationError, match=message):
         evaluate(text)
+
+
+def test_lists_and_maps_come_out_as_plain_values_all_the_way_down() -> None:
+    value = evaluate("{'a': [1, {'b': [2.5, b'x']}], 'q': [quantity('1')]}")
+    assert value == {"a": [1, {"b": [2.5, bytearray(b"x")]}], "q": [value["q"][0]]}
+    assert type(value["a"]) is list
+    assert type(value["a"][1]) is dict
+    assert value["q"][0].DESCRIPTOR.full_name == "kubernetes.Quantity"

@@ -104,7 +104,8 @@ def _calls(checked: tree.Checked) -> Iterator[Problem]:
                     "does not have it",
                     _at(checked, node),
                 )
-        literal = node.args[-1] if node.args else None
+        # The pattern follows the string: `s.findAll(re, n)`, `matches(s, re)`.
+        literal = _argument(node, 0 if node.target is not None else 1)
         if node.function in _PATTERNS and isinstance(literal, tree.Const):
             try:
                 compiled(str(literal.value))
@@ -116,6 +117,10 @@ def _calls(checked: tree.Checked) -> Iterator[Problem]:
                 problem = _literal_problem(node.function, argument.value)
                 if problem:
                     yield Problem(problem, _at(checked, argument))
+
+
+def _argument(node: tree.Call, index: int) -> tree.Node | None:
+    return node.args[index] if index < len(node.args) else None
 
 
 def _literal_problem(function: str, text: str) -> str:

@@ -21,3 +21,14 @@ def test_type_names_are_not_variables() -> None:
     assert problems("type(1) == int && type(ip('::1')) == net.IP") == []
     assert problems("type(quantity('1')) == kubernetes.Quantity") == []
     assert checks.free_variables(compile_expression("type(object) == map").checked) == {"object"}
+
+
+def test_a_literal_pattern_is_checked_wherever_it_stands() -> None:
+    # The pattern follows the string, also when a limit comes after it.
+    unexpected = "Illegal regex: error parsing regexp: unexpected ): `)`"
+    assert problems("'a'.findAll(')', 1) == []") == [(unexpected, 13)]
+    assert problems("matches('a', ')')") == [(unexpected, 14)]
+    assert problems("'a'.matches('(')") == [
+        ("Illegal regex: error parsing regexp: missing closing ): `(`", 13)
+    ]
+    assert problems("'a'.findAll('[0-9]', 2) == []") == []

@@ -56,15 +56,18 @@ def problems(program: Program, *, variables: frozenset[str]) -> list[Problem]:
 
 def free_variables(checked: tree.Checked) -> frozenset[str]:
     """The variables an expression reads (names not bound by a comprehension inside it)."""
-    return frozenset(name for name, _ in _free(checked.root, frozenset()))
+    return frozenset(name for name, _ in _free(checked, checked.root, frozenset()))
 
 
-def _free(node: tree.Node, bound: frozenset[str]) -> Iterator[tuple[str, tree.Node]]:
+def _free(
+    checked: tree.Checked, node: tree.Node, bound: frozenset[str]
+) -> Iterator[tuple[str, tree.Node]]:
+    """Identifiers not bound inside the expression, but for type names (`int`, `net.IP`)."""
     stack: list[tuple[tree.Node, frozenset[str]]] = [(node, bound)]
     while stack:
         current, names = stack.pop()
         if isinstance(current, tree.Ident):
-            if current.name not in names:
+            if current.name not in names and checked.types.get(current.id) != "type":
                 yield current.name, current
             continue
         if isinstance(current, tree.Comprehension):
@@ -81,7 +84,7 @@ def _at(checked: tree.Checked, node: tree.Node) -> int:
 
 
 def _free_variables(checked: tree.Checked, variables: frozenset[str]) -> Iterator[Problem]:
-    for name, node in _free(checked.root, frozenset()):
+    for name, node in _free(checked, checked.root, frozenset()):
         if name not in variables:
             offered = ", ".join(sorted(variables))
             yield Problem(
@@ -101,7 +104,8 @@ def _calls(checked: tree.Checked) -> Iterator[Problem]:
                     "does not have it",
                     _at(checked, node),
                 )
-        literal = node.args[-1] if node.args else None
+        # The pattern follows the string: `s.findAll(re, n)`, `matches(s, re)`.
+        literal = _argument(node, 0 if node.target is not None else 1)
         if node.function in _PATTERNS and isinstance(literal, tree.Const):
             try:
                 compiled(str(literal.value))
@@ -113,6 +117,10 @@ def _calls(checked: tree.Checked) -> Iterator[Problem]:
                 problem = _literal_problem(node.function, argument.value)
                 if problem:
                     yield Problem(problem, _at(checked, argument))
+
+
+def _argument(node: tree.Call, index: int) -> tree.Node | None:
+    return node.args[index] if index < len(node.args) else None
 
 
 def _literal_problem(function: str, text: str) -> str:

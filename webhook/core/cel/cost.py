@@ -26,9 +26,13 @@ BUDGET = 1_000_000
 UNBOUNDED = 2**63
 # Lists of names that initgate's own variables hold.
 _NAMES = frozenset((("fills", "*"), ("readsFrom", "*")))
-_SCALARS = frozenset(
-    ("bool", "int", "uint", "double", "null_type", "timestamp", "duration", "type", "error")
-)
+_SIZED = frozenset(("string", "bytes", "dyn"))
+
+
+def _scalar(kind: str) -> bool:
+    """A value without a size to bound: a number, a time, a type, or a library's value such as
+    a Quantity (which Kubernetes' estimator also costs 1 to compare)."""
+    return kind not in _SIZED and not kind.startswith(("list(", "map("))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,7 @@ class _Walk:
         if value.path is not None:
             self.guards.setdefault(value.path, Guard(value.path, limit))
             return limit
-        return 1 if value.kind in _SCALARS else UNBOUNDED
+        return 1 if _scalar(value.kind) else UNBOUNDED
 
     def items(self, value: _Value) -> int:
         return self.sized(value, self.bounds.items)
@@ -191,7 +195,7 @@ def _literal(
         keys = [_estimate(walk, e.key, scope) for e in node.entries if isinstance(e.key, tree.Node)]
     walk.used(*values, *keys)
     cost = base + sum(v.cost for v in (*values, *keys))
-    sizes = [walk.chars(v) if v.kind not in _SCALARS else 1 for v in values]
+    sizes = [1 if _scalar(v.kind) else walk.chars(v) for v in values]
     # `[e.name]`, a map step's: its one element is still read from the object.
     path = values[0].path if len(values) == 1 else None
     widest = _Value(0, "dyn", max(sizes) if path is None else None, path=path) if sizes else None
@@ -363,7 +367,7 @@ def _strings(  # noqa: PLR0911, PLR0912 - one case per function, as Kubernetes l
     if function in _PARSERS:
         return max(1, _tenth(walk.chars(first))), None, None
     if function in _COPIES:
-        size = walk.chars(first) if first.kind not in _SCALARS else 32
+        size = 32 if _scalar(first.kind) else walk.chars(first)
         return max(1, _tenth(size)), size + 2, None
     if function == "split":
         text = walk.chars(first)
@@ -385,7 +389,7 @@ def _strings(  # noqa: PLR0911, PLR0912 - one case per function, as Kubernetes l
         size = walk.chars(first) + walk.chars(operands[1])
         return _tenth(size), size, None
     if function in _COMPARISONS:
-        if any(o.kind in _SCALARS for o in operands):
+        if any(_scalar(o.kind) for o in operands):
             return 1, None, None
         known = [o.size for o in operands if o.size is not None]  # a literal bounds the work
         smallest = min(known) if known else min(walk.chars(o) for o in operands)

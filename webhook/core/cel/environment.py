@@ -85,7 +85,8 @@ class Program:
 
     expression: str
     result: str
-    """Its type as the checker inferred it: `bool`, `string`, `dyn`..."""
+    """Its type as the checker inferred it, written as library.py writes types: `bool`,
+    `list(string)`, `map(string, dyn)`, `kubernetes.Quantity`, `dyn`..."""
     checked: tree.Checked
     compiled: Any
 
@@ -96,12 +97,16 @@ class Program:
         except Exception as error:  # noqa: BLE001 - the runtime raises some errors (its iteration
             # budget, a list it cannot allocate) instead of returning them: each is the rule's
             raise EvaluationError(_first_line(str(error)) or type(error).__name__) from None
-        if value.type() == cel.Type.ERROR:
-            raise EvaluationError(_first_line(str(value.value())))
         try:
-            return value.plain_value()
-        except (TypeError, ValueError) as error:  # an optional or a type as the result
-            raise EvaluationError(f"a {self.result} result cannot be read: {error}") from None
+            failed = value.type() == cel.Type.ERROR
+            # value() would hand out a list's elements and a map's values as runtime objects.
+            result = value.plain_value() if not failed else value.value()
+        except (TypeError, ValueError, SystemError) as error:  # an optional, in a list or not
+            detail = _first_line(str(error))
+            raise EvaluationError(f"a {self.result} result cannot be read: {detail}") from None
+        if failed:
+            raise EvaluationError(_first_line(str(result)))
+        return result
 
 
 def compile_expression(expression: str) -> Program:
@@ -111,10 +116,11 @@ def compile_expression(expression: str) -> Program:
         compiled = environment.compile(expression)
     except RuntimeError as error:
         raise _compile_error(str(error)) from None
+    checked = tree.read(compiled.serialize())
     return Program(
         expression=expression,
-        result=_type_name(compiled.return_type()),
-        checked=tree.read(compiled.serialize()),
+        result=checked.types.get(checked.root.id, "dyn"),
+        checked=checked,
         compiled=compiled,
     )
 
@@ -146,14 +152,6 @@ def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     first = lines[0] if lines else text
     return re.sub(r"^[A-Z_]+: | \[[A-Z_]+\]$", "", first)
-
-
-def _type_name(kind: Any) -> str:
-    name = str(kind.name())
-    plain = {v.name(): k for k, v in _SCALARS.items()}
-    if name in plain:
-        return plain[name]
-    return name.lower() if name.startswith(("LIST", "MAP")) else name
 
 
 @functools.cache

@@ -5,30 +5,140 @@ net/netip reads them (no zones, no IPv4-mapped IPv6 addresses, no leading zeros)
     ip('::1').isLoopback()                  true
     ip.isCanonical('2001:db8::0:1')         false
     string(ip('2001:db8:0::1'))             '2001:db8::1'
+
+Addresses are read by a port of Go's `netip.ParseAddr`, so that what is refused, and the words
+of the refusal, are Kubernetes' own (Python's `ipaddress` accepts zones and words errors its way).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from webhook.core.cel.library import Function, Library, LibraryError, Opaque, method, overload
+from webhook.core.cel.library import Function, Library, LibraryError, Opaque, go_quote, method
+from webhook.core.cel.library import overload as declare
 
 IP = "net.IP"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class AddrError(ValueError):
+    """Go's `parseAddrError`: `ParseAddr("<text>"): <why> (at "<rest>")`."""
+
+    def __init__(self, text: str, why: str, at: str = "") -> None:
+        where = f" (at {go_quote(at)})" if at else ""
+        super().__init__(f"ParseAddr({go_quote(text)}): {why}{where}")
+
+
+def parse_addr(text: str) -> tuple[Address, str]:
+    """Go's `netip.ParseAddr`: the address and its zone; raises `AddrError`."""
+    for char in text:
+        if char == ".":
+            return ipaddress.IPv4Address(bytes(_ipv4_fields(text, text))), ""
+        if char == ":":
+            return _ipv6(text)
+        if char == "%":
+            raise AddrError(text, "missing IPv6 address")
+    raise AddrError(text, "unable to parse IP")
+
+
+def _ipv4_fields(text: str, part: str) -> list[int]:
+    fields: list[int] = []
+    value, digits = 0, 0
+    for index, char in enumerate(part):
+        if "0" <= char <= "9":
+            if digits == 1 and value == 0:
+                raise AddrError(text, "IPv4 field has octet with leading zero")
+            value, digits = value * 10 + int(char), digits + 1
+            if value > 255:
+                raise AddrError(text, "IPv4 field has value >255")
+        elif char == ".":
+            if index in (0, len(part) - 1) or part[index - 1] == ".":
+                raise AddrError(text, "IPv4 field must have at least one digit", part[index:])
+            if len(fields) == 3:
+                raise AddrError(text, "IPv4 address too long")
+            fields.append(value)
+            value, digits = 0, 0
+        else:
+            raise AddrError(text, "unexpected character", part[index:])
+    if len(fields) < 3:
+        raise AddrError(text, "IPv4 address too short")
+    return [*fields, value]
+
+
+def _ipv6(text: str) -> tuple[Address, str]:  # noqa: PLR0912 - Go's parser, step by step
+    rest, _, zone = text.partition("%")
+    if "%" in text and not zone:
+        raise AddrError(text, "zone must be a non-empty string")
+    address = bytearray(16)
+    ellipsis, filled = -1, 0
+    if rest.startswith("::"):
+        ellipsis, rest = 0, rest[2:]
+        if not rest:
+            return ipaddress.IPv6Address(bytes(address)), zone
+    while filled < 16:
+        digits = 0
+        while digits < len(rest) and rest[digits] in _HEX:
+            if digits > 3:
+                raise AddrError(text, "each group must have 4 or less digits", rest)
+            digits += 1
+        if digits == 0:
+            raise AddrError(text, "each colon-separated field must have at least one digit", rest)
+        if digits < len(rest) and rest[digits] == ".":
+            if ellipsis < 0 and filled != 12:
+                raise AddrError(
+                    text,
+                    "embedded IPv4 address must replace the final 2 fields of the address",
+                    rest,
+                )
+            if filled + 4 > 16:
+                raise AddrError(
+                    text,
+                    "too many hex fields to fit an embedded IPv4 at the end of the address",
+                    rest,
+                )
+            address[filled : filled + 4] = bytes(_ipv4_fields(text, rest))
+            filled, rest = filled + 4, ""
+            break
+        address[filled : filled + 2] = int(rest[:digits], 16).to_bytes(2, "big")
+        filled, rest = filled + 2, rest[digits:]
+        if not rest:
+            break
+        if rest[0] != ":":
+            raise AddrError(text, "unexpected character, want colon", rest)
+        if len(rest) == 1:
+            raise AddrError(text, "colon must be followed by more characters", rest)
+        rest = rest[1:]
+        if rest[0] == ":":
+            if ellipsis >= 0:
+                raise AddrError(text, "multiple :: in address", rest)
+            ellipsis, rest = filled, rest[1:]
+            if not rest:
+                break
+    if rest:
+        raise AddrError(text, "trailing garbage after address", rest)
+    if filled < 16:
+        if ellipsis < 0:
+            raise AddrError(text, "address string too short")
+        gap = 16 - filled
+        address[ellipsis:] = bytes(gap) + address[ellipsis:filled]
+    elif ellipsis >= 0:
+        raise AddrError(text, "the :: must expand to at least one field of zeros", rest)
+    return ipaddress.IPv6Address(bytes(address)), zone
 
 
 def parse(text: str) -> Address:
     """The address `text` names; a CEL error as Kubernetes words it."""
-    if "%" in text:
-        raise LibraryError(f'IP address "{text}" with zone value is not allowed')
     try:
-        address = ipaddress.ip_address(text)
-    except ValueError as error:
+        address, zone = parse_addr(text)
+    except AddrError as error:
         raise LibraryError(
-            f'IP Address "{text}" parse error during conversion from string: {error}'
+            f"IP Address {go_quote(text)} parse error during conversion from string: {error}"
         ) from None
+    if zone:
+        raise LibraryError(f"IP address {go_quote(text)} with zone value is not allowed")
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        raise LibraryError(f'IPv4-mapped IPv6 address "{text}" is not allowed')
+        raise LibraryError(f"IPv4-mapped IPv6 address {go_quote(text)} is not allowed")
     return address
 
 
@@ -80,10 +190,10 @@ LIBRARY = Library(
     name="ip",
     types=(Opaque(IP, encode=str, decode=ipaddress.ip_address),),
     functions=(
-        Function("ip", (overload("string_to_ip", "string", IP, parse),)),
-        Function("isIP", (overload("is_ip", "string", "bool", is_ip),)),
-        Function("ip.isCanonical", (overload("ip_is_canonical", "string", "bool", is_canonical),)),
-        Function("string", (overload("ip_to_string", IP, "string", str),)),
+        Function("ip", (declare("string_to_ip", "string", IP, parse),)),
+        Function("isIP", (declare("is_ip", "string", "bool", is_ip),)),
+        Function("ip.isCanonical", (declare("ip_is_canonical", "string", "bool", is_canonical),)),
+        Function("string", (declare("ip_to_string", IP, "string", str),)),
         _member("family", "int", lambda a: a.version),
         _member("isUnspecified", "bool", lambda a: a.is_unspecified),
         _member("isLoopback", "bool", lambda a: a.is_loopback),

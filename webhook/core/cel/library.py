@@ -77,6 +77,38 @@ def method(overload_id: str, params: str, result: str, impl: Callable[..., Any])
     return overload(overload_id, params, result, impl, member=True)
 
 
+_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+}
+
+
+def go_quote(text: str) -> str:
+    """`text` quoted as Go's `%q` (strconv.Quote) quotes it: Kubernetes' error messages quote
+    the values they refuse this way, and initgate's repeat them word for word."""
+    quoted = []
+    for char in text:
+        code = ord(char)
+        if char in ('"', "\\"):
+            quoted.append("\\" + char)
+        elif char in _ESCAPES:
+            quoted.append(_ESCAPES[char])
+        elif char == " " or (char.isprintable() and not char.isspace()):
+            quoted.append(char)
+        elif code < 0x20 or code == 0x7F:
+            quoted.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            quoted.append(f"\\u{code:04x}")
+        else:
+            quoted.append(f"\\U{code:08x}")
+    return '"' + "".join(quoted) + '"'
+
+
 def _split(params: str) -> tuple[str, ...]:
     """`list(int), map(string, dyn)` into its two types (commas inside brackets stay)."""
     parts, depth, start = [], 0, 0

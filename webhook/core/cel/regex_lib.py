@@ -10,6 +10,7 @@ Kubernetes) matches.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import re2
@@ -19,16 +20,37 @@ from webhook.core.cel.library import Function, Library, LibraryError, method
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # an invalid pattern is a CEL error, not a line on stderr
+# RE2's words for a refused pattern, and Go's (regexp/syntax): Kubernetes reports Go's.
+_GO_ERRORS = {
+    "missing ]": "missing closing ]",
+    "missing )": "missing closing )",
+    "trailing \\": "trailing backslash at end of expression",
+    "no argument for repetition operator": "missing argument to repetition operator",
+    "invalid repetition size": "invalid repeat count",
+    "bad repetition operator": "invalid nested repetition operator",
+    "invalid perl operator": "invalid or unsupported Perl syntax",
+    "invalid named capture group": "invalid named capture",
+    "pattern too large - compile failed": "expression too large",
+}
+_ANY_BYTE = re.compile(r"(?<!\\)(?:\\\\)*\\C")  # `\C` after an even run of backslashes
 
 
 @short_lru_cache(maxsize=256)
 def compiled(pattern: str) -> Any:
-    """The compiled pattern; a CEL error when RE2 refuses it."""
+    """The compiled pattern; a CEL error, worded as Kubernetes words it, when Go would refuse it.
+    RE2 (C++) also takes `\\C` (any byte), which Go's regexp does not."""
+    if _ANY_BYTE.search(pattern):
+        raise LibraryError(_illegal("invalid escape sequence", "\\C"))
     try:
         return re2.compile(pattern, options=_OPTIONS)
     except re2.error as error:
         detail = error.args[0].decode() if isinstance(error.args[0], bytes) else str(error)
-        raise LibraryError(f"invalid regular expression {pattern!r}: {detail}") from None
+        code, _, argument = detail.partition(": ")
+        raise LibraryError(_illegal(_GO_ERRORS.get(code, code), argument)) from None
+
+
+def _illegal(code: str, argument: str) -> str:
+    return f"Illegal regex: error parsing regexp: {code}: `{argument}`"
 
 
 def find(text: str, pattern: str) -> str:

@@ -9,14 +9,21 @@ semantic versions as github.com/blang/semver/v4 parses and orders them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from webhook.core.cel.library import Function, Library, LibraryError, Opaque, method, overload
+from webhook.core.cel.library import (
+    Function,
+    Library,
+    LibraryError,
+    Opaque,
+    go_quote,
+    method,
+    overload,
+)
 
 SEMVER = "kubernetes.Semver"
-_NUMBER = re.compile(r"0|[1-9][0-9]*")
-_IDENTIFIER = re.compile(r"[0-9A-Za-z-]+")
+_DIGITS = frozenset("0123456789")
+_ALPHANUMERIC = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _UINT64 = 2**64 - 1
 
 
@@ -35,53 +42,80 @@ class Version:
 
 
 def parse(text: str, normalise: bool = False) -> Version:  # noqa: FBT001, FBT002 - CEL's signature
-    """The version `text` writes; a CEL error otherwise."""
-    if normalise:
-        text = _normalised(text)
-    core, _, build = text.partition("+")
-    if build and not all(_IDENTIFIER.fullmatch(part) for part in build.split(".")):
-        raise LibraryError(f"semver parse error: invalid build metadata in {text!r}")
-    core, dash, pre_text = core.partition("-")
-    parts = core.split(".")
+    """The version `text` writes; a CEL error, in blang/semver's words, otherwise."""
+    try:
+        return _parse(_normalised(text) if normalise else text)
+    except ValueError as error:
+        raise LibraryError(str(error)) from None
+
+
+def _parse(text: str) -> Version:
+    """blang/semver v4's `Parse`, check by check and message by message."""
+    if not text:
+        raise ValueError("Version string empty")
+    parts = text.split(".", 2)
     if len(parts) != 3:
-        raise LibraryError(f"semver parse error: No Major.Minor.Patch elements found in {text!r}")
-    numbers = []
-    for name, part in zip(("major", "minor", "patch"), parts, strict=True):
-        if not _NUMBER.fullmatch(part) or int(part) > _UINT64:
-            raise LibraryError(f"semver parse error: invalid {name} number {part!r}")
-        numbers.append(int(part))
-    pre: list[int | str] = []
-    if dash:
-        for part in pre_text.split("."):
-            if not _IDENTIFIER.fullmatch(part):
-                raise LibraryError(f"semver parse error: invalid prerelease {pre_text!r}")
-            if part.isdigit():
-                if not _NUMBER.fullmatch(part):
-                    raise LibraryError(f"semver parse error: leading zeroes in {part!r}")
-                pre.append(int(part))
-            else:
-                pre.append(part)
-    return Version(numbers[0], numbers[1], numbers[2], tuple(pre))
+        raise ValueError("No Major.Minor.Patch elements found")
+    major = _number(parts[0], "major", "Major")
+    minor = _number(parts[1], "minor", "Minor")
+    patch, _, build = parts[2].partition("+")
+    patch, dash, pre = patch.partition("-")
+    version = Version(major, minor, _number(patch, "patch", "Patch"))
+    identifiers = tuple(_prerelease(part) for part in pre.split(".")) if dash else ()
+    for part in build.split(".") if "+" in parts[2] else ():
+        if not part:
+            raise ValueError("Build meta data is empty")
+        if not set(part) <= _ALPHANUMERIC:
+            raise ValueError(f"Invalid character(s) found in build meta data {go_quote(part)}")
+    return Version(version.major, version.minor, version.patch, identifiers)
+
+
+def _number(part: str, name: str, title: str) -> int:
+    if not set(part) <= _DIGITS:
+        raise ValueError(f"Invalid character(s) found in {name} number {go_quote(part)}")
+    if len(part) > 1 and part.startswith("0"):
+        raise ValueError(f"{title} number must not contain leading zeroes {go_quote(part)}")
+    return _uint(part)
+
+
+def _uint(part: str) -> int:
+    """Go's `strconv.ParseUint(part, 10, 64)`, with its errors."""
+    if not part:
+        raise ValueError('strconv.ParseUint: parsing "": invalid syntax')
+    if len(part) > 20 or int(part) > _UINT64:
+        raise ValueError(f"strconv.ParseUint: parsing {go_quote(part)}: value out of range")
+    return int(part)
+
+
+def _prerelease(part: str) -> int | str:
+    if not part:
+        raise ValueError("Prerelease is empty")
+    if set(part) <= _DIGITS:
+        if len(part) > 1 and part.startswith("0"):
+            raise ValueError(
+                f"Numeric PreRelease version must not contain leading zeroes {go_quote(part)}"
+            )
+        return _uint(part)
+    if not set(part) <= _ALPHANUMERIC:
+        raise ValueError(f"Invalid character(s) found in prerelease {go_quote(part)}")
+    return part
 
 
 def _normalised(text: str) -> str:
-    text = text.removeprefix("v")
-    core, separator, rest = _split(text)
-    parts = core.split(".")
-    if len(parts) < 3 and separator:
-        raise LibraryError(
-            "semver parse error: short version cannot contain PreRelease/Build meta data"
-        )
-    parts = [p.lstrip("0") or "0" if p.isdigit() else p for p in parts]
-    parts += ["0"] * (3 - len(parts))
-    return ".".join(parts) + separator + rest
-
-
-def _split(text: str) -> tuple[str, str, str]:
-    match = re.search(r"[-+]", text)
-    if match is None:
-        return text, "", ""
-    return text[: match.start()], match[0], text[match.end() :]
+    """Kubernetes' `normalizeAndParse`: one leading `v` dropped, leading zeros dropped from
+    each of the three parts, and missing minor and patch numbers written as 0."""
+    parts = text.removeprefix("v").split(".", 2)
+    for index, part in enumerate(parts):
+        if len(part) > 1:
+            trimmed = part.lstrip("0")
+            parts[index] = (
+                trimmed if trimmed[:1].isdigit() and trimmed[:1].isascii() else "0" + trimmed
+            )
+    if len(parts) < 3:
+        if any(c in parts[-1] for c in "+-"):
+            raise ValueError("short version cannot contain PreRelease/Build meta data")
+        parts += ["0"] * (3 - len(parts))
+    return ".".join(parts)
 
 
 def is_semver(text: str, normalise: bool = False) -> bool:  # noqa: FBT001, FBT002
@@ -90,6 +124,11 @@ def is_semver(text: str, normalise: bool = False) -> bool:  # noqa: FBT001, FBT0
     except LibraryError:
         return False
     return True
+
+
+def _int64(value: int) -> int:
+    """Go's `types.Int(uint64)`: a number above int64's range wraps around, as in Kubernetes."""
+    return value - 2**64 if value >= 2**63 else value
 
 
 def _encode(version: Version) -> str:
@@ -121,9 +160,9 @@ LIBRARY = Library(
                 overload("is_semver_string_bool", "string, bool", "bool", is_semver),
             ),
         ),
-        Function("major", (method("semver_major", SEMVER, "int", lambda v: v.major),)),
-        Function("minor", (method("semver_minor", SEMVER, "int", lambda v: v.minor),)),
-        Function("patch", (method("semver_patch", SEMVER, "int", lambda v: v.patch),)),
+        Function("major", (method("semver_major", SEMVER, "int", lambda v: _int64(v.major)),)),
+        Function("minor", (method("semver_minor", SEMVER, "int", lambda v: _int64(v.minor)),)),
+        Function("patch", (method("semver_patch", SEMVER, "int", lambda v: _int64(v.patch)),)),
         Function(
             "isGreaterThan",
             (

@@ -18,9 +18,9 @@ from policies.policy import PolicySettings
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native import objects, pods, routing, settings, unbounded
-from webhook.native.objects import Expression
-from webhook.native.settings import Setting
+from webhook.native import bindings, builders, literals, pods, unbounded
+from webhook.native.builders import Expression
+from webhook.native.literals import Setting
 
 POLICY_VARIABLES = frozenset(
     ("object", "oldObject", "request", "params", "namespaceObject", "variables")
@@ -40,7 +40,7 @@ class GenerationError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Options:
     kubernetes: tuple[int, int] = NEWEST
-    routing: routing.Routing = field(default_factory=routing.Routing)
+    routing: bindings.Routing = field(default_factory=bindings.Routing)
     prefix: str = "initgate"
     """Object names are `<prefix>-<policy id>`."""
     now: float = 0.0
@@ -89,7 +89,7 @@ def generate(config: Config, options: Options | None = None) -> Export:
             options.kubernetes,
             options.routing,
             options.prefix,
-            settings.current_time(),
+            literals.current_time(),
             options.extra_labels,
         )
     export = Export()
@@ -115,23 +115,23 @@ def _validating(
     policy_settings: PolicySettings,
     generator: Generator,
 ) -> None:
-    mode = settings.mode(config, policy_settings)
-    bound = routing.caps(mode)
+    mode = literals.mode(config, policy_settings)
+    bound = bindings.caps(mode)
     if not bound:
         export.notes.append(f"{policy_id}: mode off, no policy generated")
         return
     made = generator(config, policy_settings)
     export.notes.extend(made.notes)
     name = f"{options.prefix}-{policy_id}"
-    literals = [
-        settings.exemptions(
+    values = [
+        literals.exemptions(
             config, policy_settings, options.now, policy=policy_id, renamed=made.renamed
         ),
         *made.settings,
     ]
     variables = [
         *pods.shared(indexed=options.indexed),
-        *(s.variable() for s in literals),
+        *(s.variable() for s in values),
         *made.variables,
     ]
     where = ("policies", policy_id, "exemptions")
@@ -139,18 +139,18 @@ def _validating(
         pods.CHANGED,
         *(
             c.condition()
-            for c in settings.who(config.exemptions, "exempt", options.now, ("exemptions",))
+            for c in literals.who(config.exemptions, "exempt", options.now, ("exemptions",))
         ),
         *(
             c.condition()
-            for c in settings.who(
+            for c in literals.who(
                 policy_settings.exemptions, f"{policy_id}-exempt", options.now, where
             )
         ),
     ]
     _compiled(policy_id, conditions, variables, made.validations)
     export.objects.append(
-        objects.validating_policy(
+        builders.validating_policy(
             name,
             policy=policy_id,
             failure_policy="Fail" if config.on_policy_error == "deny" else "Ignore",
@@ -163,11 +163,11 @@ def _validating(
     )
     for cap, capped in bound:
         export.objects.append(
-            objects.validating_binding(
+            builders.validating_binding(
                 f"{name}-{cap.value}",
                 policy=policy_id,
                 policy_name=name,
-                actions=routing.actions(capped),
+                actions=bindings.actions(capped),
                 namespace_selector=options.routing.selector(cap),
                 extra_labels=options.extra_labels,
             )
@@ -200,4 +200,4 @@ def _compiled(
 
 def modes(config: Config) -> dict[str, Mode]:
     """Each generated policy's own mode (before a namespace caps it)."""
-    return {policy_id: settings.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING}
+    return {policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING}

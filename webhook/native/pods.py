@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webhook.native.objects import Expression
+from webhook.native.builders import Expression
 
 POD_RULES: list[dict[str, Any]] = [
     {

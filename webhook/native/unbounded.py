@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from policies.init_unbounded import InitUnboundedSettings
 from webhook.native import pods
-from webhook.native.objects import Expression
-from webhook.native.settings import Setting, exempt, path
+from webhook.native.builders import Expression
+from webhook.native.literals import Setting, exempt, path
 
 ID = "init-unbounded"
 

@@ -26,7 +26,7 @@ from policies.policy import (
     expiry_time,
 )
 from webhook.core.config import Config
-from webhook.native.objects import Expression
+from webhook.native.builders import Expression
 
 
 @dataclass(frozen=True, slots=True)

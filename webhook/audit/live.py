@@ -28,7 +28,6 @@ towards reporting, and a note (`Routes.notes`, once per condition) says so.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from policies.base import Mode, items, mapping, text
+from webhook.core.cel.environment import CompileError, EvaluationError
+from webhook.core.cel.expression import compile_checked
 from webhook.core.engine import Webhook
 from webhook.core.objects import TEMPLATES
 
@@ -118,6 +119,8 @@ class Condition:
     program: Any
 
 
+# What a webhook's matchConditions read (the audit evaluates them in the one CEL environment).
+_CONDITION_VARIABLES = frozenset(("object", "oldObject", "request"))
 # What an audit cannot know: who will create the object, and what they may do.
 _REQUESTER = re.compile(r"\brequest\s*\.\s*userInfo\b|\bauthorizer\b")
 
@@ -191,13 +194,6 @@ class Routes:
             self.notes.append(f"{about}: {text}")
 
     def _compile(self, where: str, listed: list[Any]) -> tuple[Condition, ...]:
-        if not listed:
-            return ()
-        try:
-            environment, _ = _cel()
-        except ImportError as error:  # a platform without a wheel of the runtime
-            self.note(where, f"matchConditions not evaluated, no CEL runtime ({error}): {_TRUE}")
-            return ()
         conditions = []
         for raw in listed:
             condition = mapping(raw)
@@ -210,8 +206,10 @@ class Routes:
                 )
             else:
                 try:
-                    program = environment.compile(expression)
-                except RuntimeError as error:
+                    program = compile_checked(
+                        expression, variables=_CONDITION_VARIABLES, results=frozenset(("bool",))
+                    )
+                except CompileError as error:
                     self.note(about, f"cannot be evaluated here ({_first(error)}): {_TRUE}")
             conditions.append(Condition(name, program))
         return tuple(conditions)
@@ -225,12 +223,12 @@ class Routes:
             if condition.program is None:
                 continue
             about = f"{entry.configuration}: webhook {entry.name}: matchCondition {condition.name}"
+            error, value = False, None
             try:
-                result = condition.program.eval(
-                    data={"object": obj, "oldObject": None, "request": request}
+                value = condition.program.evaluate(
+                    {"object": obj, "oldObject": None, "request": request}
                 )
-                error, value = result.type() == _cel()[1], result.value()
-            except (RuntimeError, TypeError, ValueError) as raised:
+            except EvaluationError as raised:
                 error, value = True, raised
             if not error and value is False:
                 return False
@@ -333,23 +331,6 @@ def _first(value: object) -> str:
     """The first line of an error or a value, short enough for a note."""
     line = str(value).strip().splitlines()[0] if str(value).strip() else repr(value)
     return line if len(line) <= 160 else f"{line[:159]}…"
-
-
-@functools.cache
-def _cel() -> tuple[Any, Any]:
-    """A CEL environment for matchConditions, made once (and only by an audit that meets some):
-    `object`, `oldObject` and `request` of any type, with the strings extension (`lowerAscii`,
-    `split`...) and the optional values (`.?`, `orValue`) that Kubernetes loads too (since 1.28);
-    and CEL's error type (evaluation errors are values)."""
-    from cel_expr_python import cel  # noqa: PLC0415 - the audit's only use of CEL
-    from cel_expr_python.ext import ext_optional, ext_strings  # noqa: PLC0415
-
-    dynamic = cel.Type.DYN
-    environment = cel.NewEnv(
-        variables={"object": dynamic, "oldObject": dynamic, "request": dynamic},
-        extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()],
-    )
-    return environment, cel.Type.ERROR
 
 
 def _request(

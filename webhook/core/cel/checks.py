@@ -26,10 +26,18 @@ from webhook.core.cel.environment import (
 from webhook.core.cel.library import LibraryError
 from webhook.core.cel.regex_lib import compiled
 
-NOT_IN_KUBERNETES = {
-    "string_reverse": "'<string>.reverse()' (strings library version 3; Kubernetes loads 2)",
-    "list_first": "'<list>.first()' (not in Kubernetes' lists library version 3)",
-    "list_last": "'<list>.last()' (not in Kubernetes' lists library version 3)",
+NOT_OFFERED = {
+    "string_reverse": "'<string>.reverse()' is not offered: it is in the strings library"
+    " version 3, and Kubernetes loads version 2",
+    "list_first": "'<list>.first()' is not offered: Kubernetes' lists library (version 3)"
+    " has no first()",
+    "list_last": "'<list>.last()' is not offered: Kubernetes' lists library (version 3)"
+    " has no last()",
+    # Kubernetes has them; this runtime declares them but cannot run them (cel.@mapInsert).
+    "@mapInsert_map_key_value": "'transformMap' is not offered: initgate's CEL runtime cannot"
+    " build its map",
+    "@mapInsert_map_map": "'transformMapEntry' is not offered: initgate's CEL runtime cannot"
+    " build its map",
 }
 _PATTERNS = frozenset(("matches", "find", "findAll"))
 _LITERAL_TYPES = frozenset(("duration", "timestamp"))
@@ -98,12 +106,8 @@ def _calls(checked: tree.Checked) -> Iterator[Problem]:
             continue
         _, overloads = checked.references.get(node.id, ("", ()))
         for overload in overloads:
-            if overload in NOT_IN_KUBERNETES and len(overloads) == 1:
-                yield Problem(
-                    f"{NOT_IN_KUBERNETES[overload]} is not offered: Kubernetes' CEL environment "
-                    "does not have it",
-                    _at(checked, node),
-                )
+            if overload in NOT_OFFERED and len(overloads) == 1:
+                yield Problem(NOT_OFFERED[overload], _at(checked, node))
         # The pattern follows the string: `s.findAll(re, n)`, `matches(s, re)`.
         literal = _argument(node, 0 if node.target is not None else 1)
         if node.function in _PATTERNS and isinstance(literal, tree.Const):

@@ -14,7 +14,6 @@ from webhook.core.cel.environment import compile_expression
 
 VARIABLES = frozenset(("object",))
 MIXED = "; Kubernetes requires one type per list, and per map's keys and values"
-NOT_OFFERED = " is not offered: Kubernetes' CEL environment does not have it"
 
 
 def problems(text: str, variables: frozenset[str] = VARIABLES) -> list[tuple[str, int]]:
@@ -38,19 +37,19 @@ def problems(text: str, variables: frozenset[str] = VARIABLES) -> list[tuple[str
             "'ab'.reverse()",
             [
                 (
-                    "'<string>.reverse()' (strings library version 3; Kubernetes loads 2)"
-                    + NOT_OFFERED,
+                    "'<string>.reverse()' is not offered: it is in the strings library version 3, and"
+                    " Kubernetes loads version 2",
                     13,
                 )
             ],
         ),
         (
             "object.a.first()",
-            [("'<list>.first()' (not in Kubernetes' lists library version 3)" + NOT_OFFERED, 15)],
+            [(checks.NOT_OFFERED["list_first"], 15)],
         ),
         (
             "[1].last().value()",
-            [("'<list>.last()' (not in Kubernetes' lists library version 3)" + NOT_OFFERED, 9)],
+            [(checks.NOT_OFFERED["list_last"], 9)],
         ),
         # Literals Kubernetes' AST validators refuse.
         ("'a'.matches('[')", [("Illegal regex: error parsing regexp: missing closing ]: `[`", 13)]),

@@ -13,6 +13,7 @@ import math
 import re
 from fractions import Fraction
 
+from policies.caching import short_lru_cache
 from webhook.core.cel.library import Function, Library, LibraryError, Opaque, method, overload
 
 QUANTITY = "kubernetes.Quantity"
@@ -32,6 +33,7 @@ _MAX_DIGITS = 4000
 _MAX_EXPONENT = 1000
 
 
+@short_lru_cache(maxsize=1024)  # pods repeat a handful of quantities; rules read them often
 def parse(text: str) -> Fraction:
     """The exact value of `text` as apimachinery's `ParseQuantity` reads it: its grammar, its
     three errors, values rounded up to a whole nano and binary ones capped at int64's maximum."""

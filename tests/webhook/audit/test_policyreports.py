@@ -219,11 +219,14 @@ def test_rules_are_policies_of_their_own_id(replay: Replay, cluster: Cluster) ->
             "fail",
             'init "istio-init": pin the image by digest (image@sha256:...)',
         ),
-        ("standalone", "init-no-token"): (
-            "fail",
-            'init "istio-init": set automountServiceAccountToken: false on the pod, and mount a '
-            "projected token only in the containers that call the API",
-        ),
+        **{
+            (name, "init-no-token"): (
+                "fail",
+                f"{container}: set automountServiceAccountToken: false on the pod, and mount a "
+                "projected token only in the containers that call the API",
+            )
+            for name, container in (("migrate", wait_for_db), ("standalone", 'init "istio-init"'))
+        },
         ("standalone", "init-termination-log"): (
             "fail",
             'init "istio-init": set terminationMessagePolicy: FallbackToLogsOnError, so that '
@@ -232,7 +235,7 @@ def test_rules_are_policies_of_their_own_id(replay: Replay, cluster: Cluster) ->
         **{
             (name, rule): ("pass", None)
             for name, passed in (
-                ("migrate", ("init-fill-nonroot", "init-no-token")),
+                ("migrate", ("init-fill-nonroot",)),
                 ("standalone", ("init-fill-nonroot", "run-as")),
             )
             for rule in (

@@ -123,7 +123,7 @@ def test_the_rules_that_would_deny_are_named_with_the_policies(
         "init-termination-log": 5,
         "init-unbounded": 3,
         "init-privileged": 1,
-        "init-no-token": 1,
+        "init-no-token": 5,
     }
     assert workloads["ifEnforced"]["exemptions"] == {
         "rules[1].exemptions.images[0]": 3,

@@ -4,8 +4,9 @@ One rule per policy, in registry order, then one per rule of the configuration (
 order (so `ruleIndex` is stable for a configuration); one result per finding, at the file and line
 of the container or volume it is about. The exemptions that applied are in the run's property bag
 (code scanning tools show every result as an alert, and not all of them honour `suppressions`).
-Documents that could not be read become tool execution notifications, and the invocation is then
-not successful.
+Documents that could not be read become tool execution notifications (errors: the invocation is
+then not successful), and so does each policy or rule that could not evaluate an object (a
+warning: the object was judged without it).
 """
 
 from __future__ import annotations
@@ -128,6 +129,29 @@ def _result(audited: Audited, item: Item, index: dict[str, int]) -> dict[str, An
     }
 
 
+def _failed(audited: Audited, error: str) -> dict[str, Any]:
+    """A policy or rule that could not evaluate an object (`rule: init "x" (...): what`): the
+    object was judged without it, which a reader of the results must know."""
+    policy = error.partition(": ")[0]
+    notification: dict[str, Any] = {
+        "level": "warning",
+        "message": {"text": f"{title(audited)}: {error}"},
+        "locations": [
+            {
+                "logicalLocations": [
+                    {"fullyQualifiedName": f"{audited.namespace}/{audited.kind}/{audited.name}"}
+                ]
+            }
+        ],
+    }
+    physical = _physical(audited.source, None)
+    if physical is not None:
+        notification["locations"][0]["physicalLocation"] = physical
+    if policy:
+        notification["associatedRule"] = {"id": policy}
+    return notification
+
+
 def _notification(problem: Problem) -> dict[str, Any]:
     notification: dict[str, Any] = {"level": "error", "message": {"text": problem.display}}
     source = Source(problem.file, problem.document or 1, problem.line)
@@ -170,7 +194,10 @@ def to_sarif(report: Report, plan: Plan) -> dict[str, Any]:
                 "invocations": [
                     {
                         "executionSuccessful": not report.problems,
-                        "toolExecutionNotifications": [_notification(p) for p in report.problems],
+                        "toolExecutionNotifications": [
+                            *(_notification(p) for p in report.problems),
+                            *(_failed(a, e) for a in report.objects for e in a.errors),
+                        ],
                     }
                 ],
                 "columnKind": "unicodeCodePoints",

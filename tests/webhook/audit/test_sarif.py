@@ -211,3 +211,40 @@ def test_exemptions_that_applied_are_in_the_runs_property_bag(
             }
         ]
     }
+
+
+def test_a_rule_that_could_not_evaluate_is_a_notification(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "rules:\n  - id: run-as\n    description: Init containers say their user.\n"
+        "    roles: [init]\n    expression: container.securityContext.runAsUser >= 0\n"
+    )
+    sys.stdin = io.StringIO()
+    main(["audit", "-f", f"{MANIFESTS}/tree/base/pod.yml", "--config", str(config), "-o", "sarif"])
+    log: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert sarif_errors(log) == []
+    (invocation,) = log["runs"][0]["invocations"]
+    assert invocation == {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": [
+            {
+                "level": "warning",
+                "message": {
+                    "text": 'Pod default/model-server: run-as: init "download-model" '
+                    '(initContainers[0]): Key not found in map : "securityContext"'
+                },
+                "locations": [
+                    {
+                        "logicalLocations": [{"fullyQualifiedName": "default/Pod/model-server"}],
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": f"{MANIFESTS}/tree/base/pod.yml"},
+                            "region": {"startLine": 1},
+                        },
+                    }
+                ],
+                "associatedRule": {"id": "run-as"},
+            }
+        ],
+    }

@@ -60,7 +60,7 @@ def check(suite: Suite) -> tuple[int, list[Unmet]]:
             chained = chain(case.incoming, suite.plan, cap=case.mode)
         except PatchError as error:  # a policy's bug: nothing of this object can be checked
             why: tuple[str, ...] = (f"the mutating webhook's patch does not apply: {error}",)
-            unmet.extend(Unmet(line, f"{subject}: {policy}: expected {result}", why)
+            unmet.extend(Unmet(line, f"{subject}: {policy}: expected {result}, got none", why)
                          for policy, result, line in case.results)  # fmt: skip
             unmet.extend(Unmet(f.line, f"{subject}: patched {f.path}", why) for f in case.patched)
             continue
@@ -92,7 +92,7 @@ class _Judged:
         if webhook == "mutate":
             decision = self.chained.mutate_decision
         if decision.outcome in ("skipped", "exempt"):
-            return "skip", (self._not_judged(decision, webhook),)
+            return "skip", (self._not_judged(decision),)
         errors = [e for e in decision.errors if e.policy == policy]
         if errors:
             return "error", tuple(
@@ -112,7 +112,7 @@ class _Judged:
             return "skip", (f"not judged: exempt ({', '.join(decision.exempted[policy])})",)
         return "pass", ("nothing found",)
 
-    def _not_judged(self, decision: Decision, webhook: str) -> str:
+    def _not_judged(self, decision: Decision) -> str:
         kind = self.case.incoming.request.kind.kind
         if decision.outcome == "exempt":
             return f"not judged: the object is exempt ({', '.join(decision.exemptions)})"
@@ -120,7 +120,7 @@ class _Judged:
             return f"not judged: initgate judges Pods and workloads, not a {kind}"
         if decision.reason == "not-mutated":
             return (
-                f"not judged: the {webhook} webhook patches the pods a {kind}'s controller "
+                f"not judged: the mutating webhook patches the pods a {kind}'s controller "
                 f"creates, not the {kind} itself (test the mutation on a Pod)"
             )
         return f"not judged: {_NOT_JUDGED.get(decision.reason, decision.reason)}"

@@ -43,7 +43,6 @@ class Patched:
 class Case:
     """One expectation, ready to judge."""
 
-    line: int | None
     title: str
     incoming: review.AdmissionReview
     mode: Mode
@@ -53,7 +52,8 @@ class Case:
 
 @dataclass(slots=True)
 class Suite:
-    file: str
+    """A test file's configuration, compiled, and its expectations."""
+
     plan: Plan
     cases: list[Case] = field(default_factory=list)
 
@@ -92,7 +92,7 @@ class _Reader:
         objects = self.objects()
         if plan is None or self.problems:
             raise BrokenError(self.problems)
-        suite = Suite(str(self.path), plan)
+        suite = Suite(plan)
         known = [rule.policy.id for rule in (*plan.validate, *plan.mutate)]
         for index, expectation in enumerate(self.parsed.expect):
             case = self.case(index, expectation, objects, known)
@@ -174,18 +174,16 @@ class _Reader:
             else:
                 patched.append(Patched(written, segments, value, line))
         mode = Mode(expectation.mode)
-        return Case(where, title_of(incoming), incoming, mode, results, patched)
+        return Case(title_of(incoming), incoming, mode, results, patched)
 
     def lookup(self, name: str, objects: list[Manifest], where: int | None) -> Manifest | None:
         kind, _, rest = name.partition("/")
         namespace, _, named = rest.rpartition("/")
-        matching = [
-            m
-            for m in objects
-            if _identity(m.obj)[0] == kind
-            and _identity(m.obj)[2] == named
-            and (not namespace or _identity(m.obj)[1] == namespace)
-        ]
+        matching = []
+        for manifest in objects:
+            its_kind, its_namespace, its_name = _identity(manifest.obj)
+            if (its_kind, its_name) == (kind, named) and namespace in ("", its_namespace):
+                matching.append(manifest)
         if len(matching) == 1:
             return matching[0]
         if not matching:
@@ -205,7 +203,8 @@ class _Reader:
 
 
 def _identity(obj: dict[str, Any]) -> tuple[str, str, str]:
-    """(kind, namespace, name) of a manifest, or of the object an AdmissionReview carries."""
+    """(kind, namespace, name) of a manifest (`default` when it has no namespace), or of the
+    object an AdmissionReview carries."""
     if obj.get("kind") == review.KIND:
         request = mapping(obj.get("request"))
         inner = mapping(request.get("object")) or mapping(request.get("oldObject"))
@@ -215,7 +214,7 @@ def _identity(obj: dict[str, Any]) -> tuple[str, str, str]:
         return kind, text(request.get("namespace")), name
     metadata = mapping(obj.get("metadata"))
     name = text(metadata.get("name")) or text(metadata.get("generateName"))
-    return text(obj.get("kind")), text(metadata.get("namespace")), name
+    return text(obj.get("kind")), text(metadata.get("namespace")) or "default", name
 
 
 def title_of(incoming: review.AdmissionReview) -> str:

@@ -10,10 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
+from policies.base import Container, Context, Finding, Mode, PodView, Role
+from policies.base import add as add_op
+from policies.policy import Policy, PolicySettings
 from tests.support import reviews
 from webhook.audit.expectations import Unmet, check
 from webhook.audit.testcases import read
 from webhook.audit.testfile import Result
+from webhook.core.config import Config
+from webhook.core.exemptions import Who
+from webhook.core.plan import Plan, Rule
 
 CONFIG = {
     "exemptions": {"groups": ["platform-admins"]},
@@ -66,7 +72,7 @@ del ANYWHERE["metadata"]["namespace"]
 MANIFESTS.append(ANYWHERE)
 DIGEST_FOUND = 'deny digest: init "setup" (spec.initContainers[0]): pin the image by digest'
 NOT_MUTATED = (
-    "not judged: the mutate webhook patches the pods a Deployment's controller creates, not "
+    "not judged: the mutating webhook patches the pods a Deployment's controller creates, not "
     "the Deployment itself (test the mutation on a Pod)"
 )
 
@@ -282,3 +288,34 @@ def test_a_mutation_warn_mode_keeps_back_sets_nothing(tmp_path: Path) -> None:
             ),
         )
     ]
+
+
+def _broken(view: PodView, _: Context, __: PolicySettings) -> list[Finding]:
+    container: Container = view.containers[-1]  # bare: no resources, so no `limits` either
+    bad = add_op(f"{container.path}/resources/limits/cpu", "1")
+    return [Finding("bad", "set resources.limits.cpu=1", Role.APP, container, patch=(bad,))]
+
+
+def test_a_patch_that_does_not_apply_leaves_every_expectation_unmet(tmp_path: Path) -> None:
+    """A policy's bug (the API server would fail the request): nothing can be checked, and the
+    command says so rather than raising."""
+    fields = {"spec.containers[0].resources.requests.cpu": "100m"}
+    suite = read(
+        suite_file(
+            tmp_path, {"object": "Pod/bare", "results": {"digest": "pass"}, "patched": fields}
+        )
+    )
+    policy = Policy("broken", "mutate", "test", "none", PolicySettings, _broken)
+    rule = Rule(policy, PolicySettings(), Mode.ENFORCE, Who.of(Config().exemptions), ())
+    suite.plan = Plan(suite.plan.config, suite.plan.who, suite.plan.validate, (rule,))
+    why = (
+        "the mutating webhook's patch does not apply: add operation does not apply: doc is "
+        "missing path: /spec/containers/0/resources/limits/cpu",
+    )
+    assert check(suite) == (
+        2,
+        [
+            Unmet(8, "Pod demo/bare: digest: expected pass, got none", why),
+            Unmet(10, "Pod demo/bare: patched spec.containers[0].resources.requests.cpu", why),
+        ],
+    )

@@ -13,4 +13,7 @@
 - `splice`: `mutate`'s changes written into the user's own text (what `--diff` and `--in-place`
   show and write); `readiness`: `--readiness`, the per-namespace path to enforce; `network` and
   `kubeconfig`: failures to reach a server or load a kubeconfig, said as their cause.
+- `testfile`, `testcases`, `expectations`, `fieldpaths`: `initgate test`: test files read and
+  resolved, their objects judged as `review` judges them, each result compared with the one
+  expected (docs/test.md).
 """

@@ -78,6 +78,17 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Exempted:
+    """An exemption that applied: where it is written in the configuration, and the policy or
+    rule it spared the object from (None: every one, as a namespace, user or group exemption
+    of `exemptions` does)."""
+
+    exemption: str
+    policy: str | None
+    applies_to: AppliesTo
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """An object to audit and how admission would receive it."""
 
@@ -114,6 +125,8 @@ class Audited:
     would_patch: list[PatchOp] = field(default_factory=list)
     """What warn and audit modes kept back."""
     errors: list[str] = field(default_factory=list)
+    exemptions: list[Exempted] = field(default_factory=list)
+    """The exemptions that spared the object (or its pods) from a policy, or from all of them."""
     source: Source | None = None
 
     @property
@@ -184,7 +197,7 @@ class _Run:
     def pod(self, request: Request) -> None:
         mutation = self.decide(request, "mutate")
         if mutation.outcome == "exempt":
-            self.exempt(mutation)
+            self.exempt(mutation, "object")
             return
         self.add(mutation, "mutate", "/spec")
         mutated = self.patched(request.object, mutation)
@@ -206,7 +219,7 @@ class _Run:
     def workload(self, request: Request, pointer: str) -> None:
         validation = self.decide(request, "validate")
         if validation.outcome == "exempt":
-            self.exempt(validation)
+            self.exempt(validation, "object")
             return
         self.add(validation, "validate", f"{pointer}/spec")
         pod = would_be_pod(request.object, pointer, self.target.namespace)
@@ -218,7 +231,9 @@ class _Run:
             groups=CONTROLLER_GROUPS,
         )
         mutation = self.decide(pod_request, "mutate")
-        if mutation.outcome != "exempt":
+        if mutation.outcome == "exempt":
+            self.note(mutation, "pods")
+        else:
             mutated = apply(pod, mutation.patch)
             pod_validation = self.decide(
                 dataclasses.replace(pod_request, object=mutated), "validate"
@@ -227,8 +242,22 @@ class _Run:
             self.add(pod_validation, "validate", "/spec", pointer)
         self.conclude(mutation, prefix=pointer)
 
-    def exempt(self, decision: Decision) -> None:
+    def exempt(self, decision: Decision, applies_to: AppliesTo) -> None:
         self.audited.outcome, self.audited.reason = "exempt", decision.reason
+        self.note(decision, applies_to)
+
+    def note(self, decision: Decision, applies_to: AppliesTo) -> None:
+        """The exemptions that applied to `decision`, each once per policy (the workload's
+        are not repeated for its pods)."""
+        noted = self.audited.exemptions
+        seen = {(e.policy, e.exemption) for e in noted}
+        found: list[tuple[str | None, str]] = [(None, label) for label in decision.exemptions]
+        if decision.outcome != "exempt":
+            found = [(p, label) for p, labels in decision.exempted.items() for label in labels]
+        for policy, label in found:
+            if (policy, label) not in seen:
+                seen.add((policy, label))
+                noted.append(Exempted(label, policy, applies_to))
 
     def add(self, decision: Decision, webhook: Webhook, spec: str, prefix: str = "") -> None:
         """The decision's verdicts as items. `spec` is where the evaluated pod spec is, `prefix`
@@ -247,8 +276,11 @@ class _Run:
             )
             if (item.policy, item.key, item.pointer) not in seen:
                 self.audited.items.append(item)
+        self.note(decision, applies_to)
         for error in decision.errors:
-            line = f"{error.policy}: {error.error}"
+            # A rule says the container it failed on (`init "setup" (initContainers[0])`).
+            where = f"{error.location}: " if error.location else ""
+            line = f"{error.policy}: {where}{error.error}"
             if line not in self.audited.errors:
                 self.audited.errors.append(line)
 

@@ -240,7 +240,7 @@ def _document(
     document = Document(source, chunk, data, first=first)
     if data is None:
         return document
-    problem = _refusal(data)
+    problem = refusal(data)
     if problem is not None:
         document.problem = Problem(source.file, problem, source.document, source.line)
         return document
@@ -266,9 +266,9 @@ def _document(
                 item["kind"] = item_kind  # kubectl's typed lists may leave it out
             if "apiVersion" not in item and item_kind:
                 item["apiVersion"] = data["apiVersion"]
-            refusal = _refusal(item)
-            if refusal is not None:
-                message = f"items[{index}] {refusal}"
+            refused = refusal(item)
+            if refused is not None:
+                message = f"items[{index}] {refused}"
                 document.problem = Problem(source.file, message, source.document, line)
                 continue
             document.manifests.append(Manifest(item, where, base, locator(base)))
@@ -277,8 +277,9 @@ def _document(
     return document
 
 
-def _refusal(data: Any) -> str | None:
-    """Why `data` is not a Kubernetes object, if it is not."""
+def refusal(data: Any) -> str | None:
+    """Why `data` is not a Kubernetes object, if it is not (`initgate test` asks it of objects
+    written inline)."""
     if not isinstance(data, dict):
         return f"is {_noun(data)}, not a Kubernetes object"
     if not text(data.get("kind")):

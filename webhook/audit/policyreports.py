@@ -3,9 +3,11 @@
 One report named `initgate` per audited namespace, labelled `app.kubernetes.io/managed-by:
 initgate`. A finding of a validating policy configured to enforce or audit is a `fail` (scored);
 one of a warn-mode policy (advice, such as init-lint) and a mutation the webhook would apply are
-`warn` (not scored); a policy that raised is an `error`; every enabled policy with nothing to say
-about an object is a `pass`. A report is only rewritten when its results changed, and the report
-of a namespace that is no longer audited (deleted, ignored, off) is deleted.
+`warn` (not scored); a policy that raised is an `error`; a policy an exemption spared the object
+from (or lifted every finding of) is a `skip`; every other enabled policy with nothing to say
+about an object is a `pass`. A rule of the configuration (`rules:`) is a policy of its own id.
+A report is only rewritten when its results changed, and the report of a namespace that is no
+longer audited (deleted, ignored, off) is deleted.
 
 The API is looked up in discovery before each write: when the CRD is absent, that is logged once
 and the audit goes on without reports.
@@ -35,7 +37,7 @@ GROUP, VERSION, PLURAL, NAME = "wgpolicyk8s.io", "v1alpha2", "policyreports", "i
 MANAGED = ("app.kubernetes.io/managed-by", "initgate")
 MAX_RESULTS = 1000
 """Results kept per report (failures first): an object must stay well under etcd's 1.5 MiB."""
-_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 3}
+_ORDER = {"fail": 0, "error": 1, "warn": 2, "skip": 3, "pass": 4}
 
 
 def _results(audited: Audited, plan: Plan, now: int) -> list[dict[str, Any]]:
@@ -62,14 +64,29 @@ def _results(audited: Audited, plan: Plan, now: int) -> list[dict[str, Any]]:
     found = [result(i.policy, _outcome(i, configured), **_details(i)) for i in audited.items]
     spoken = {i.policy for i in audited.items}
     for line in audited.errors:
-        policy = line.partition(": ")[0]
+        policy, _, error = line.partition(": ")  # `rule: init "setup" (...): error`
         spoken.add(policy)
-        found.append(result(policy, "error", message=one_line(line, 1024), severity="medium"))
-    found.extend(
-        result(rule.policy.id, "pass")
-        for rule in (*plan.validate, *plan.mutate)
-        if rule.mode.cap(audited.cap) is not Mode.OFF and rule.policy.id not in spoken
-    )
+        found.append(result(policy, "error", message=one_line(error, 1024), severity="medium"))
+    exempted: dict[str, list[str]] = {}
+    for exemption in audited.exemptions:
+        if exemption.policy is not None and exemption.policy not in spoken:
+            exempted.setdefault(exemption.policy, []).append(exemption.exemption)
+    for rule in (*plan.validate, *plan.mutate):
+        policy = rule.policy.id
+        if rule.mode.cap(audited.cap) is Mode.OFF or policy in spoken:
+            continue
+        if policy in exempted:
+            labels = ", ".join(exempted[policy])
+            found.append(
+                result(
+                    policy,
+                    "skip",
+                    message=one_line(f"exempt: {labels}", 1024),
+                    properties={"exemptions": labels},
+                )
+            )
+        else:
+            found.append(result(policy, "pass"))
     return found
 
 

@@ -32,6 +32,10 @@ class Namespace:
     denied: list[str] = field(default_factory=list)
     patched: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    denied_by: dict[str, int] = field(default_factory=dict)
+    """By policy or rule: how many objects it would deny (what to fix, or to lower, first)."""
+    exemptions: dict[str, int] = field(default_factory=dict)
+    """By exemption: how many objects it spared from a policy (what ends when it expires)."""
 
     @property
     def next(self) -> Mode | None:
@@ -59,8 +63,12 @@ def plan(report: Report) -> list[Namespace]:
             continue
         namespace.objects += 1
         name = title(audited).replace(f"{audited.namespace}/", "", 1)
+        for label in dict.fromkeys(e.exemption for e in audited.exemptions):
+            namespace.exemptions[label] = namespace.exemptions.get(label, 0) + 1
         if audited.outcome == "denied":
             namespace.denied.append(name)
+            for policy in dict.fromkeys(i.policy for i in audited.items if i.action == "deny"):
+                namespace.denied_by[policy] = namespace.denied_by.get(policy, 0) + 1
         elif audited.outcome == "warned":
             namespace.warned.append(name)
         if audited.patch:
@@ -81,6 +89,8 @@ def to_json(namespaces: list[Namespace], report: Report) -> dict[str, Any]:
                     "denied": ns.denied,
                     "patched": ns.patched,
                     "warned": ns.warned,
+                    "deniedBy": ns.denied_by,
+                    "exemptions": ns.exemptions,
                 },
                 "next": ns.next.value if ns.next else None,
                 "command": ns.command,
@@ -121,8 +131,8 @@ def write_table(namespaces: list[Namespace], report: Report, out: TextIO) -> Non
         out.write("No namespace can move up a mode now.\n")
     for ns in blocked:
         out.write(
-            f"{ns.name}: enforce would deny {len(ns.denied)} objects; fix them first "
-            f"(initgate audit --cluster --namespace {ns.name}).\n"
+            f"{ns.name}: enforce would deny {len(ns.denied)} objects{_by(ns.denied_by)}; fix "
+            f"them first (initgate audit --cluster --namespace {ns.name}).\n"
         )
     for ns in namespaces:
         if ns.mode is Mode.ENFORCE and ns.denied:
@@ -130,6 +140,17 @@ def write_table(namespaces: list[Namespace], report: Report, out: TextIO) -> Non
                 f"{ns.name}: enforced, yet {len(ns.denied)} objects running there would be denied "
                 "if applied again (created before enforcement, or by an exempt user).\n"
             )
+    for ns in namespaces:
+        if ns.exemptions:
+            out.write(f"{ns.name}: objects spared by exemptions{_by(ns.exemptions)}.\n")
+
+
+def _by(counts: dict[str, int]) -> str:
+    """` (init-unbounded: 3, no-latest: 1)`: the policies and rules that deny, most first."""
+    if not counts:
+        return ""
+    ranked = sorted(counts.items(), key=lambda pair: -pair[1])
+    return " (" + ", ".join(f"{name}: {count}" for name, count in ranked) + ")"
 
 
 def write(report: Report, out: TextIO, *, output: str) -> None:

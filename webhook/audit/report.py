@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 from policies.base import Mode
-from webhook.audit.evaluate import Audited, Item
+from webhook.audit.evaluate import Audited, Exempted, Item
 from webhook.audit.manifests import Problem, Source
 from webhook.core.messages import compact_json
 
@@ -95,6 +95,15 @@ def _object(audited: Audited) -> dict[str, Any]:
         "patch": list(audited.patch),
         "wouldPatch": list(audited.would_patch),
         "errors": list(audited.errors),
+        "exemptions": [_exempted(e) for e in audited.exemptions],
+    }
+
+
+def _exempted(exempted: Exempted) -> dict[str, Any]:
+    return {
+        "exemption": exempted.exemption,
+        "policy": exempted.policy,
+        "appliesTo": exempted.applies_to,
     }
 
 
@@ -156,8 +165,15 @@ def _where(item: Item) -> str:
 
 def write_table(report: Report, out: TextIO) -> None:
     """Objects with something to say, grouped, one line per finding, then a summary."""
-    shown = [o for o in report.objects if o.items or o.errors or o.outcome == "denied"]
-    policy_width = max((len(i.policy) for o in shown for i in o.items), default=0)
+    shown = [
+        o
+        for o in report.objects
+        if o.items or o.errors or o.outcome == "denied" or (o.exemptions and o.outcome != "exempt")
+    ]
+    policy_width = max(
+        (len(p) for o in shown for p in [*(i.policy for i in o.items), *_exempt_from(o)]),
+        default=0,
+    )
     where_width = max((len(_where(i)) for o in shown for i in o.items), default=0)
     for audited in shown:
         origin = f" ({audited.source.display})" if audited.source is not None else ""
@@ -170,6 +186,10 @@ def write_table(report: Report, out: TextIO) -> None:
             )
             for op in item.patch:
                 out.write(f"{'':9}{op['op']} {op['path']} {compact_json(op['value'])}\n")
+        for exempted in audited.exemptions:
+            pods = " (in its pods)" if exempted.applies_to == "pods" else ""
+            policy = exempted.policy or "*"
+            out.write(f"  exempt {policy:<{policy_width}}  {exempted.exemption}{pods}\n")
         for error in audited.errors:
             out.write(f"  error  {error}\n")
         out.write("\n")
@@ -177,6 +197,10 @@ def write_table(report: Report, out: TextIO) -> None:
         skipped = ", ".join(f"{n} ({r})" for n, r in sorted(report.namespaces.items()))
         out.write(f"Namespaces not audited: {skipped}\n")
     out.write(summary(report) + "\n")
+
+
+def _exempt_from(audited: Audited) -> list[str]:
+    return [e.policy or "*" for e in audited.exemptions]
 
 
 def summary(report: Report) -> str:
@@ -188,7 +212,12 @@ def summary(report: Report) -> str:
     line = f"{audited} {noun} audited" + (f": {', '.join(parts)}" if parts else "")
     extra = []
     if counts["exempt"]:
-        extra.append(f"{counts['exempt']} exempt")
+        # Which exemptions: a line long at most, as the configuration has a bounded number.
+        labels = dict.fromkeys(
+            e.exemption for o in report.objects if o.outcome == "exempt" for e in o.exemptions
+        )
+        by = f" (by {', '.join(labels)})" if labels else ""
+        extra.append(f"{counts['exempt']} exempt{by}")
     if report.skipped:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.skipped.items()))
         extra.append(f"{sum(report.skipped.values())} other objects not audited ({kinds})")

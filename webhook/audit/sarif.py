@@ -1,8 +1,12 @@
 """SARIF 2.1.0, so that CI systems (GitHub code scanning, GitLab...) show findings inline.
 
-One rule per policy, in registry order (so `ruleIndex` is stable); one result per finding, at the
-file and line of the container or volume it is about. Documents that could not be read become
-tool execution notifications, and the invocation is then not successful.
+One rule per policy, in registry order, then one per rule of the configuration (`rules:`), in its
+order (so `ruleIndex` is stable for a configuration); one result per finding, at the file and line
+of the container or volume it is about. The exemptions that applied are in the run's property bag
+(code scanning tools show every result as an alert, and not all of them honour `suppressions`).
+Documents that could not be read become tool execution notifications (errors: the invocation is
+then not successful), and so does each policy or rule that could not evaluate an object (a
+warning: the object was judged without it).
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
-from policies import REGISTRY
 from policies.base import Mode
+from policies.policy import Policy
 from webhook._version import __version__
 from webhook.audit.evaluate import Audited, Item
 from webhook.audit.manifests import STDIN, Problem, Source
 from webhook.audit.report import Report, describe, title
 from webhook.core.config import DOCS_URL
-from webhook.core.plan import Plan
+from webhook.core.plan import Plan, Rule
+from webhook.core.rules import RuleSettings
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/initgate/initgate"
@@ -34,27 +39,50 @@ def level(item: Item) -> str:
 
 
 def _rules(plan: Plan) -> list[dict[str, Any]]:
-    modes = {rule.policy.id: rule.mode for rule in (*plan.validate, *plan.mutate)}
-    rules = []
-    for policy in REGISTRY:
-        mode = modes.get(policy.id, Mode.OFF)
-        default = "note" if policy.kind == "mutate" and mode is not Mode.OFF else _LEVELS[mode]
-        rules.append(
-            {
-                "id": policy.id,
-                "name": "".join(word.title() for word in policy.id.split("-")),
-                "shortDescription": {"text": policy.summary},
-                "fullDescription": {"text": f"{policy.summary} {policy.remedy}"},
-                "help": {
-                    "text": policy.remedy,
-                    "markdown": f"{policy.remedy}\n\nSee [{policy.id}]({DOCS_URL}#{policy.id}).",
-                },
-                "helpUri": f"{DOCS_URL}#{policy.id}",
-                "defaultConfiguration": {"level": default},
-                "properties": {"kind": policy.kind, "tags": ["kubernetes", "init-containers"]},
-            }
-        )
-    return rules
+    # Built-in policies first, in registry order, then the configuration's rules in theirs.
+    configured = sorted(
+        (*plan.validate, *plan.mutate), key=lambda r: isinstance(r.settings, RuleSettings)
+    )
+    return [_rule(rule) for rule in configured]
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    policy, mode = rule.policy, rule.mode
+    default = "note" if policy.kind == "mutate" and mode is not Mode.OFF else _LEVELS[mode]
+    found: dict[str, Any] = {
+        "id": policy.id,
+        "name": "".join(word.title() for word in policy.id.split("-")),
+        "shortDescription": {"text": policy.summary},
+        "fullDescription": {"text": f"{policy.summary} {policy.remedy}"},
+        "help": _help(policy),
+        "helpUri": f"{DOCS_URL}#{policy.id}",
+        "defaultConfiguration": {"level": default},
+        "properties": {"kind": policy.kind, "tags": ["kubernetes", "init-containers"]},
+    }
+    if isinstance(rule.settings, RuleSettings):
+        # A platform team's own rule: its description is all it has to say, and its expression
+        # is what a reviewer wants to read; it has no page in initgate's documentation.
+        settings = rule.settings
+        found["fullDescription"] = {"text": settings.description}
+        found["help"] = {
+            "text": f"{settings.description}\n\nCEL: {settings.expression}",
+            "markdown": f"{settings.description}\n\n```cel\n{settings.expression}\n```",
+        }
+        del found["helpUri"]
+        roles = ["pod"] if settings.scope == "pod" else [str(r) for r in settings.roles]
+        found["properties"] = {
+            "kind": policy.kind,
+            "tags": ["kubernetes", "init-containers", "rule"],
+            "roles": roles,
+        }
+    return found
+
+
+def _help(policy: Policy[Any]) -> dict[str, str]:
+    return {
+        "text": policy.remedy,
+        "markdown": f"{policy.remedy}\n\nSee [{policy.id}]({DOCS_URL}#{policy.id}).",
+    }
 
 
 def _uri(file: str) -> str:
@@ -101,6 +129,29 @@ def _result(audited: Audited, item: Item, index: dict[str, int]) -> dict[str, An
     }
 
 
+def _failed(audited: Audited, error: str) -> dict[str, Any]:
+    """A policy or rule that could not evaluate an object (`rule: init "x" (...): what`): the
+    object was judged without it, which a reader of the results must know."""
+    policy = error.partition(": ")[0]
+    notification: dict[str, Any] = {
+        "level": "warning",
+        "message": {"text": f"{title(audited)}: {error}"},
+        "locations": [
+            {
+                "logicalLocations": [
+                    {"fullyQualifiedName": f"{audited.namespace}/{audited.kind}/{audited.name}"}
+                ]
+            }
+        ],
+    }
+    physical = _physical(audited.source, None)
+    if physical is not None:
+        notification["locations"][0]["physicalLocation"] = physical
+    if policy:
+        notification["associatedRule"] = {"id": policy}
+    return notification
+
+
 def _notification(problem: Problem) -> dict[str, Any]:
     notification: dict[str, Any] = {"level": "error", "message": {"text": problem.display}}
     source = Source(problem.file, problem.document or 1, problem.line)
@@ -108,6 +159,19 @@ def _notification(problem: Problem) -> dict[str, Any]:
     if physical is not None:
         notification["locations"] = [{"physicalLocation": physical}]
     return notification
+
+
+def _exemptions(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "object": f"{audited.namespace}/{audited.kind}/{audited.name}",
+            "policy": exempted.policy,
+            "exemption": exempted.exemption,
+            "appliesTo": exempted.applies_to,
+        }
+        for audited in report.objects
+        for exempted in audited.exemptions
+    ]
 
 
 def to_sarif(report: Report, plan: Plan) -> dict[str, Any]:
@@ -130,7 +194,10 @@ def to_sarif(report: Report, plan: Plan) -> dict[str, Any]:
                 "invocations": [
                     {
                         "executionSuccessful": not report.problems,
-                        "toolExecutionNotifications": [_notification(p) for p in report.problems],
+                        "toolExecutionNotifications": [
+                            *(_notification(p) for p in report.problems),
+                            *(_failed(a, e) for a in report.objects for e in a.errors),
+                        ],
                     }
                 ],
                 "columnKind": "unicodeCodePoints",
@@ -139,6 +206,7 @@ def to_sarif(report: Report, plan: Plan) -> dict[str, Any]:
                     for audited in report.objects
                     for item in audited.items
                 ],
+                "properties": {"exemptions": _exemptions(report)},
             }
         ],
     }

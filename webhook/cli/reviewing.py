@@ -18,6 +18,7 @@ from webhook.audit.options import USAGE_ERROR
 from webhook.core.chain import as_review, chain
 from webhook.core.config import ConfigError, load_config
 from webhook.core.configerrors import path
+from webhook.core.engine import Decision
 from webhook.core.plan import compile_plan
 
 
@@ -64,9 +65,22 @@ def review(file: str, *, config: Path | None, mode: Mode, namespace: str) -> int
         ("mutate", result.mutate_decision),
         ("validate", result.validate_decision),
     ):
-        if decision.outcome in ("skipped", "exempt"):
-            print(
-                f"initgate review: note: {webhook}: {decision.outcome} ({decision.reason})",
-                file=sys.stderr,
-            )
+        for note in _notes(decision):
+            print(f"initgate review: note: {webhook}: {note}", file=sys.stderr)
     return 0 if result.validate["response"]["allowed"] else 1
+
+
+def _notes(decision: Decision) -> list[str]:
+    """What the answers do not say: why a request was not judged, which exemption spared what,
+    and why a policy or rule could not evaluate (the answer only says that it could not)."""
+    if decision.outcome in ("skipped", "exempt"):
+        by = f": {', '.join(decision.exemptions)}" if decision.exemptions else ""
+        return [f"{decision.outcome} ({decision.reason}{by})"]
+    notes = [
+        f"{policy} exempt: {', '.join(labels)}" for policy, labels in decision.exempted.items()
+    ]
+    notes += [
+        f"{e.policy} could not evaluate: {e.location + ': ' if e.location else ''}{e.error}"
+        for e in decision.errors
+    ]
+    return notes

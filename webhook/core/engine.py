@@ -63,6 +63,10 @@ class Decision:
     errors: list[PolicyError] = field(default_factory=list)
     exemptions: list[str] = field(default_factory=list)
     """Where the exemptions that applied are written (`exemptions.images[0]`), each once."""
+    exempted: dict[str, list[str]] = field(default_factory=dict)
+    """By policy (or rule): the exemptions that spared the request from it, or lifted some of
+    its findings (the audit and `initgate test` tell a policy exempted from one with nothing to
+    say). Empty when the whole request is exempt: `exemptions` says by what."""
 
     @property
     def policies(self) -> list[str]:
@@ -105,7 +109,7 @@ def decide(
         if not rule.who.empty:
             exempt = rule.who.exempts(request, when)
             if exempt is not None:
-                _note(decision, exempt[1])
+                _note(decision, rule.policy.id, exempt[1])
                 continue
         try:
             findings = _findings(rule, subject, context, scope, decision)
@@ -132,16 +136,19 @@ def _findings(
             if label is None:
                 kept.append(finding)
             else:
-                _note(decision, label)
+                _note(decision, rule.policy.id, label)
         findings = kept
     if subject.old is not None and findings:
         findings = _new_only(findings, rule, subject.old, context)
     return findings
 
 
-def _note(decision: Decision, label: str) -> None:
+def _note(decision: Decision, policy: str, label: str) -> None:
     if label not in decision.exemptions:
         decision.exemptions.append(label)
+    labels = decision.exempted.setdefault(policy, [])
+    if label not in labels:
+        labels.append(label)
 
 
 def _new_only(findings: list[Finding], rule: Rule, old: PodView, context: Context) -> list[Finding]:

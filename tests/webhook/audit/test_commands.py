@@ -113,6 +113,7 @@ def test_json_output_is_the_documented_structure(capsys: pytest.CaptureFixture[s
                 "patch": [resources_op, readonly_op],
                 "wouldPatch": [],
                 "errors": [],
+                "exemptions": [],
             }
         ],
         "problems": [],
@@ -392,4 +393,46 @@ def test_empty_input_is_not_a_clean_audit(stdin: str, capsys: pytest.CaptureFixt
     assert status == 2
     assert err == (
         "initgate audit: <stdin>: holds no Kubernetes object (empty, or comments only)\n"
+    )
+
+
+MESH_AND_SYSTEM = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: mesh, namespace: shop}
+spec:
+  initContainers:
+  - name: istio-init
+    image: docker.io/istio/proxyv2:1.24.0
+    resources: {limits: {cpu: 100m, memory: 64Mi}}
+    securityContext:
+      capabilities: {add: [NET_ADMIN, NET_RAW], drop: [ALL]}
+      runAsUser: 0
+  containers:
+  - name: app
+    image: nginx:1.27
+    resources: {requests: {cpu: 10m, memory: 10Mi}, limits: {memory: 10Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: kube-system}
+spec:
+  containers:
+  - {name: app, image: nginx:1.27}
+"""
+
+
+def test_the_table_says_which_exemption_applied(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A pod that is clean only because of an exemption says so, and the summary names the
+    exemptions of the objects left alone."""
+    (tmp_path / "pods.yaml").write_text(MESH_AND_SYSTEM)
+    status, out, err = run(capsys, "audit", "-f", str(tmp_path / "pods.yaml"))
+    assert (status, err) == (0, "")
+    assert out == (
+        f"Pod shop/mesh ({tmp_path}/pods.yaml:1, document 1): CLEAN\n"
+        "  exempt init-privileged  policies.init-privileged.presets\n"
+        "\n"
+        "1 pod or workload audited: 1 clean; 1 exempt (by exemptions.namespaces[0]).\n"
     )

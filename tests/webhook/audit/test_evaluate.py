@@ -238,3 +238,74 @@ def test_patches_of_real_objects_apply_and_validate(
     audited = evaluate(Target(obj=obj, namespace=namespace), default_plan)
     patched = kube.check_patched(obj, [dict(op) for op in audited.patch])
     assert evaluate(Target(obj=patched, namespace=namespace), default_plan).patch == []
+
+
+CONTROLLER = "system:serviceaccount:kube-system:replicaset-controller"
+RULE = {
+    "id": "no-busybox",
+    "description": "No busybox in init containers.",
+    "expression": "!container.image.startsWith('busybox')",
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "kind", "outcome", "exemptions"),
+    [
+        pytest.param(
+            {"exemptions": {"namespaces": ["demo"]}},
+            "Pod",
+            "exempt",
+            [("exemptions.namespaces[0]", None, "object")],
+            id="global-namespace",
+        ),
+        pytest.param(
+            {"exemptions": {"images": [{"image": "busybox:*", "allow": ["privileged"]}]}},
+            "Pod",
+            "clean",
+            [("exemptions.images[0]", "init-privileged", "object")],
+            id="global-image",
+        ),
+        pytest.param(
+            {"policies": {"init-privileged": {"exemptions": {"users": ["alice"]}}}},
+            "Pod",
+            "clean",
+            [("policies.init-privileged.exemptions.users[0]", "init-privileged", "object")],
+            id="policy-user",
+        ),
+        pytest.param(
+            {"exemptions": {"users": [CONTROLLER]}},
+            "Deployment",
+            "denied",
+            [("exemptions.users[0]", None, "pods")],
+            id="controller-for-the-pods",
+        ),
+        pytest.param(
+            {"rules": [{**RULE, "exemptions": {"images": [{"image": "busybox:*"}]}}]},
+            "Deployment",
+            "denied",
+            [("rules[0].exemptions.images[0]", "no-busybox", "object")],
+            id="rule-image",
+        ),
+    ],
+)
+def test_the_audit_says_which_exemption_applied(
+    config: dict[str, Any], kind: str, outcome: str, exemptions: list[tuple[str, Any, str]]
+) -> None:
+    """Each exemption once, with what it spared: a policy or rule, or everything (None), of the
+    object itself or of the pods its controller creates."""
+    spec = {"initContainers": [PRIVILEGED], "containers": [READER]}
+    obj = reviews.pod(init=[PRIVILEGED], app=[READER])
+    if kind != "Pod":
+        obj = reviews.workload(kind, spec)
+    audited = evaluate(Target(obj=obj, namespace="demo", username="alice"), plan_of(**config))
+    assert audited.outcome == outcome
+    assert [(e.exemption, e.policy, e.applies_to) for e in audited.exemptions] == exemptions
+
+
+def test_a_rule_that_fails_names_the_container_it_failed_on() -> None:
+    rule = {**RULE, "expression": "container.securityContext.runAsUser == 1000"}
+    pod = reviews.pod(init=[{**PRIVILEGED, "securityContext": {}}], app=[READER])
+    audited = evaluate(Target(obj=pod, namespace="demo"), plan_of(rules=[rule]))
+    (error,) = audited.errors
+    assert error.startswith('no-busybox: init "sysctl" (initContainers[0]): ')
+    assert "runAsUser" in error

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.webhook.audit.apiserver import Replay
 from webhook.cli.main import main
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
 
 LABELS = {
     "demo": {"initgate.io/mode": "warn"},
@@ -47,6 +49,8 @@ def test_each_namespace_judged_as_if_enforced(
             "denied": ["StatefulSet db", "DaemonSet node-tuner", "Job migrate"],
             "patched": ["CronJob report", "DaemonSet node-tuner", "Job migrate", "Pod standalone"],
             "warned": [],
+            "deniedBy": {"init-unbounded": 3, "init-privileged": 1},
+            "exemptions": {"policies.init-privileged.presets": 1},
         },
         "next": "warn",
         "command": "kubectl label namespace workloads initgate.io/mode=warn --overwrite",
@@ -85,9 +89,46 @@ def test_the_table_ends_with_the_commands(
         "\n"
         "Can move up with nothing denied:\n"
         "  kubectl label namespace workloads initgate.io/mode=warn --overwrite\n"
-        "workloads: enforce would deny 3 objects; fix them first "
-        "(initgate audit --cluster --namespace workloads).\n"
+        "workloads: enforce would deny 3 objects (init-unbounded: 3, init-privileged: 1); "
+        "fix them first (initgate audit --cluster --namespace workloads).\n"
+        "workloads: objects spared by exemptions (policies.init-privileged.presets: 1).\n"
     )
+
+
+def test_the_rules_that_would_deny_are_named_with_the_policies(
+    replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A configuration's rules block a namespace's move to enforce as its policies do: each is
+    counted by its id, and a rule's exemption is counted with the rest."""
+    rules = yaml.safe_load((ROOT / "docs" / "rules" / "cookbook.yaml").read_text())["rules"]
+    rules[1]["exemptions"] = {"images": [{"image": "busybox:*", "reason": "until the mirror"}]}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"rules": rules}))
+    replay.state.labels = LABELS
+    argv = ["--namespace", "workloads", "--config", str(config), "-o", "json"]
+    status, out, _ = readiness(kubeconfig, capsys, *argv)
+    assert status == 0
+    (workloads,) = json.loads(out)["namespaces"]
+    assert workloads["ifEnforced"]["denied"] == [
+        "CronJob report",
+        "StatefulSet db",
+        "DaemonSet node-tuner",
+        "Job migrate",
+        "Pod standalone",
+    ]
+    assert workloads["ifEnforced"]["deniedBy"] == {
+        "init-registry": 5,
+        "init-digest": 2,
+        "init-fill-nonroot": 1,
+        "init-termination-log": 5,
+        "init-unbounded": 3,
+        "init-privileged": 1,
+        "init-no-token": 5,
+    }
+    assert workloads["ifEnforced"]["exemptions"] == {
+        "rules[1].exemptions.images[0]": 3,
+        "policies.init-privileged.presets": 1,
+    }
 
 
 @pytest.mark.parametrize(

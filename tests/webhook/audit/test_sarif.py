@@ -145,3 +145,106 @@ def test_the_schema_check_fails_on_invalid_sarif(
     breakage(broken)
     assert sarif_errors(log) == []
     assert sarif_errors(broken)
+
+
+COOKBOOK = "docs/rules/cookbook.yaml"
+
+
+def test_the_configurations_rules_are_sarif_rules_with_their_description(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each rule of `rules:` after the built-in policies, its description as its text and its
+    expression as its help; results of rules point at them; exemptions are in the run's bag."""
+    sys.stdin = io.StringIO()
+    main(["audit", "-f", f"{MANIFESTS}/tree/base/pod.yml", "--config", COOKBOOK, "-o", "sarif"])
+    log: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert sarif_errors(log) == []
+    (run,) = log["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    cookbook = yaml.safe_load((ROOT / COOKBOOK).read_text())["rules"]
+    assert [r["id"] for r in rules[6:]] == [r["id"] for r in cookbook]
+    registry = rules[6]
+    assert registry == {
+        "id": "init-registry",
+        "name": "InitRegistry",
+        "shortDescription": {"text": cookbook[0]["description"]},
+        "fullDescription": {"text": cookbook[0]["description"]},
+        "help": {
+            "text": f"{cookbook[0]['description']}\n\nCEL: {cookbook[0]['expression']}",
+            "markdown": f"{cookbook[0]['description']}\n\n```cel\n{cookbook[0]['expression']}\n```",
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {
+            "kind": "validate",
+            "tags": ["kubernetes", "init-containers", "rule"],
+            "roles": ["init", "sidecar"],
+        },
+    }
+    assert rules[14]["properties"]["roles"] == ["pod"]  # pod-init-count: scope pod
+    found = {(r["ruleId"], r["level"]) for r in run["results"]}
+    assert ("init-registry", "error") in found
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    assert run["properties"] == {"exemptions": []}
+
+
+def test_exemptions_that_applied_are_in_the_runs_property_bag(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pod = tmp_path / "mesh.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: mesh, namespace: shop}\nspec:\n"
+        "  initContainers:\n  - name: istio-init\n    image: docker.io/istio/proxyv2:1.24.0\n"
+        "    resources: {limits: {cpu: 100m, memory: 64Mi}}\n"
+        "    securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW], drop: [ALL]}}\n"
+        "  containers:\n  - {name: app, image: nginx:1.27}\n"
+    )
+    log = sarif(capsys, str(pod))
+    assert sarif_errors(log) == []
+    assert log["runs"][0]["properties"] == {
+        "exemptions": [
+            {
+                "object": "shop/Pod/mesh",
+                "policy": "init-privileged",
+                "exemption": "policies.init-privileged.presets",
+                "appliesTo": "object",
+            }
+        ]
+    }
+
+
+def test_a_rule_that_could_not_evaluate_is_a_notification(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "rules:\n  - id: run-as\n    description: Init containers say their user.\n"
+        "    roles: [init]\n    expression: container.securityContext.runAsUser >= 0\n"
+    )
+    sys.stdin = io.StringIO()
+    main(["audit", "-f", f"{MANIFESTS}/tree/base/pod.yml", "--config", str(config), "-o", "sarif"])
+    log: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert sarif_errors(log) == []
+    (invocation,) = log["runs"][0]["invocations"]
+    assert invocation == {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": [
+            {
+                "level": "warning",
+                "message": {
+                    "text": 'Pod default/model-server: run-as: init "download-model" '
+                    '(initContainers[0]): Key not found in map : "securityContext"'
+                },
+                "locations": [
+                    {
+                        "logicalLocations": [{"fullyQualifiedName": "default/Pod/model-server"}],
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": f"{MANIFESTS}/tree/base/pod.yml"},
+                            "region": {"startLine": 1},
+                        },
+                    }
+                ],
+                "associatedRule": {"id": "run-as"},
+            }
+        ],
+    }

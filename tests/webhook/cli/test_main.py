@@ -215,3 +215,63 @@ def test_review_says_what_it_does_not_judge(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("initgate review: ConfigMap is not judged by initgate")
+
+
+RUN_AS = """\
+exemptions:
+  namespaces: [kube-system]
+  images: [{image: "docker.io/istio/*", allow: [capability:NET_ADMIN, capability:NET_RAW]}]
+rules:
+  - id: run-as
+    description: Init containers say which user they run as.
+    roles: [init]
+    expression: container.securityContext.runAsUser >= 0
+"""
+
+
+@pytest.mark.parametrize(
+    ("namespace", "security", "notes"),
+    [
+        pytest.param(
+            "shop",
+            {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+            [
+                "validate: init-privileged exempt: exemptions.images[0]",
+                'validate: run-as could not evaluate: init "istio-init" (initContainers[0]): '
+                'Key not found in map : "runAsUser"',
+            ],
+            id="an-image-exemption-and-a-rule-that-fails",
+        ),
+        pytest.param(
+            "kube-system",
+            {},
+            [
+                "mutate: exempt (namespace: exemptions.namespaces[0])",
+                "validate: exempt (namespace: exemptions.namespaces[0])",
+            ],
+            id="an-exempt-namespace",
+        ),
+    ],
+)
+def test_review_says_which_exemption_applied_and_why_a_rule_failed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    namespace: str,
+    security: dict[str, object],
+    notes: list[str],
+) -> None:
+    """The answers say that a rule could not evaluate, not why; nor which exemption applied."""
+    (tmp_path / "config.yaml").write_text(RUN_AS)
+    init = reviews.container(
+        "istio-init",
+        "docker.io/istio/proxyv2:1.24.0",
+        resources=reviews.LIMITED,
+        securityContext=security,
+    )
+    pod = reviews.pod(init=[init], app=[reviews.container("app", resources=reviews.LIMITED)])
+    pod["metadata"]["namespace"] = namespace
+    (tmp_path / "pod.yaml").write_text(yaml.safe_dump(pod))
+    argv = ["review", str(tmp_path / "pod.yaml"), "--config", str(tmp_path / "config.yaml")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"initgate review: note: {note}" for note in notes]

@@ -200,6 +200,31 @@ def test_per_policy_exemptions_leave_other_policies_in_force() -> None:
     assert {policy for policy, _, _ in keys(decision)} == {"init-unbounded"}
 
 
+def test_decisions_say_which_exemption_spared_which_policy() -> None:
+    """A global exemption names no policy; a policy's own, and an image exemption (wherever it
+    is written), name the policy they spared: the audit and `initgate test` read them."""
+    config = {
+        "exemptions": {"images": [{"image": "busybox:*", "allow": ["privileged"]}]},
+        "policies": {"init-unbounded": {"exemptions": {"users": ["ci", "alice"]}}},
+    }
+    decision = judge(BAD_POD, config=config)
+    assert (decision.allowed, keys(decision)) == (True, [])
+    assert decision.exemptions == [
+        "exemptions.images[0]",
+        "policies.init-unbounded.exemptions.users[1]",
+    ]
+    assert decision.exempted == {
+        "init-privileged": ["exemptions.images[0]"],
+        "init-unbounded": ["policies.init-unbounded.exemptions.users[1]"],
+    }
+    whole = judge(BAD_POD, config=config, namespace="kube-system")
+    assert (whole.outcome, whole.exemptions, whole.exempted) == (
+        "exempt",
+        ["exemptions.namespaces[0]"],
+        {},
+    )
+
+
 @pytest.mark.parametrize(
     ("image", "allow", "remaining"),
     [

@@ -35,7 +35,7 @@ from policies.base import (
     mapping,
     text,
 )
-from policies.policy import ImageExemption, Policy, PolicySettings
+from policies.policy import ImageExemption, Policy, PolicySettings, merged_maps
 
 Level = Literal["baseline", "restricted"]
 
@@ -173,6 +173,7 @@ class InitPrivilegedSettings(PolicySettings):
     (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2) and `linkerd`
     (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to
     switch it off."""
+    _maps = merged_maps("presets")
 
     @field_validator("allowed_capabilities")
     @classmethod
@@ -190,7 +191,7 @@ class InitPrivilegedSettings(PolicySettings):
         unknown = sorted(set(presets) - set(PRESETS))
         if unknown:
             raise ValueError(f"unknown presets {unknown} (known: {sorted(PRESETS)})")
-        return {name: presets.get(name, True) for name in PRESETS}
+        return presets  # merged with the default (`PolicySettings`): a preset left out is on
 
     # Worked out once per configuration: asked on every request.
     @cached_property

@@ -170,9 +170,9 @@ class InitPrivilegedSettings(PolicySettings):
     )
     """Shipped image exemptions for service-mesh init containers, which may add NET_ADMIN
     and NET_RAW and run as root, never in a pod with hostNetwork: true: `istio`
-    (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2) and `linkerd`
-    (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to
-    switch it off."""
+    (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2, gcr.io/istio-testing/proxyv2)
+    and `linkerd` (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to
+    false to switch it off."""
     _maps = merged_maps("presets")
 
     @field_validator("allowed_capabilities")

@@ -18,7 +18,7 @@ gives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from policies.base import (
     PodView,
     Role,
     Volume,
+    inherited_by,
     items,
     mapping,
     text,
@@ -287,15 +288,6 @@ def _zero(value: Any) -> bool:
     return value == 0 and type(value) is not bool
 
 
-def _names(containers: Sequence[Container]) -> str:
-    """`init "a"`, `init "a" and sidecar "b"`, `init "a", sidecar "b" and 3 more`."""
-    labels = [c.label for c in containers[:2]]
-    rest = len(containers) - len(labels)
-    if rest:
-        return f"{', '.join(labels)} and {rest} more"
-    return " and ".join(labels)
-
-
 def _selinux(options: Any) -> str:
     """What Pod Security forbids in seLinuxOptions (`type spc_t, user sysadm_u`), or ''."""
     options = mapping(options)
@@ -402,7 +394,7 @@ def _pod_finding(
     Security forbids the pod's value even where every container overrides it; an exemption then
     has to cover every judged container."""
     # The names come last: a warning line too long for them keeps what to do.
-    message = f"{what}; {fix} (inherited by {_names(heirs)})" if heirs else f"{what}; {fix}"
+    message = f"{what}; {fix}{inherited_by(heirs)}" if heirs else f"{what}; {fix}"
     control = key.partition(":")[0]
     return Finding(key, message, None, control=control, containers=tuple(heirs or judged))
 

@@ -174,14 +174,20 @@ def denial(
         f'{request.kind} "{request.display_name}" is denied by initgate ({problems} {noun}{where}):'
     ]
     prefix = subject.pod.path[1:].replace("/", ".")
-    for policy, finding in found[:LISTED]:
+    listed = found[:LISTED]
+    for policy, finding in listed:
         line = f"- {policy}: {finding.location} ({_field(prefix, finding)}): {finding.message}"
         lines.append(clipped(f"{line}; {finding.hint}" if finding.hint else line))
+    # Guidance for the policies listed only: a line on how to fix what the reader cannot see
+    # would send them looking for it. The rest is counted, with the policies not listed.
+    policies = dict.fromkeys([p for p, _ in listed])
     if len(found) > LISTED:
-        lines.append(f"- ... and {len(found) - LISTED} more ({SEE_ALL})")
+        others = [p for p in dict.fromkeys([p for p, _ in found[LISTED:]]) if p not in policies]
+        also = f", also of {' and '.join(others)}" if others else ""
+        lines.append(f"- ... and {len(found) - LISTED} more{also} ({SEE_ALL})")
     # Lists, not generators, inside `extend`: this runs on every denied request.
     lines.extend([f"- {p}: could not evaluate this object (onPolicyError: deny)" for p in errors])
-    lines.extend([f"{p}: {BY_ID[p].remedy}" for p in dict.fromkeys([p for p, _ in found])])
+    lines.extend([f"{p}: {BY_ID[p].remedy}" for p in policies])
     if footer:
         lines.append(footer)
     return "\n".join(lines)

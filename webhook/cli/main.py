@@ -19,6 +19,7 @@ from webhook.cli import auditing as audit_commands
 from webhook.cli.arguments import option
 from webhook.core.config import ConfigError, parse_config
 from webhook.core.configdoc import render_default
+from webhook.core.configwarnings import config_warnings
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
 
@@ -62,7 +63,8 @@ def _config(args: argparse.Namespace) -> int:
         sys.stdout.write(render_default())
         return 0
     try:
-        parse_config(Path(args.file).read_text(encoding="utf-8"), source=args.file)
+        text = Path(args.file).read_text(encoding="utf-8")
+        config = parse_config(text, source=args.file)
     except OSError as error:
         print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
         return USAGE_ERROR
@@ -72,7 +74,11 @@ def _config(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"{args.file}: valid")
+    warnings = config_warnings(config, text, source=args.file)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    noun = "warning" if len(warnings) == 1 else "warnings"
+    print(f"{args.file}: valid" + (f", {len(warnings)} {noun}" if warnings else ""))
     return 0
 
 

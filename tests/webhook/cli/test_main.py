@@ -55,6 +55,19 @@ def test_config_validate_names_the_error_location(
     assert main(["config", "validate", str(tmp_path / "missing.yaml")]) == 2
 
 
+def test_config_validate_warns_about_an_image_exemption_without_a_tag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("exemptions:\n  images:\n    - image: busybox\n")
+    assert main(["config", "validate", str(path)]) == 0  # valid: the server takes it
+    captured = capsys.readouterr()
+    assert captured.out == f"{path}: valid, 1 warning\n"
+    assert captured.err.startswith(
+        f"{path}:3: warning: exemptions.images[0].image: 'busybox' has no tag or digest"
+    )
+
+
 def test_review_chains_mutate_then_validate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

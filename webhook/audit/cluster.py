@@ -80,7 +80,7 @@ def connect(
         and "KUBECONFIG" not in os.environ
         and "KUBERNETES_SERVICE_HOST" in os.environ
     )
-    problem = kubeconfig_problem(kubeconfig)
+    problem = kubeconfig_problem(kubeconfig, context)
     if problem:
         raise ClusterError(problem)
     try:

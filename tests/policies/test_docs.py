@@ -1,55 +1,48 @@
-"""docs/policies.md shows real output: every example manifest in it is run through the offline
-chain (what `initgate review` does) and must print exactly the block that follows it.
+"""docs/policies.md shows real output: every example manifest in it is judged by `initgate review`
+(the command itself, as a reader would run it) and the text block that follows it must be
+exactly what the command prints.
 
-After changing a policy's messages, regenerate the blocks with
-`.venv/bin/python -m tests.policies.test_docs` and read the diff.
+An example is a YAML block whose first line is `# example: NAME`, then optional `# config: {...}`
+(the configuration file, as YAML flow) and `# mode: warn` (`--mode`) lines. After changing a
+policy's messages, regenerate the blocks with `.venv/bin/python -m tests.policies.test_docs` and
+read the diff.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import io
 import re
+import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from policies.base import Mode
-from tests.policies.harness import plan
-from tests.support import kube
-from webhook.core import chain as offline
+from webhook.cli.main import main
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
-# An example: a YAML block whose first line is `# example: NAME` (then optional `# config: {...}`
-# and `# mode: warn` lines), followed by the text block of what initgate answers.
 EXAMPLE = re.compile(
     r"```yaml\n(# example: (?P<name>[\w-]+)\n.*?)```\n+```text\n(?P<output>.*?)```", re.S
 )
 
 
 def render(manifest: str) -> str:
-    """What initgate answers to creating `manifest`: the patch, then every warning as kubectl
-    prints it, then the denial message."""
+    """What `initgate review` prints for `manifest`, with the example's configuration and mode."""
     settings = dict(re.findall(r"^# (config|mode): (.*)$", manifest, re.M))
-    config: dict[str, Any] = yaml.safe_load(settings.get("config", "{}"))
-    obj: dict[str, Any] = yaml.safe_load(manifest)
-    chained = offline.chain(
-        offline.wrap(obj), plan(config), cap=Mode(settings.get("mode", "enforce"))
-    )
-    lines: list[str] = []
-    ops = kube.decode_patch(dict(chained.mutate["response"]))
-    if ops:
-        lines.append("patch:")
-        lines.extend(f"  {json.dumps(op)}" for op in ops)
-    for response in (chained.mutate["response"], chained.validate["response"]):
-        lines.extend(f"Warning: {line}" for line in response.get("warnings", []))
-    status = chained.validate["response"].get("status")
-    if status is not None:
-        lines.append(f"denied: {status['message']}")
-    if not lines:
-        lines.append("allowed, unchanged")
-    return "\n".join(lines) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        pod = Path(folder) / "pod.yaml"
+        pod.write_text(manifest)
+        argv = ["review", str(pod), "--mode", settings.get("mode", "enforce")]
+        if "config" in settings:
+            config = Path(folder) / "config.yaml"
+            config.write_text(settings["config"] + "\n")
+            argv += ["--config", str(config)]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(argv)
+    assert status in (0, 1), err.getvalue()
+    assert err.getvalue() == ""
+    return out.getvalue()
 
 
 def _examples() -> list[tuple[str, str, str]]:

@@ -55,7 +55,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from webhook.cli.reviewing import review
 
-    return review(args.file, config=args.config, mode=Mode(args.mode), namespace=args.namespace)
+    return review(
+        args.file,
+        config=args.config,
+        mode=Mode(args.mode),
+        namespace=args.namespace,
+        output=args.output,
+    )
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -181,7 +187,9 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     review_cmd = commands.add_parser(
-        "review", help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)"
+        "review",
+        help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)",
+        description="Exit status: 0 admitted, 1 denied, 2 usage or input errors.",
     )
     review_cmd.add_argument("file", help="JSON or YAML file, or - for standard input")
     option(review_cmd, "--config", type=Path, help="configuration file (default: built-in)")
@@ -193,6 +201,14 @@ def parser() -> argparse.ArgumentParser:
         help="endpoint cap, as a namespace labelled initgate.io/mode would get",
     )
     option(review_cmd, "--namespace", default="default", help="namespace of a plain manifest")
+    option(
+        review_cmd,
+        "-o",
+        "--output",
+        choices=["text", "json"],
+        help="text: a readable verdict per object; json: the mutating and the validating "
+        "webhook's AdmissionReview answers (default: text, json for an AdmissionReview)",
+    )
     review_cmd.set_defaults(run=_review)
 
     audit_commands.register(commands)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -194,11 +192,3 @@ def test_default_yaml_is_plain_yaml() -> None:
     data = yaml.safe_load(render_default())
     assert data["policies"]["init-lint"]["mode"] == "warn"
     assert "mode" not in data["policies"]["init-privileged"]
-
-
-def test_the_configuration_docs_show_the_real_default() -> None:
-    docs = (Path(__file__).resolve().parents[3] / "docs" / "configuration.md").read_text()
-    block = docs.split("## The built-in default", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
-    assert block == render_default(), (
-        "docs/configuration.md is stale: paste `initgate config default`"
-    )

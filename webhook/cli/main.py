@@ -16,10 +16,9 @@ from policies.base import Mode
 from webhook._version import __version__
 from webhook.audit.options import USAGE_ERROR
 from webhook.cli import auditing as audit_commands
+from webhook.cli import configuring as config_commands
 from webhook.cli.arguments import option
-from webhook.core.config import ConfigError, parse_config
-from webhook.core.configdoc import render_default
-from webhook.core.configwarnings import config_warnings
+from webhook.core.config import ConfigError
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
 
@@ -62,30 +61,6 @@ def _review(args: argparse.Namespace) -> int:
         namespace=args.namespace,
         output=args.output,
     )
-
-
-def _config(args: argparse.Namespace) -> int:
-    if args.action == "default":
-        sys.stdout.write(render_default())
-        return 0
-    try:
-        text = Path(args.file).read_text(encoding="utf-8")
-        config = parse_config(text, source=args.file)
-    except OSError as error:
-        print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
-        return USAGE_ERROR
-    except UnicodeDecodeError:
-        print(f"{args.file}: cannot read: not UTF-8 text", file=sys.stderr)
-        return USAGE_ERROR
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
-    warnings = config_warnings(config, text, source=args.file)
-    for warning in warnings:
-        print(warning, file=sys.stderr)
-    noun = "warning" if len(warnings) == 1 else "warnings"
-    print(f"{args.file}: valid" + (f", {len(warnings)} {noun}" if warnings else ""))
-    return 0
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -213,12 +188,7 @@ def parser() -> argparse.ArgumentParser:
 
     audit_commands.register(commands)
 
-    config = commands.add_parser("config", help="print or check a configuration")
-    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("default", help="print the built-in default as commented YAML")
-    validate = actions.add_parser("validate", help="check a configuration file")
-    validate.add_argument("file")
-    config.set_defaults(run=_config)
+    config_commands.register(commands)
 
     selfcheck = commands.add_parser("selfcheck", help="one AdmissionReview round trip over TLS")
     option(

@@ -21,7 +21,7 @@ from webhook.audit.options import (
     AuditOptions,
     MutateOptions,
 )
-from webhook.audit.readiness import Routing
+from webhook.audit.readinessplan import Routing
 from webhook.audit.report import Report, write_json, write_problems, write_table
 from webhook.audit.sarif import to_sarif
 from webhook.core.config import ConfigError, load_config

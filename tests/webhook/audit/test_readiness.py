@@ -13,7 +13,7 @@ import pytest
 
 from tests.webhook.audit.apiserver import Replay
 from tests.webhook.audit.test_live import serve_chart
-from webhook.audit.readiness import EXEMPT
+from webhook.audit.readinessplan import EXEMPT
 from webhook.cli.main import main
 
 pytestmark = pytest.mark.integration

@@ -92,6 +92,17 @@ def console(text: str) -> list[tuple[str, str]]:
     return [(command, "\n".join(out).rstrip("\n") + "\n") for command, out in found]
 
 
+def uses(snippet: Snippet, program: str) -> bool:
+    """Whether a command the snippet runs uses `program`."""
+    if snippet.kind == "console":
+        run = [command for command, _ in console(snippet.text)]
+    elif snippet.kind == "commands":
+        run = [command for command in commands(snippet.text) if not not_here(snippet, command)]
+    else:
+        run = [snippet.argument] if snippet.kind == "output" else []
+    return any(program in re.split(r"[\s|]+", command) for command in run)
+
+
 def not_here(snippet: Snippet, command: str) -> bool:
     """Whether `command` uses a program the snippet's `not here` option lists."""
     listed = snippet.options.get("not here", "").split("(", 1)[0]

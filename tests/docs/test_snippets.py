@@ -42,8 +42,13 @@ def test_every_block_is_checked_or_says_why_not() -> None:
 
 
 def _param(snippet: Snippet) -> Any:
-    live = {"server", "cluster"} & snippet.options.keys()
-    marks = [pytest.mark.integration] if live else []
+    """A snippet that starts a server or a replayed cluster is an integration test, one that
+    runs helm a chart test (`make unit` runs before `make tools` has installed it)."""
+    marks = []
+    if {"server", "cluster"} & snippet.options.keys():
+        marks.append(pytest.mark.integration)
+    elif run.uses(snippet, "helm"):
+        marks.append(pytest.mark.chart)
     return pytest.param(snippet, id=f"{snippet.where}:{snippet.kind}", marks=marks)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
 from dataclasses import field as attribute
 from typing import Any, Literal, TypedDict
@@ -262,6 +262,18 @@ def pod_view(
     )
 
 
+def inherited_by(containers: Sequence[Container], *, shown: int = 2) -> str:
+    """How a finding about the pod ends: ` (inherited by init "a", sidecar "b" and 3 more)`,
+    naming the first `shown` containers (none: ` (inherited by 3 containers)`)."""
+    labels = [c.label for c in containers[:shown]]
+    rest = len(containers) - len(labels)
+    if not labels:
+        return f" (inherited by {rest} container{'' if rest == 1 else 's'})"
+    if rest:
+        return f" (inherited by {', '.join(labels)} and {rest} more)"
+    return f" (inherited by {' and '.join(labels)})"
+
+
 @dataclass(slots=True)
 class Context:
     """Who asks for what: the part of the admission request a policy may look at."""
@@ -294,7 +306,11 @@ class Finding:
     volume: Volume | None = None
     patch: tuple[PatchOp, ...] = ()
     hint: str = ""
-    """Further advice (how to opt out...), dropped from a warning line that would grow too long."""
+    """Further advice (how to opt out...): a warning gives it a line of its own when one line
+    would grow too long."""
+    verbatim: str = ""
+    """The end of `hint` that the reader types as it is (an annotation and its value): a warning
+    shortens the rest of the hint, never this."""
     control: str = ""
     """The control of a standard the finding belongs to (a Pod Security control such as
     `capabilities`, for `capability:NET_ADMIN`): an exemption may name it instead of the key."""

@@ -26,7 +26,7 @@ from policies.base import (
     escape,
     mapping,
 )
-from policies.policy import Policy, PolicySettings, Quantity
+from policies.policy import Policy, PolicySettings, Quantity, merged_maps
 
 
 class DefaultResourcesSettings(PolicySettings):
@@ -41,6 +41,7 @@ class DefaultResourcesSettings(PolicySettings):
     """Requests added when missing."""
     limits: dict[str, Quantity] = Field(default_factory=lambda: {"memory": "256Mi"})
     """Limits added when missing. A cpu limit throttles, so none is set unless listed here."""
+    _maps = merged_maps("requests", "limits")
 
     @model_validator(mode="after")
     def _consistent(self) -> DefaultResourcesSettings:

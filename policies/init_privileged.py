@@ -18,7 +18,7 @@ gives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, Literal
 
@@ -31,11 +31,12 @@ from policies.base import (
     PodView,
     Role,
     Volume,
+    inherited_by,
     items,
     mapping,
     text,
 )
-from policies.policy import ImageExemption, Policy, PolicySettings
+from policies.policy import ImageExemption, Policy, PolicySettings, merged_maps
 
 Level = Literal["baseline", "restricted"]
 
@@ -170,9 +171,10 @@ class InitPrivilegedSettings(PolicySettings):
     )
     """Shipped image exemptions for service-mesh init containers, which may add NET_ADMIN
     and NET_RAW and run as root, never in a pod with hostNetwork: true: `istio`
-    (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2) and `linkerd`
-    (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to false to
-    switch it off."""
+    (docker.io/istio/proxyv2, gcr.io/istio-release/proxyv2, gcr.io/istio-testing/proxyv2)
+    and `linkerd` (cr.l5d.io/linkerd/proxy-init, ghcr.io/linkerd/proxy-init). Set one to
+    false to switch it off."""
+    _maps = merged_maps("presets")
 
     @field_validator("allowed_capabilities")
     @classmethod
@@ -190,7 +192,7 @@ class InitPrivilegedSettings(PolicySettings):
         unknown = sorted(set(presets) - set(PRESETS))
         if unknown:
             raise ValueError(f"unknown presets {unknown} (known: {sorted(PRESETS)})")
-        return {name: presets.get(name, True) for name in PRESETS}
+        return presets  # merged with the default (`PolicySettings`): a preset left out is on
 
     # Worked out once per configuration: asked on every request.
     @cached_property
@@ -284,15 +286,6 @@ def _forbidden_volumes(volumes: dict[str, Volume], *, restricted: bool) -> dict[
 def _zero(value: Any) -> bool:
     """`runAsUser: 0` (and not `false`, which Python also compares equal to 0)."""
     return value == 0 and type(value) is not bool
-
-
-def _names(containers: Sequence[Container]) -> str:
-    """`init "a"`, `init "a" and sidecar "b"`, `init "a", sidecar "b" and 3 more`."""
-    labels = [c.label for c in containers[:2]]
-    rest = len(containers) - len(labels)
-    if rest:
-        return f"{', '.join(labels)} and {rest} more"
-    return " and ".join(labels)
 
 
 def _selinux(options: Any) -> str:
@@ -401,7 +394,7 @@ def _pod_finding(
     Security forbids the pod's value even where every container overrides it; an exemption then
     has to cover every judged container."""
     # The names come last: a warning line too long for them keeps what to do.
-    message = f"{what}; {fix} (inherited by {_names(heirs)})" if heirs else f"{what}; {fix}"
+    message = f"{what}; {fix}{inherited_by(heirs)}" if heirs else f"{what}; {fix}"
     control = key.partition(":")[0]
     return Finding(key, message, None, control=control, containers=tuple(heirs or judged))
 

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from policies import quantity
 from policies.base import Context, Finding, PodView, Role, mapping
-from policies.policy import Policy, PolicySettings, Quantity
+from policies.policy import Policy, PolicySettings, Quantity, merged_maps
 
 
 class InitUnboundedSettings(PolicySettings):
@@ -30,6 +30,7 @@ class InitUnboundedSettings(PolicySettings):
         default_factory=lambda: {"cpu": "500m", "memory": "256Mi"}
     )
     """Values the message suggests for a missing limit."""
+    _maps = merged_maps("maximum", "suggested")
 
 
 def _suggestion(resource: str, requests: dict[str, Any], settings: InitUnboundedSettings) -> str:

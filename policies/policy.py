@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -188,19 +190,50 @@ class Exemptions(Settings):
 S = TypeVar("S", bound="PolicySettings")
 
 
-def _allowed_roles_schema(schema: dict[str, Any], settings: type[Any]) -> None:
-    """`roles` in the JSON schema lists only the roles this policy serves, as its validator does."""
-    roles = schema.get("properties", {}).get("roles")
+def _settings_schema(schema: dict[str, Any], settings: type[PolicySettings]) -> None:
+    """The JSON schema says what the validators do: `roles` lists only the roles this policy
+    serves, and an entry of a map setting may be null (it removes the default's entry)."""
+    properties = schema.get("properties", {})
+    roles = properties.get("roles")
     if roles is not None:
         allowed = [role.value for role in settings.allowed_roles]
         roles["items"] = {"enum": allowed, "title": "Role", "type": "string"}
+    for name in settings.map_settings():
+        field = settings.model_fields[name]
+        prop = properties[field.alias or name]
+        nullable = [prop.get("additionalProperties"), *prop.get("properties", {}).values()]
+        for values in (v for v in nullable if isinstance(v, dict)):
+            kept = dict(values)
+            values.clear()
+            values["anyOf"] = [kept, {"type": "null"}]
+
+
+def _merged_with_default(cls: type[PolicySettings], given: Any, info: ValidationInfo) -> Any:
+    """A map setting as configured: the default's entries, those `given` added or replaced, less
+    those `given` sets to null."""
+    if not isinstance(given, dict) or info.field_name is None:
+        return given  # not a map: the field's own validation says what is wrong
+    default = cls.model_fields[info.field_name].get_default(call_default_factory=True)
+    return {key: value for key, value in {**default, **given}.items() if value is not None}
+
+
+def merged_maps(*fields: str) -> Any:
+    """The validator every map setting of every policy declares (`_maps = merged_maps("limits")`
+    in its settings class): the map merges with its default key by key, as the configuration's
+    header promises ("a file only needs what differs"): `limits: {cpu: "1"}` adds a cpu limit and
+    keeps the default memory limit, `limits: {memory: null}` removes the default's entry. One rule
+    for every map (docs/configuration.md; tests/policies/test_policy.py holds every map to it).
+
+    A field validator, not a model validator: pydantic validates what a `before` validator
+    returns as Python input, where strict mode refuses a JSON list for a tuple field."""
+    return field_validator(*fields, mode="before")(_merged_with_default)
 
 
 class PolicySettings(Settings):
     """What every policy's settings have. Policies add their own keys, and their own default
     `roles` (and `mode`, when it is not the global one), in a subclass."""
 
-    model_config = ConfigDict(json_schema_extra=_allowed_roles_schema)
+    model_config = ConfigDict(json_schema_extra=_settings_schema)
 
     allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
 
@@ -210,6 +243,15 @@ class PolicySettings(Settings):
     """Container roles the policy applies to: init, sidecar, app, ephemeral."""
     exemptions: Exemptions = Exemptions()
     """Exemptions for this policy only, on top of the global ones."""
+
+    @classmethod
+    def map_settings(cls) -> list[str]:
+        """The fields that are maps (`requests: {cpu: 100m}`), by name."""
+        return [
+            name
+            for name, field in cls.model_fields.items()
+            if typing.get_origin(field.annotation) is dict
+        ]
 
     @field_validator("roles")
     @classmethod

@@ -216,6 +216,7 @@ def evaluate(pod: PodView, _context: Context, settings: ReadonlyMountsSettings) 
                     key=f"volume:{name}",
                     message=f'mount "{name}" readOnly ({filled_by[0].label} fills it)',
                     hint=f'to keep it writable, annotate the pod {ANNOTATION}: "{name}"',
+                    verbatim=f'{ANNOTATION}: "{name}"',
                     role=container.role,
                     container=container,
                     patch=(add(f"{container.path}/volumeMounts/{index}/readOnly", value=True),),

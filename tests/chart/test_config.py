@@ -61,3 +61,17 @@ def test_initgate_config_validate_accepts_the_configmap(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"{path}: valid"
+
+
+def test_a_partial_map_reaches_the_server_merged(tmp_path: Path) -> None:
+    """Helm passes a partial map and a null entry through to the ConfigMap (a null deletes only a
+    key of the chart's own values, and `config.policies` has none), and the server merges what it
+    reads with its defaults: the cpu limit is added, the memory limit kept, the cpu request gone."""
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "config:\n  policies:\n    default-resources:\n"
+        "      limits: {cpu: '1'}\n      requests: {cpu: null}\n"
+    )
+    settings = parse_config(config_text(values), source="configmap").policy("default-resources")
+    assert settings.limits == {"memory": "256Mi", "cpu": "1"}  # type: ignore[attr-defined]
+    assert settings.requests == {"memory": "128Mi"}  # type: ignore[attr-defined]

@@ -61,6 +61,17 @@ ACCEPTED: list[Any] = [
     pytest.param({"policies": {"init-unbounded": {"roles": ["init", "sidecar"]}}}, id="roles"),
     pytest.param({"policies": {"init-privileged": {"allowedCapabilities": ["cap_chown"]}}}),
     pytest.param({"policies": {"init-privileged": {"presets": {"linkerd": False}}}}, id="preset"),
+    # Map settings merge with their defaults; null removes a default's entry (docs/configuration.md).
+    pytest.param({"policies": {"default-resources": {"limits": {"cpu": "1"}}}}, id="partial-map"),
+    pytest.param(
+        {
+            "policies": {
+                "default-resources": {"requests": {"cpu": None}, "limits": {"memory": None}}
+            }
+        },
+        id="null-entries",
+    ),
+    pytest.param({"policies": {"init-privileged": {"presets": {"istio": None}}}}, id="null-preset"),
 ]
 # What a JSON schema cannot compare: one value against another. The service refuses these at
 # start-up or reload (keeping the last good configuration); `initgate config validate` finds them.

@@ -70,6 +70,7 @@ def test_enforce_denies_a_privileged_init_container(cluster: Cluster) -> None:
     namespace = cluster.namespace(**{MODE: "enforce"})
     answer = cluster.create(pod("privileged", PRIVILEGED), namespace)
     assert answer.status != 0
+    assert answer.stderr.startswith("Error from server (Forbidden): ")
     assert 'admission webhook "enforce.validate.initgate.io" denied the request' in answer.stderr
     assert 'init "setup"' in answer.stderr
     assert "privileged" in answer.stderr

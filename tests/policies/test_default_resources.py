@@ -148,7 +148,12 @@ def _web(
             id="pod-level-resources-left-alone",
         ),
         pytest.param(
-            _web({}), {"requests": {}, "limits": {}}, None, [], id="no-defaults-configured"
+            _web({}),
+            # Maps merge with the defaults: an empty one changes nothing, null removes an entry.
+            {"requests": {"cpu": None, "memory": None}, "limits": {"memory": None}},
+            None,
+            [],
+            id="no-defaults-configured",
         ),
     ],
 )

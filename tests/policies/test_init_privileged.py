@@ -6,6 +6,7 @@ control."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.policies import pods
 from tests.policies.harness import Row, evaluate, found, patch_of, plan, policy_config, rows, run
 from tests.support.reviews import captured, pod
 from webhook.core import review
+from webhook.core.configdoc import render_default
 from webhook.core.engine import decide
 from webhook.core.objects import Request
 from webhook.core.review import engine_request
@@ -902,3 +904,15 @@ def test_captured_kubectl_debug(config: dict[str, Any] | None, expected: list[Ro
     )
     decision = decide(engine_request(incoming.request), plan(config), webhook="validate")
     assert found(decision, ID) == expected
+
+
+def test_every_preset_image_is_named_where_people_read_the_presets() -> None:
+    """`initgate config default` listed Istio's images without gcr.io/istio-testing/proxyv2,
+    which the preset exempts and docs/policies.md names (issue 22)."""
+    printed = " ".join(render_default().split())  # the comment, its lines joined
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "policies.md").read_text()
+    for name, exemptions in init_privileged.PRESETS.items():
+        for exemption in exemptions:
+            image = exemption.image.removesuffix("[:@]*")
+            assert image in printed, (name, image)
+            assert f"`{image}`" in docs, (name, image)

@@ -161,7 +161,7 @@ def test_warn_mode_lines_are_single_and_short(name: str) -> None:
         for line in response.get("warnings", []):
             assert "\n" not in line
             assert len(line) <= WARNING_LIMIT, line
-            assert line.startswith("initgate "), line
+            assert line.startswith(("initgate ", "initgate: ")), line
     verdicts = chained.mutate_decision.verdicts + chained.validate_decision.verdicts
     assert bool(verdicts) is bool(
         chained.mutate["response"].get("warnings") or chained.validate["response"].get("warnings")

@@ -11,7 +11,8 @@
 - `continuous`, `policyreports`: the in-cluster loop, its gauges and `PolicyReport` objects.
 - `commands`, `options`, `duration`: the `audit` and `mutate` commands behind `webhook.cli`.
 - `splice`: `mutate`'s changes written into the user's own text (what `--diff` and `--in-place`
-  show and write); `readiness`: `--readiness`, the per-namespace path to enforce; `network` and
+  show and write); `readinessplan` and `readiness`: `--readiness`, the per-namespace path to
+  enforce, and its table; `live`: routing by the live webhook configurations; `network` and
   `kubeconfig`: failures to reach a server or load a kubeconfig, said as their cause.
 - `testfile`, `testcases`, `expectations`, `fieldpaths`: `initgate test`: test files read and
   resolved, their objects judged as `review` judges them, each result compared with the one

@@ -80,7 +80,7 @@ def connect(
         and "KUBECONFIG" not in os.environ
         and "KUBERNETES_SERVICE_HOST" in os.environ
     )
-    problem = kubeconfig_problem(kubeconfig)
+    problem = kubeconfig_problem(kubeconfig, context)
     if problem:
         raise ClusterError(problem)
     try:
@@ -189,6 +189,16 @@ def webhook_routes(cluster: Cluster, name: str) -> Routes:
     """Routes from the ValidatingWebhookConfiguration and the MutatingWebhookConfiguration called
     `name`. One that does not exist calls nothing (the chart can leave either out); if neither
     exists, that is an error: the name is wrong, or initgate is not installed."""
+    routes = installed_routes(cluster, name)
+    if routes is None:
+        kinds = " or ".join(CONFIGURATION_KINDS)
+        raise ClusterError(f"no {kinds} {name}")
+    return routes
+
+
+def installed_routes(cluster: Cluster, name: str) -> Routes | None:
+    """`webhook_routes`, or None when neither configuration exists (initgate is not installed
+    under that name). Any other failure (forbidden, unreachable) is a `ClusterError`."""
     api = client.AdmissionregistrationV1Api(cluster.api)
     calls = dict(
         zip(
@@ -211,8 +221,7 @@ def webhook_routes(cluster: Cluster, name: str) -> Routes:
         body.setdefault("kind", kind)
         found.append(body)
     if not found:
-        kinds = " or ".join(CONFIGURATION_KINDS)
-        raise ClusterError(f"no {kinds} {name}")
+        return None
     routes = Routes.of(found)
     routes.notes.extend(f"no {kind} {name}: its webhook is never called" for kind in missing)
     return routes
@@ -346,7 +355,8 @@ def _audit_one(
         namespace_labels = labels[namespace]
 
         def routed(webhook: Webhook, judged: dict[str, Any]) -> Mode | None:
-            return webhooks.cap(webhook, judged, namespace_labels)
+            cap = webhooks.cap(webhook, judged, namespace_labels)
+            return judge_as if cap is not None and judge_as is not None else cap
 
         target = dataclasses.replace(target, route=routed)
     report.add(evaluate(target, plan))

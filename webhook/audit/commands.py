@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from policies.base import Mode
-from webhook.audit import offline
+from webhook.audit import offline, readiness
 from webhook.audit.manifests import load
-from webhook.audit.options import USAGE_ERROR, AuditOptions, MutateOptions
+from webhook.audit.options import (
+    READINESS_CONFIGURATION,
+    USAGE_ERROR,
+    AuditOptions,
+    MutateOptions,
+)
+from webhook.audit.readinessplan import Routing
 from webhook.audit.report import Report, write_json, write_problems, write_table
 from webhook.audit.sarif import to_sarif
 from webhook.core.config import ConfigError, load_config
@@ -39,47 +47,12 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
     plan = _plan(options.config, err, "audit")
     if plan is None:
         return USAGE_ERROR
+    routing = Routing(None, default=options.default_mode)
     if options.cluster:
-        from webhook.audit.cluster import (  # noqa: PLC0415
-            ClusterError,
-            connect,
-            scan,
-            webhook_routes,
-        )
-        from webhook.audit.policyreports import PolicyReports  # noqa: PLC0415
-
-        try:
-            cluster = connect(
-                options.kubeconfig, options.context, exclude=options.exclude_namespaces
-            )
-            try:
-                webhooks = None
-                if options.webhook_configuration is not None:
-                    webhooks = webhook_routes(cluster, options.webhook_configuration)
-                try:
-                    report = scan(
-                        cluster,
-                        plan,
-                        namespace=options.namespace,
-                        default_mode=options.default_mode,
-                        page_size=options.page_size,
-                        webhooks=webhooks,
-                        judge_as=Mode.ENFORCE if options.readiness else None,
-                    )
-                finally:
-                    # After the scan, failed or not: evaluating matchConditions adds notes.
-                    for note in webhooks.notes if webhooks is not None else []:
-                        err.write(f"initgate audit: note: {note}\n")
-                if options.policy_reports:
-                    reports = PolicyReports(cluster, page_size=options.page_size)
-                    if reports.write(report, plan) is None:
-                        err.write("initgate audit: no PolicyReport API in this cluster: ")
-                        err.write("reports not written (install the wgpolicyk8s.io CRDs)\n")
-            finally:
-                cluster.close()
-        except ClusterError as error:
-            err.write(f"initgate audit: {error}\n")
+        scanned = _scan_cluster(options, plan, err)
+        if scanned is None:
             return USAGE_ERROR
+        report, routing = scanned
     else:
         loaded = load(options.files, stdin=sys.stdin)
         report = offline.audit(
@@ -87,12 +60,69 @@ def audit(options: AuditOptions, *, out: TextIO | None = None, err: TextIO | Non
         )
     write_problems(report.problems, err)
     if options.readiness:
-        from webhook.audit import readiness  # noqa: PLC0415 - only for --readiness
-
-        readiness.write(report, out, output=options.output)
+        readiness.write(report, out, output=options.output, routing=routing, exempt=_exempt(plan))
         return 0
     emit(report, plan, options, out)
     return report.status(options.fail_on)
+
+
+def _exempt(plan: Plan) -> Callable[[str], bool]:
+    """Whether the configuration exempts a namespace (from every policy), now."""
+    globs = plan.who.namespace
+    now = time.time()
+    return lambda name: globs is not None and globs.which(name, now) is not None
+
+
+def _scan_cluster(options: AuditOptions, plan: Plan, err: TextIO) -> tuple[Report, Routing] | None:
+    """One scan of the cluster, and where the namespaces' modes came from; None (the error
+    written) when the cluster cannot be read."""
+    from webhook.audit.cluster import (  # noqa: PLC0415 - imports kubernetes
+        ClusterError,
+        connect,
+        installed_routes,
+        scan,
+        webhook_routes,
+    )
+    from webhook.audit.policyreports import PolicyReports  # noqa: PLC0415
+
+    routing = Routing(None, default=options.default_mode)
+    try:
+        cluster = connect(options.kubeconfig, options.context, exclude=options.exclude_namespaces)
+        try:
+            webhooks = None
+            if options.readiness and not options.by_labels:
+                # What is installed decides each namespace's mode now; with nothing installed,
+                # every namespace the chart would route is planned from off.
+                name = options.webhook_configuration or READINESS_CONFIGURATION
+                webhooks = installed_routes(cluster, name)
+                routing = Routing(name, installed=webhooks is not None)
+            elif options.webhook_configuration is not None:
+                webhooks = webhook_routes(cluster, options.webhook_configuration)
+            try:
+                report = scan(
+                    cluster,
+                    plan,
+                    namespace=options.namespace,
+                    default_mode=options.default_mode,
+                    page_size=options.page_size,
+                    webhooks=webhooks,
+                    judge_as=Mode.ENFORCE if options.readiness else None,
+                )
+            finally:
+                # After the scan, failed or not: evaluating matchConditions adds notes.
+                for note in webhooks.notes if webhooks is not None else []:
+                    err.write(f"initgate audit: note: {note}\n")
+            if options.policy_reports:
+                reports = PolicyReports(cluster, page_size=options.page_size)
+                if reports.write(report, plan) is None:
+                    err.write("initgate audit: no PolicyReport API in this cluster: ")
+                    err.write("reports not written (install the wgpolicyk8s.io CRDs)\n")
+        finally:
+            cluster.close()
+    except ClusterError as error:
+        err.write(f"initgate audit: {error}\n")
+        return None
+    return report, routing
 
 
 def emit(report: Report, plan: Plan, options: AuditOptions, out: TextIO) -> None:

@@ -36,6 +36,14 @@ class AuditOptions:
     policy_reports: bool = False
     readiness: bool = False
     """--cluster: per namespace, what enforce mode would do, and the move up it allows."""
+    by_labels: bool = False
+    """--readiness: route by namespace labels and `default_mode` (given on the command line)
+    rather than by the live webhook configurations."""
+
+
+READINESS_CONFIGURATION = "initgate"
+"""The webhook configurations --readiness reads unless told otherwise: the chart's, installed as
+README.md installs it (release `initgate`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

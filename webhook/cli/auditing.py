@@ -61,11 +61,8 @@ def _audit(args: argparse.Namespace) -> int:
             "--webhook-configuration routes by the live configurations: "
             "--default-mode and --exclude-namespace do not apply"
         )
-    if args.readiness and (args.interval is not None or args.webhook_configuration):
-        args.parser.error(
-            "--readiness is a single scan routed by namespace labels: "
-            "--interval and --webhook-configuration do not apply"
-        )
+    if args.readiness and args.interval is not None:
+        args.parser.error("--readiness is a single scan: --interval does not apply")
     if args.readiness and args.output == "sarif":
         args.parser.error("--readiness prints a table or JSON (-o json), not SARIF")
     if args.interval is not None and args.output != "table":
@@ -89,6 +86,7 @@ def _audit(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         policy_reports=args.policy_reports,
         readiness=args.readiness,
+        by_labels=bool(args.default_mode or args.exclude_namespace),
     )
     return audit(options)
 
@@ -171,7 +169,7 @@ def _audit_parser(commands: Any) -> None:
         metavar="NAME",
         help="--cluster: route objects as the live Validating/MutatingWebhookConfiguration NAME "
         "does (selectors, rules, endpoint modes) instead of by labels and --default-mode "
-        "(default: by labels)",
+        "(default: by labels; with --readiness, initgate)",
     )
     option(
         audit,
@@ -213,8 +211,11 @@ def _audit_parser(commands: Any) -> None:
         audit,
         "--readiness",
         action="store_true",
-        help="--cluster: per namespace, its mode now, what enforce would deny and patch, and "
-        "the kubectl label command for each namespace that can move up with nothing denied",
+        help="--cluster: per namespace, its mode now (from the live webhook configurations "
+        "--webhook-configuration names, default initgate; or, given --default-mode or "
+        "--exclude-namespace, from labels), what enforce would deny and patch, and the kubectl "
+        "label command for each namespace that can move up with nothing denied; without "
+        "initgate installed, what each mode would do",
     )
     option(
         audit,

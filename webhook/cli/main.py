@@ -16,10 +16,10 @@ from policies.base import Mode
 from webhook._version import __version__
 from webhook.audit.options import USAGE_ERROR
 from webhook.cli import auditing as audit_commands
+from webhook.cli import configuring as config_commands
 from webhook.cli import verifying
 from webhook.cli.arguments import option
-from webhook.core.config import ConfigError, parse_config
-from webhook.core.configdoc import render_default
+from webhook.core.config import ConfigError
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
 
@@ -55,26 +55,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from webhook.cli.reviewing import review
 
-    return review(args.file, config=args.config, mode=Mode(args.mode), namespace=args.namespace)
-
-
-def _config(args: argparse.Namespace) -> int:
-    if args.action == "default":
-        sys.stdout.write(render_default())
-        return 0
-    try:
-        parse_config(Path(args.file).read_text(encoding="utf-8"), source=args.file)
-    except OSError as error:
-        print(f"{args.file}: cannot read: {error.strerror}", file=sys.stderr)
-        return USAGE_ERROR
-    except UnicodeDecodeError:
-        print(f"{args.file}: cannot read: not UTF-8 text", file=sys.stderr)
-        return USAGE_ERROR
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
-    print(f"{args.file}: valid")
-    return 0
+    return review(
+        args.file,
+        config=args.config,
+        mode=Mode(args.mode),
+        namespace=args.namespace,
+        output=args.output,
+    )
 
 
 def _selfcheck(args: argparse.Namespace) -> int:
@@ -176,7 +163,9 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     review_cmd = commands.add_parser(
-        "review", help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)"
+        "review",
+        help="evaluate a manifest or an AdmissionReview offline (mutate, then validate)",
+        description="Exit status: 0 admitted, 1 denied, 2 usage or input errors.",
     )
     review_cmd.add_argument("file", help="JSON or YAML file, or - for standard input")
     option(review_cmd, "--config", type=Path, help="configuration file (default: built-in)")
@@ -188,17 +177,20 @@ def parser() -> argparse.ArgumentParser:
         help="endpoint cap, as a namespace labelled initgate.io/mode would get",
     )
     option(review_cmd, "--namespace", default="default", help="namespace of a plain manifest")
+    option(
+        review_cmd,
+        "-o",
+        "--output",
+        choices=["text", "json"],
+        help="text: a readable verdict per object; json: the mutating and the validating "
+        "webhook's AdmissionReview answers (default: text, json for an AdmissionReview)",
+    )
     review_cmd.set_defaults(run=_review)
 
     audit_commands.register(commands)
     verifying.register(commands)
 
-    config = commands.add_parser("config", help="print or check a configuration")
-    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("default", help="print the built-in default as commented YAML")
-    validate = actions.add_parser("validate", help="check a configuration file")
-    validate.add_argument("file")
-    config.set_defaults(run=_config)
+    config_commands.register(commands)
 
     selfcheck = commands.add_parser("selfcheck", help="one AdmissionReview round trip over TLS")
     option(

@@ -19,7 +19,9 @@ WIDTH = 96
 
 HEADER = """\
 # initgate configuration: the built-in default, printed by `initgate config default`.
-# Every key is optional; a file only needs what differs from this. Validate a file with
+# Every key is optional; a file only needs what differs from this. Maps such as `limits:`
+# merge with these entry by entry (`{cpu: "1"}` adds a cpu limit and keeps memory; an entry
+# set to null removes the default's); lists replace. Validate a file with
 # `initgate config validate FILE`. Modes: enforce (deny / patch), warn (allow with a warning
 # that says what would happen), audit (allow; findings go to audit annotations, metrics and
 # logs), off. Roles: init, sidecar (init container with restartPolicy: Always), app, ephemeral.

@@ -53,13 +53,37 @@ def _message(error: ErrorDetails, loc: tuple[int | str, ...], schema: Schema) ->
     node = _at(schema, loc, schema)
     expected = describe(node, schema) if node is not None else ""
     prefix = f"{path(loc)}: " if loc else ""
+    hint = _did_you_mean(error.get("input"), node, schema) if node is not None else ""
     if kind in ("value_error", "assertion_error"):
-        return f"{prefix}{error.get('ctx', {}).get('error', error['msg'])}"
+        return f"{prefix}{error.get('ctx', {}).get('error', error['msg'])}{hint}"
     if kind == "missing":
         return f"{prefix}required" + (f": {expected}" if expected else "")
     if not expected:
         return f"{prefix}{error['msg']}"
-    return f"{prefix}expected {expected}, not {_shown(error['input'])}"
+    return f"{prefix}expected {expected}, not {_shown(error['input'])}{hint}"
+
+
+def _did_you_mean(given: Any, node: Schema, root: Schema) -> str:
+    """` (did you mean 'restricted'?)` for a misspelt value of a closed set: a mode, a level, a
+    role, a check (in a list), a preset (a key of a closed mapping); "" when none is close."""
+    node = _resolve(node, root)
+    if isinstance(given, str) and "enum" in node:
+        words, known = [given], node["enum"]
+    elif isinstance(given, list) and "enum" in _resolve(node.get("items", {}), root):
+        words, known = given, _resolve(node["items"], root)["enum"]
+    elif isinstance(given, dict) and node.get("additionalProperties") is False:
+        words, known = list(given), list(node.get("properties", {}))
+    else:
+        return ""
+    known = [str(value) for value in known]
+    close = [
+        match[0]
+        for word in words
+        if isinstance(word, str) and word not in known
+        for match in [difflib.get_close_matches(word, known, n=1, cutoff=0.7)]
+        if match
+    ]
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _shown(value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from policies.base import Finding
+from policies.base import Finding, inherited_by
 from webhook.core.objects import Request, Subject
 
 WARNING_LIMIT = 120
@@ -43,12 +43,16 @@ def warning(policy: str, finding: Finding, *, mutate: bool) -> list[str]:
     """The warning line of a finding in warn mode: `initgate POLICY: CONTAINER: MESSAGE`; its hint
     is appended, or given a line of its own when both would not fit in one."""
     message = f"would {finding.message}" if mutate else finding.message
-    line = _fit(f"initgate {policy}: ", finding.location, message)
+    prefix = f"initgate {policy}: "
+    if finding.container is None and finding.volume is None and finding.containers:
+        line = _about_the_pod(prefix, finding, message)
+    else:
+        line = _fit(prefix, finding.location, message)
     if not finding.hint:
-        return [one_line(line)]
+        return [line]
     if len(line) + 2 + len(finding.hint) <= WARNING_LIMIT:
         return [one_line(f"{line}; {finding.hint}")]
-    return [one_line(line), one_line(f"initgate {policy}: {finding.hint}")]
+    return [line, _hint_line(prefix, finding)]
 
 
 def _fit(prefix: str, location: str, message: str) -> str:
@@ -60,6 +64,34 @@ def _fit(prefix: str, location: str, message: str) -> str:
     if len(line) <= WARNING_LIMIT or room < 12 or not location.endswith('"'):
         return one_line(line)
     return one_line(f'{prefix}{location[: room - 2]}…": {message}')
+
+
+def _about_the_pod(prefix: str, finding: Finding, message: str) -> str:
+    """A finding about the pod ends with the containers that inherit the field, up to 63
+    characters a name: where the line is too long, fewer are named and the rest counted
+    (`and 2 more`, `inherited by 3 containers`), so that no name is cut in half."""
+    line = " ".join(f"{prefix}pod: {message}".split())
+    named = inherited_by(finding.containers)
+    if len(line) <= WARNING_LIMIT or not line.endswith(named):
+        return one_line(line)
+    stem = line.removesuffix(named)
+    shorter = (stem + inherited_by(finding.containers, shown=shown) for shown in (1, 0))
+    return next((s for s in shorter if len(s) <= WARNING_LIMIT), one_line(stem))
+
+
+def _hint_line(prefix: str, finding: Finding) -> str:
+    """The hint on a line of its own. What the reader types (`finding.verbatim`, the hint's end:
+    an annotation and its value) is never cut: the clauses before it go first, then the policy's
+    name (a 63-character volume name leaves room for little else)."""
+    hint, verbatim = " ".join(finding.hint.split()), finding.verbatim
+    if not verbatim or not hint.endswith(verbatim):
+        return one_line(f"{prefix}{hint}")
+    words = hint.removesuffix(verbatim).split()
+    clauses = [cut for cut in range(1, len(words)) if words[cut - 1][-1] in ",;:"]
+    candidates = [f"{prefix}{hint}"]
+    candidates += [f"{prefix}…{' '.join(words[cut:])} {verbatim}" for cut in clauses]
+    candidates += [f"{prefix}{verbatim}", f"initgate: {verbatim}"]
+    return next((c for c in candidates if len(c) <= WARNING_LIMIT), one_line(candidates[-1]))
 
 
 def capped_warnings(lines: Sequence[str]) -> list[str]:
@@ -146,11 +178,17 @@ def denial(
         f'{request.kind} "{request.display_name}" is denied by initgate ({problems} {noun}{where}):'
     ]
     prefix = subject.pod.path[1:].replace("/", ".")
-    for policy, finding in found[:LISTED]:
+    listed = found[:LISTED]
+    for policy, finding in listed:
         line = f"- {policy}: {finding.location} ({_field(prefix, finding)}): {finding.message}"
         lines.append(clipped(f"{line}; {finding.hint}" if finding.hint else line))
+    # Guidance for the policies listed only: a line on how to fix what the reader cannot see
+    # would send them looking for it. The rest is counted, with the policies not listed.
+    policies = dict.fromkeys([p for p, _ in listed])
     if len(found) > LISTED:
-        lines.append(f"- ... and {len(found) - LISTED} more ({SEE_ALL})")
+        others = [p for p in dict.fromkeys([p for p, _ in found[LISTED:]]) if p not in policies]
+        also = f", also of {' and '.join(others)}" if others else ""
+        lines.append(f"- ... and {len(found) - LISTED} more{also} ({SEE_ALL})")
     # Lists, not generators, inside `extend`: this runs on every denied request.
     lines.extend(
         [
@@ -160,8 +198,7 @@ def denial(
             for p, where in errors
         ]
     )
-    listed = dict.fromkeys([p for p, _ in found[:LISTED]])
-    lines.extend([f"{p}: {remedies[p]}" for p in listed if p in remedies])
+    lines.extend([f"{p}: {remedies[p]}" for p in policies if p in remedies])
     if footer:
         lines.append(footer)
     return "\n".join(lines)

@@ -87,6 +87,7 @@ def engine_request(request: AdmissionRequest) -> Request:
 
 class Status(TypedDict):
     code: int
+    reason: str
     message: str
 
 
@@ -134,15 +135,23 @@ def allowed(*, warnings: list[str] | None = None, audit: dict[str, str] | None =
     return _extras({"uid": "", "allowed": True}, warnings, audit)
 
 
+# The reason kubectl shows in parentheses: `Error from server (Forbidden): ...`, as for Pod
+# Security admission's denials. Without one it prints `Error from server: ...`, and CI logs that
+# are grepped for "(Forbidden)" miss the denial.
+REASONS: dict[Literal[403, 500], str] = {403: "Forbidden", 500: "InternalError"}
+
+
 def denied(
     message: str,
     *,
-    code: int = 403,
+    code: Literal[403, 500] = 403,
     warnings: list[str] | None = None,
     audit: dict[str, str] | None = None,
 ) -> Response:
-    """Refuse the object: kubectl prints `admission webhook ... denied the request: MESSAGE`."""
-    response: Response = {"uid": "", "allowed": False, "status": {"code": code, "message": message}}
+    """Refuse the object: kubectl prints `Error from server (Forbidden): ... admission webhook ...
+    denied the request: MESSAGE`."""
+    status: Status = {"code": code, "reason": REASONS[code], "message": message}
+    response: Response = {"uid": "", "allowed": False, "status": status}
     return _extras(response, warnings, audit)
 
 

@@ -41,6 +41,17 @@ RECORDED = {
     ("batch", "cronjobs"): "cronjobs.json",
 }
 POD_PAGES = ("pods-page1.json", "pods-page2.json", "pods-page3.json")
+_KINDS = {
+    "namespaces": "Namespace",
+    "pods": "Pod",
+    "deployments": "Deployment",
+    "statefulsets": "StatefulSet",
+    "daemonsets": "DaemonSet",
+    "replicasets": "ReplicaSet",
+    "replicationcontrollers": "ReplicationController",
+    "jobs": "Job",
+    "cronjobs": "CronJob",
+}
 REPORTS = "/apis/wgpolicyk8s.io/v1alpha2"
 ADMISSION = "admissionregistration.k8s.io"
 
@@ -65,6 +76,8 @@ class State:
     webhook_configurations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """(resource, name): a Validating/MutatingWebhookConfiguration served by GET."""
     version: int = 1000
+    recorded: bool = True
+    """False: serve only `extra` (a cluster of a test's own, as the docs' examples use)."""
 
     def lists(self, resource: str) -> list[tuple[str, dict[str, str]]]:
         """(path, query) of every GET of a list of `resource`."""
@@ -133,7 +146,12 @@ class Replay:
 
     def items(self, group: str, resource: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(list envelope, items) of a resource in all namespaces."""
-        if resource == "pods":
+        found: list[dict[str, Any]]
+        if not self.state.recorded:
+            version = f"{group}/v1" if group else "v1"
+            envelope: dict[str, Any] = {"kind": f"{_KINDS[resource]}List", "apiVersion": version}
+            found = []
+        elif resource == "pods":
             pages = [recorded(name) for name in POD_PAGES]
             envelope, found = pages[-1], [item for page in pages for item in page["items"]]
         elif (group, resource) in RECORDED:
@@ -157,7 +175,8 @@ class Replay:
         limit = int(query.get("limit", "0"))
         token = query.get("continue", "")
         if (
-            resource == "pods"
+            self.state.recorded
+            and resource == "pods"
             and namespace is None
             and limit == 4
             and not self.state.extra.get("pods")
@@ -166,7 +185,8 @@ class Replay:
         envelope, found = self.items(group, resource)
         if namespace is not None:
             found = [i for i in found if i["metadata"].get("namespace") == namespace]
-            if (namespace, resource) == ("workloads", "pods") and not self.state.extra.get("pods"):
+            recorded_pods = self.state.recorded and not self.state.extra.get("pods")
+            if (namespace, resource) == ("workloads", "pods") and recorded_pods:
                 found = recorded("pods-workloads.json")["items"]
         start = 0
         if token:

@@ -1,15 +1,20 @@
 """`initgate audit --cluster --readiness` against the replay of a real API server: every routed
-namespace judged as if enforced, its mode now, and the kubectl commands that move namespaces up."""
+namespace judged as if enforced, its mode now (from the live webhook configurations by default,
+or from labels and --default-mode), and the kubectl commands that move namespaces up; without
+initgate installed, what each mode would do once it is."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.webhook.audit.apiserver import Replay
+from tests.webhook.audit.test_live import serve_chart
+from webhook.audit.readinessplan import EXEMPT
 from webhook.cli.main import main
 
 pytestmark = pytest.mark.integration
@@ -21,24 +26,45 @@ LABELS = {
     "patch-test": {"initgate.io/mode": "enforce"},
     "warn-test": {"initgate.io/mode": "off"},
 }
+NOT_INSTALLED = (
+    "initgate is not installed: there is no ValidatingWebhookConfiguration or\n"
+    "MutatingWebhookConfiguration initgate (if its release has another name, give "
+    "--webhook-configuration\n"
+    "NAME). What each mode would do once it is: audit records the findings and admits everything; "
+    "warn\n"
+    "admits everything and shows whoever applies an object its findings; enforce denies and "
+    "patches.\n"
+)
+WORKLOADS_DENIED = "3 denied (StatefulSet db, DaemonSet node-tuner, Job migrate)"
+WORKLOADS_PATCHED = "4 patched (CronJob report, DaemonSet node-tuner, Job migrate, Pod standalone)"
+TEMPLATES = (
+    "  Until then, any change to the pod template of StatefulSet db, DaemonSet node-tuner, Job "
+    "migrate is denied in enforce, even `kubectl set image` of a container that is fine: a "
+    "template change is judged whole.\n"
+)
 
 
 def readiness(
     kubeconfig: Path, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, str, str]:
     argv = ["audit", "--cluster", "--kubeconfig", str(kubeconfig), "--readiness", *extra]
-    status = main([*argv, "--default-mode", "audit"])
+    status = main(argv)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def by_name(out: str) -> dict[str, Any]:
+    return {ns["name"]: ns for ns in json.loads(out)["namespaces"]}
 
 
 def test_each_namespace_judged_as_if_enforced(
     replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     replay.state.labels = LABELS
-    status, out, err = readiness(kubeconfig, capsys, "-o", "json")
+    status, out, err = readiness(kubeconfig, capsys, "--default-mode", "audit", "-o", "json")
     assert (status, err) == (0, "")
-    plan = {ns["name"]: ns for ns in json.loads(out)["namespaces"]}
+    assert (json.loads(out)["installed"], json.loads(out)["webhookConfiguration"]) == (True, None)
+    plan = by_name(out)
     # In audit mode today: a plain audit reports these as "audited"; enforced, three are denied.
     assert plan["workloads"] == {
         "name": "workloads",
@@ -52,6 +78,14 @@ def test_each_namespace_judged_as_if_enforced(
             "deniedBy": {"init-unbounded": 3, "init-privileged": 1},
             "exemptions": {"policies.init-privileged.presets": 1},
         },
+        "withFindings": [
+            "CronJob report",
+            "StatefulSet db",
+            "DaemonSet node-tuner",
+            "Job migrate",
+            "Pod standalone",
+        ],
+        "onceInstalled": None,
         "next": "warn",
         "command": "kubectl label namespace workloads initgate.io/mode=warn --overwrite",
     }
@@ -69,29 +103,157 @@ def test_each_namespace_judged_as_if_enforced(
     )
     assert plan["patch-test"]["mode"] == "enforce"
     assert plan["patch-test"]["next"] is None
+    skipped = json.loads(out)["skippedNamespaces"]
     assert "warn-test" not in plan
-    assert {"name": "warn-test", "reason": "labelled initgate.io/mode=off"} in json.loads(out)[
-        "skippedNamespaces"
-    ]
+    assert {"name": "warn-test", "reason": "labelled initgate.io/mode=off"} in skipped
+    # kube-public is exempt in the configuration: no label would change anything there.
+    assert "kube-public" not in plan
+    assert {"name": "kube-public", "reason": EXEMPT} in skipped
 
 
 def test_the_table_ends_with_the_commands(
     replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     replay.state.labels = LABELS
-    status, out, _ = readiness(kubeconfig, capsys, "--namespace", "workloads")
+    argv = ("--default-mode", "audit", "--namespace", "workloads")
+    status, out, _ = readiness(kubeconfig, capsys, *argv)
     assert status == 0
     assert out == (
+        "Routed by namespace labels, unlabelled namespaces in audit (--default-mode); each "
+        "namespace judged\nas if enforced.\n"
+        "\n"
         "NAMESPACE  MODE NOW           IF ENFORCED\n"
-        "workloads  audit (label)      5 objects: 3 denied (StatefulSet db, DaemonSet "
-        "node-tuner, Job migrate), 4 patched (CronJob report, DaemonSet node-tuner, Job migrate, "
-        "Pod standalone)\n"
+        f"workloads  audit (label)      5 objects: {WORKLOADS_DENIED}, {WORKLOADS_PATCHED}\n"
         "\n"
         "Can move up with nothing denied:\n"
         "  kubectl label namespace workloads initgate.io/mode=warn --overwrite\n"
-        "workloads: enforce would deny 3 objects (init-unbounded: 3, init-privileged: 1); "
-        "fix them first (initgate audit --cluster --namespace workloads).\n"
-        "workloads: objects spared by exemptions (policies.init-privileged.presets: 1).\n"
+        "workloads: enforce would deny 3 objects (init-unbounded: 3, init-privileged: 1); fix "
+        "them first "
+        "(initgate audit --cluster --namespace workloads).\n"
+        f"{TEMPLATES}"
+    )
+
+
+def test_without_initgate_installed_it_plans_from_nothing(
+    replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before `helm install`, this said every namespace was `enforce (default)` and "enforced,
+    yet 1 objects running there would be denied" (issue 21)."""
+    replay.state.labels = LABELS
+    status, out, err = readiness(kubeconfig, capsys, "--namespace", "workloads")
+    assert (status, err) == (0, "")
+    assert out == (
+        f"{NOT_INSTALLED}"
+        "\n"
+        "NAMESPACE  ONCE INSTALLED     IF AUDIT OR WARN             IF ENFORCED\n"
+        f"workloads  audit (label)      5 objects, 5 with findings   {WORKLOADS_DENIED}, "
+        f"{WORKLOADS_PATCHED}\n"
+        "\n"
+        "Install it (unlabelled namespaces start in audit, the chart's webhooks.defaultMode):\n"
+        "  helm install initgate charts/initgate --namespace initgate --create-namespace\n"
+        "With denials, warn first:\n"
+        "  kubectl label namespace workloads initgate.io/mode=warn --overwrite\n"
+        "workloads: enforce would deny 3 objects (init-unbounded: 3, init-privileged: 1); fix "
+        "them first "
+        "(initgate audit --cluster --namespace workloads).\n"
+        f"{TEMPLATES}"
+    )
+    status, out, err = readiness(kubeconfig, capsys, "-o", "json")
+    assert (status, err) == (0, "")
+    assert (json.loads(out)["installed"], json.loads(out)["webhookConfiguration"]) == (
+        False,
+        "initgate",
+    )
+    plan = by_name(out)
+    assert {ns["mode"] for ns in plan.values()} == {"off"}
+    assert {ns["modeFrom"] for ns in plan.values()} == {"not installed"}
+    assert plan["default"]["onceInstalled"] == "audit"
+    assert plan["default"]["command"] == (
+        "kubectl label namespace default initgate.io/mode=enforce --overwrite"
+    )
+    # Labelled enforce, with a denial: enforced as soon as initgate is installed.
+    assert (plan["patch-test"]["onceInstalled"], plan["patch-test"]["next"]) == ("enforce", None)
+    assert "kube-public" not in plan
+
+
+def test_the_table_counts_in_words(
+    replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay.state.labels = LABELS
+    _, out, _ = readiness(kubeconfig, capsys)
+    lines = out.splitlines()
+    assert next(line for line in lines if line.startswith("chain-test ")).split()[3:7] == [
+        "1",
+        "object,",
+        "1",
+        "with",
+    ]
+    assert (
+        "chain-test: enforce would deny 1 object; fix them first "
+        "(initgate audit --cluster --namespace chain-test)."
+    ) in lines
+    assert (
+        "patch-test: labelled enforce, so enforced once installed, yet 1 object running there "
+        "would be denied if applied again (created before enforcement, or by an exempt user)."
+    ) in lines
+    # What a label would enforce with denials is lowered before the install.
+    lower = lines.index("Before that, label warn what its label would enforce with denials:")
+    assert (
+        lines[lower + 1] == "  kubectl label namespace patch-test initgate.io/mode=warn --overwrite"
+    )
+    assert not any("kube-public initgate.io/mode" in line for line in lines)
+
+
+def test_hundreds_of_skipped_namespaces_are_counted_not_listed(
+    replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = [f"team-{n:03}" for n in range(241)]
+    replay.state.extra["namespaces"] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in names
+    ]
+    replay.state.labels = {name: {"initgate.io/ignore": "true"} for name in names}
+    _, out, _ = readiness(kubeconfig, capsys)
+    [line] = [line for line in out.splitlines() if "initgate.io/ignore" in line]
+    assert line == (
+        "  labelled initgate.io/ignore: team-000, team-001, team-002, team-003, team-004, "
+        "team-005, team-006, team-007 and 233 more (241 in all; -o json lists them)"
+    )
+    _, out, _ = readiness(kubeconfig, capsys, "-o", "json")
+    skipped = json.loads(out)["skippedNamespaces"]
+    assert len([s for s in skipped if s["reason"] == "labelled initgate.io/ignore"]) == 241
+
+
+@pytest.mark.chart
+def test_the_live_configurations_give_each_namespace_its_mode(
+    replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chart's configurations, as `helm install` makes them, read by default; another
+    release name is given with --webhook-configuration."""
+    serve_chart(replay, "--set", "webhooks.defaultMode=audit")
+    replay.state.labels = LABELS
+    status, out, err = readiness(kubeconfig, capsys, "-o", "json")
+    assert (status, err) == (0, "")
+    assert (json.loads(out)["installed"], json.loads(out)["webhookConfiguration"]) == (
+        True,
+        "initgate",
+    )
+    plan = by_name(out)
+    modes = {name: (ns["mode"], ns["modeFrom"]) for name, ns in plan.items()}
+    assert modes["demo"] == ("warn", "label")
+    assert modes["workloads"] == ("audit", "label")
+    assert modes["patch-test"] == ("enforce", "label")
+    assert modes["default"] == ("audit", "default")
+    assert plan["workloads"]["ifEnforced"]["denied"] == [
+        "StatefulSet db",
+        "DaemonSet node-tuner",
+        "Job migrate",
+    ]
+    assert "warn-test" not in plan
+    status, out, _ = readiness(kubeconfig, capsys, "--webhook-configuration", "shop-guard-initgate")
+    assert status == 0
+    assert out.startswith(
+        "initgate is not installed: there is no ValidatingWebhookConfiguration or\n"
+        "MutatingWebhookConfiguration shop-guard-initgate"
     )
 
 
@@ -131,10 +293,7 @@ def test_the_rules_that_would_deny_are_named_with_the_policies(
     }
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [["--interval", "5m"], ["--webhook-configuration", "initgate"], ["-o", "sarif"]],
-)
+@pytest.mark.parametrize("extra", [["--interval", "5m"], ["-o", "sarif"]])
 def test_what_readiness_does_not_combine_with(
     extra: list[str], kubeconfig: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -59,7 +59,10 @@ BROKEN = {
     ),
     "a result it does not have": (
         f"manifests:\n{GOOD_OBJECT}expect:\n  - object: Pod/a\n    results: {{x: passed}}\n",
-        ["5: expect[0].results.x: expected one of pass, fail, warn, skip, error, not 'passed'"],
+        [
+            "5: expect[0].results.x: expected one of pass, fail, warn, skip, error, not"
+            " 'passed' (did you mean 'pass'?)"
+        ],
     ),
     "an object not named Kind/name": (
         f"manifests:\n{GOOD_OBJECT}expect:\n  - object: a\n    results: {{x: pass}}\n",

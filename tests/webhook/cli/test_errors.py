@@ -84,6 +84,41 @@ def test_a_missing_or_broken_kubeconfig(tmp_path: Path, capsys: pytest.CaptureFi
     )
 
 
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts:
+  - {name: kind-dev, context: {cluster: c, user: u}}
+  - {name: prod, context: {cluster: c, user: u}}
+current-context: kind-dev
+"""
+
+
+def test_an_unknown_context(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This printed the client's "Invalid kube-config file. Expected object with name prd in
+    /home/.../config/contexts list" (issue 22)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    line = fails(
+        ["audit", "--cluster", "--kubeconfig", str(kubeconfig), "--context", "prd"], capsys
+    )
+    assert line == (
+        "initgate audit: no context 'prd' in the kubeconfig (the contexts are kind-dev, prod); "
+        "did you mean 'prod'? `kubectl config get-contexts` lists them"
+    )
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{kubeconfig}")
+    line = fails(["audit", "--cluster", "--readiness", "--context", "staging"], capsys)
+    assert line == (
+        "initgate audit: no context 'staging' in the kubeconfig (the contexts are kind-dev, "
+        "prod); `kubectl config get-contexts` lists them"
+    )
+    assert str(tmp_path) not in line
+
+
 @pytest.mark.integration
 def test_an_api_server_that_cannot_be_reached(
     server: Replay, tmp_path: Path, capsys: pytest.CaptureFixture[str]

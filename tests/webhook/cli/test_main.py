@@ -55,6 +55,19 @@ def test_config_validate_names_the_error_location(
     assert main(["config", "validate", str(tmp_path / "missing.yaml")]) == 2
 
 
+def test_config_validate_warns_about_an_image_exemption_without_a_tag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("exemptions:\n  images:\n    - image: busybox\n")
+    assert main(["config", "validate", str(path)]) == 0  # valid: the server takes it
+    captured = capsys.readouterr()
+    assert captured.out == f"{path}: valid, 1 warning\n"
+    assert captured.err.startswith(
+        f"{path}:3: warning: exemptions.images[0].image: 'busybox' has no tag or digest"
+    )
+
+
 def test_review_chains_mutate_then_validate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -86,7 +99,7 @@ def test_review_wraps_a_plain_manifest(tmp_path: Path, capsys: pytest.CaptureFix
     )
     path = tmp_path / "pod.yaml"
     path.write_text(yaml.safe_dump(pod))
-    assert main(["review", str(path)]) == 0
+    assert main(["review", "-o", "json", str(path)]) == 0
     answers = json.loads(capsys.readouterr().out)
     ops = kube.decode_patch(answers["mutate"]["response"])
     patched = kube.check_patched(pod, ops)
@@ -174,7 +187,7 @@ def test_review_judges_the_object_of_a_list(
     """A List holding a DaemonSet with a privileged init container: this printed allowed: true."""
     path = tmp_path / "list.yaml"
     path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [DAEMONSET]}))
-    assert main(["review", str(path)]) == 1
+    assert main(["review", "-o", "json", str(path)]) == 1
     answers = json.loads(capsys.readouterr().out)
     assert answers["validate"]["response"]["allowed"] is False
     assert (
@@ -190,19 +203,25 @@ def test_review_judges_the_object_of_a_list(
     ],
     ids=["list", "documents"],
 )
-def test_review_refuses_several_objects_and_names_audit(
+def test_review_judges_several_objects_as_text_only(
     tmp_path: Path, content: object, count: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A multi-document file printed a raw PyYAML error."""
+    """A multi-document file printed a raw PyYAML error; then it was refused. The readable
+    verdict covers each object; the AdmissionReview answers are one object's."""
     path = tmp_path / "many.yaml"
     documents = content if isinstance(content, list) else [content]
     path.write_text(yaml.safe_dump_all(documents))
-    assert main(["review", str(path)]) == 2
+    assert main(["review", str(path)]) == 1
+    titles = [line for line in capsys.readouterr().out.splitlines() if line[:1].isupper()]
+    assert len(titles) == count
+    assert titles[0] == "DaemonSet ops/node-tuner: denied"
+    assert main(["review", "-o", "json", str(path)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"initgate review: {path} holds {count} objects; review judges one at a time: "
-        f"use `initgate audit -f {path}` to judge them all\n"
+        f"initgate review: {path} holds {count} objects; the AdmissionReview answers (-o json) "
+        f"are one object's: use -o text, or `initgate audit -f {path} -o json`, to judge them "
+        "all\n"
     )
 
 
@@ -271,7 +290,8 @@ def test_review_says_which_exemption_applied_and_why_a_rule_failed(
     pod = reviews.pod(init=[init], app=[reviews.container("app", resources=reviews.LIMITED)])
     pod["metadata"]["namespace"] = namespace
     (tmp_path / "pod.yaml").write_text(yaml.safe_dump(pod))
-    argv = ["review", str(tmp_path / "pod.yaml"), "--config", str(tmp_path / "config.yaml")]
-    assert main(argv) == 0
+    config = str(tmp_path / "config.yaml")
+    # As AdmissionReview answers (-o json), the notes say what the answers cannot.
+    assert main(["review", str(tmp_path / "pod.yaml"), "--config", config, "-o", "json"]) == 0
     err = capsys.readouterr().err
     assert err.splitlines() == [f"initgate review: note: {note}" for note in notes]

@@ -507,8 +507,18 @@ def test_a_denial_lists_the_first_findings_and_counts_the_rest() -> None:
     assert len(decision.verdicts) == 180
     listed = [line for line in decision.message.splitlines() if line.startswith("- ")]
     assert len(listed) == messages.LISTED + 1
-    assert listed[-1] == ("- ... and 160 more (initgate audit -f on the manifest lists them all)")
+    assert listed[-1] == (
+        "- ... and 160 more, also of init-unbounded "
+        "(initgate audit -f on the manifest lists them all)"
+    )
     assert 'Pod "web" is denied by initgate (180 problems)' in decision.message
+    # The 20 listed are all init-privileged's: only its guidance follows (issue 22).
+    assert decision.message.splitlines()[-2:] == [
+        "init-privileged: Drop the privileges, or ask the platform team for a scoped image "
+        "exemption.",
+        "Policy documentation and exemptions: "
+        "https://github.com/initgate/initgate/blob/main/docs/policies.md",
+    ]
 
 
 def test_warnings_are_capped_with_a_count_of_the_rest() -> None:

@@ -12,9 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from policies.base import Mode
 from tests.support import reviews
 from webhook.core import review
+from webhook.core.handler import Handler
 from webhook.core.objects import Request
+from webhook.core.plan import Plan
 from webhook.server import endpoint as protocol
 
 
@@ -128,3 +131,18 @@ def test_a_review_without_user_info_or_object_is_plain() -> None:
     assert plain == by_model(data)
     assert plain.object == {}
     assert plain.username == ""
+
+
+def test_a_denial_says_forbidden_as_pod_security_admission_does(default_plan: Plan) -> None:
+    """kubectl prints `Error from server (Forbidden): ...` only when the status has a reason."""
+    handler = Handler(webhook="validate", cap=Mode.ENFORCE, plan=lambda: default_plan)
+    answer, _ = handler.handle(
+        review.AdmissionReview.model_validate(
+            reviews.captured("pod-create-two-init", "validate")
+        ).request
+    )
+    assert answer["allowed"] is False
+    assert answer["status"]["code"] == 403
+    assert answer["status"]["reason"] == "Forbidden"
+    failed = review.denied("initgate could not evaluate this object", code=500)
+    assert failed["status"]["reason"] == "InternalError"

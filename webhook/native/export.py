@@ -172,8 +172,8 @@ def _planned(config: Config, options: Options, policy_id: str, generator: Genera
         ),
         conditions=[
             pods.CHANGED,
-            *literals.who(config.exemptions, "exempt", options.now, ("exemptions",)),
-            *literals.who(settings.exemptions, f"{policy_id}-exempt", options.now, own),
+            *literals.who(config.exemptions, "exempt", options.now, ("exemptions",), every=True),
+            *literals.who(settings.exemptions, f"{policy_id}-exempt", options.now, own, every=True),
         ],
         variables=[
             *pods.shared(indexed=options.indexed),

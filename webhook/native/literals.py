@@ -130,10 +130,12 @@ def _globs(
     return globs
 
 
-def who(exemptions: Exemptions, name: str, now: float, where: Sequence[str]) -> list[Condition]:
+def who(
+    exemptions: Exemptions, name: str, now: float, where: Sequence[str], *, every: bool = False
+) -> list[Condition]:
     """matchConditions that leave alone the namespaces, users and groups `exemptions` name (at
-    `where` in the configuration), one per kind; a kind that lists nothing (or only ended
-    exemptions) is not `present`."""
+    `where` in the configuration); a kind that lists nothing (or only ended exemptions) has none,
+    or with `every` one that is not `present` (the chart writes each kind, guarded)."""
     found = []
     kinds = (
         ("namespaces", exemptions.namespaces, "!request.namespace.matches({})"),
@@ -147,7 +149,8 @@ def who(exemptions: Exemptions, name: str, now: float, where: Sequence[str]) -> 
     for kind, entries, expression in kinds:
         regex = glob_regex(_globs(_current(entries, now)))
         template = f'include "initgate.nativeGlobs" ({path(*where, kind)})'
-        found.append(Condition(f"{name}-{kind}", expression, regex, template))
+        if regex or every:
+            found.append(Condition(f"{name}-{kind}", expression, regex, template))
     return found
 
 

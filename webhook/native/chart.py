@@ -92,21 +92,23 @@ class _Document:
 
 
 def templates() -> dict[str, str]:
-    """Each generated template file of the chart (path in the chart -> text)."""
+    """Each generated template file of the chart (path in the chart -> text). The plans are
+    those of the default configuration, for each Kubernetes version: only their Settings and
+    Conditions depend on the configuration, and those are written as templates."""
     marks = Marks()
     variants = [
         (minor, _documents(plan(Config(), Options((1, minor), now=1.0)), marks))
         for minor in range(OLDEST[1], NEWEST[1] + 1)
     ]
     newest = variants[-1][1]
+    if any([d.kind for d in docs] != [d.kind for d in newest] for _, docs in variants):
+        raise GenerationError("objects that only some Kubernetes versions have (chart.py)")
     files: dict[str, list[str]] = {kind: [] for kind in TEMPLATES}
     for index, doc in enumerate(newest):
         if doc.kind not in TEMPLATES:
             raise GenerationError(f"{doc.kind}: the chart has no template for it (chart.py)")
         obj = _merged([(minor, docs[index].obj) for minor, docs in variants], marks)
         files[doc.kind].extend([*doc.preface, *document(obj, marks, condition=doc.condition)])
-    if any(len(docs) != len(newest) for _, docs in variants):
-        raise GenerationError("objects that only some Kubernetes versions have (chart.py)")
     return {
         TEMPLATES[kind]: "\n".join([*_opening(SWITCHES[kind]), *lines, "{{- end }}", "{{- end }}"])
         + "\n"

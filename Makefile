@@ -99,7 +99,8 @@ e2e: setup tools
 	$(BIN)/pytest -q -m "e2e" tests/e2e
 
 # What is generated from other sources: the chart's config schema (from the pydantic model), its
-# README values table (from values.yaml) and deploy/initgate.yaml (the chart, rendered).
+# README values table (from values.yaml), its native admission policies (templates/native-*.yaml and
+# files/native.json, from webhook/native) and deploy/initgate.yaml (the chart, rendered).
 manifests: setup tools
 	$(BIN)/python deploy/generate.py
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,20 @@ RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
 }
 
 
-def _discovery(path: str) -> dict[str, Any] | None:
+def discovery(
+    path: str,
+    resources: dict[str, list[tuple[str, str, bool]]] = RESOURCES,
+    version: str = "1.33.0",
+) -> dict[str, Any] | None:
+    """The discovery document at `path` of an API server of `version` serving `resources`."""
     if path == "/version":
-        return {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
+        minor = version.split(".")[1]
+        return {
+            "major": "1",
+            "minor": minor,
+            "gitVersion": f"v{version}",
+            "platform": "linux/amd64",
+        }
     if path == "/api":
         return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
     if path == "/apis":
@@ -44,12 +55,12 @@ def _discovery(path: str) -> dict[str, Any] | None:
                 "versions": [{"groupVersion": gv, "version": gv.split("/")[1]}],
                 "preferredVersion": {"groupVersion": gv, "version": gv.split("/")[1]},
             }
-            for gv in RESOURCES
+            for gv in resources
             if "/" in gv
         ]
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
     group_version = path.removeprefix("/api/").removeprefix("/apis/")
-    if group_version in RESOURCES and path in (f"/api/{group_version}", f"/apis/{group_version}"):
+    if group_version in resources and path in (f"/api/{group_version}", f"/apis/{group_version}"):
         return {
             "kind": "APIResourceList",
             "groupVersion": group_version,
@@ -61,7 +72,7 @@ def _discovery(path: str) -> dict[str, Any] | None:
                     "kind": kind,
                     "verbs": ["get", "list", "create", "update", "patch", "delete"],
                 }
-                for name, kind, namespaced in RESOURCES[group_version]
+                for name, kind, namespaced in resources[group_version]
             ],
         }
     return None
@@ -82,7 +93,7 @@ class FakeAPI:
 
     def answer(self, path: str) -> tuple[int, dict[str, Any]]:
         self.requests.append(path)
-        found = _discovery(path) or self.paths.get(path)
+        found = discovery(path) or self.paths.get(path)
         if found is not None:
             return 200, found
         parts = path.strip("/").split("/")
@@ -94,29 +105,10 @@ class FakeAPI:
         return 404, {**status, "reason": "NotFound", "message": f"{path} not found"}
 
 
-@contextmanager
-def serve(api: FakeAPI, folder: Path) -> Iterator[Path]:
-    """Run `api` on a free local port; yield the path of a kubeconfig that points at it."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, body = api.answer(urlsplit(self.path).path)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the test reads `api.requests` instead."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    kubeconfig = folder / "kubeconfig"
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    kubeconfig.write_text(
+def kubeconfig(folder: Path, url: str) -> Path:
+    """A kubeconfig in `folder` for the API server at `url`."""
+    path = folder / "kubeconfig"
+    path.write_text(
         json.dumps(
             {
                 "apiVersion": "v1",
@@ -128,9 +120,49 @@ def serve(api: FakeAPI, folder: Path) -> Iterator[Path]:
             }
         )
     )
+    return path
+
+
+Answer = Callable[[str, str, bytes, str], tuple[int, Any]]
+"""(method, path with query, body, content type) -> (status, JSON body)."""
+
+
+@contextmanager
+def serve_answers(answer: Answer, folder: Path) -> Iterator[Path]:
+    """Answer every request with `answer` on a free local port; yield the path of a kubeconfig
+    that points at it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            content_type = self.headers.get("Content-Type", "")
+            status, found = answer(self.command, self.path, body, content_type)
+            data = json.dumps(found).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815 - http.server's names
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the tests read what the fake recorded instead."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        yield kubeconfig
+        yield kubeconfig(folder, f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def serve(api: FakeAPI, folder: Path) -> AbstractContextManager[Path]:
+    """Run `api` (GET only) on a free local port; yield the path of a kubeconfig for it."""
+    return serve_answers(
+        lambda _method, path, _body, _type: api.answer(urlsplit(path).path), folder
+    )

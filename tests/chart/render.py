@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +79,37 @@ def render(*args: str, release: str = RELEASE, namespace: str = NAMESPACE) -> Re
     return parse(result.stdout)
 
 
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Values as helm merges them: maps key by key, everything else replaced."""
+    result = dict(base)
+    for key, value in override.items():
+        current = result.get(key)
+        both_maps = isinstance(current, dict) and isinstance(value, dict)
+        result[key] = merged(current, value) if both_maps else value  # type: ignore[arg-type]
+    return result
+
+
 def render_values(path: Path) -> Rendered:
     return render("-f", str(path))
+
+
+@functools.cache
+def _values_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="initgate-values-"))
+
+
+def values_file(values: dict[str, Any]) -> Path:
+    """`values` in a file named by its content (JSON, which helm reads as YAML)."""
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False)
+    path = _values_folder() / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+    if not path.exists():
+        path.write_text(text)
+    return path
+
+
+def render_with(values: dict[str, Any], *args: str) -> Rendered:
+    """`helm template` with `values`, cached."""
+    return render("-f", str(values_file(values)), *args)
 
 
 def webhook_container(rendered: Rendered) -> dict[str, Any]:

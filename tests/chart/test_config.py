@@ -5,26 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from policies.base import Mode
-from tests.chart.render import CHART, CI_VALUES, RELEASE, render, render_values
+from tests.chart.render import CHART, CI_VALUES, RELEASE, merged, render, render_values
 from webhook.core.config import Config, parse_config
 
 pytestmark = pytest.mark.chart
-
-
-def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Values as helm merges them: maps key by key, everything else replaced."""
-    result = dict(base)
-    for key, value in override.items():
-        current = result.get(key)
-        both_maps = isinstance(current, dict) and isinstance(value, dict)
-        result[key] = merged(current, value) if both_maps else value  # type: ignore[arg-type]
-    return result
 
 
 def config_text(values: Path | None) -> str:

@@ -40,7 +40,9 @@ def test_names_labels_and_namespaces(values: Path) -> None:
         assert (DNS_LABEL if obj["kind"] in LABEL_NAMED else DNS_SUBDOMAIN).match(name), name
         assert meta["labels"]["app.kubernetes.io/instance"] == RELEASE
         assert meta["labels"]["app.kubernetes.io/name"] == "initgate"
-        cluster_scoped = obj["kind"].endswith(("WebhookConfiguration", "ClusterRole", "Binding"))
+        cluster_scoped = obj["kind"].endswith(
+            ("WebhookConfiguration", "ClusterRole", "Binding", "AdmissionPolicy")
+        )
         assert ("namespace" in meta) is not cluster_scoped, obj["kind"]
 
 

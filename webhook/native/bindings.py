@@ -34,12 +34,17 @@ class Routing:
     excluded: tuple[str, ...] = ()
     extra_expressions: tuple[dict[str, Any], ...] = field(default=())
     """More namespaceSelector expressions (the chart's `webhooks.namespaceSelectorExpressions`)."""
+    object_selector: dict[str, Any] = field(default_factory=dict)
+    """The bindings' objectSelector (the chart's `webhooks.objectSelector`); empty: none."""
+    match_conditions: tuple[dict[str, str], ...] = ()
+    """matchConditions every policy starts with (the chart's `webhooks.matchConditions`)."""
 
     def selector(self, cap: Mode) -> dict[str, Any]:
         """The namespaces whose cap is `cap`: labelled so, or unlabelled when it is the default
-        (a label selector cannot say "In [m] or absent": the default excludes the others)."""
+        (a label selector cannot say "In [m] or absent": the default excludes the others). As
+        the chart's `initgate.namespaceSelector` writes it, in the same order."""
         if cap is self.default_mode:
-            others = [m.value for m in Mode if m is not cap]
+            others = [m.value for m in (*CAPS, Mode.OFF) if m is not cap]
             mode = {"key": "initgate.io/mode", "operator": "NotIn", "values": others}
         else:
             mode = {"key": "initgate.io/mode", "operator": "In", "values": [cap.value]}

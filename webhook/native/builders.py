@@ -54,9 +54,10 @@ def validating_binding(
     policy_name: str,
     actions: Sequence[str],
     namespace_selector: Mapping[str, Any],
+    object_selector: Mapping[str, Any] | None = None,
     extra_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A ValidatingAdmissionPolicyBinding: which namespaces, with which actions."""
+    """A ValidatingAdmissionPolicyBinding: which namespaces (and objects), with which actions."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",
@@ -64,9 +65,18 @@ def validating_binding(
         "spec": {
             "policyName": policy_name,
             "validationActions": list(actions),
-            "matchResources": {"namespaceSelector": dict(namespace_selector)},
+            "matchResources": _match_resources(namespace_selector, object_selector),
         },
     }
+
+
+def _match_resources(
+    namespace_selector: Mapping[str, Any], object_selector: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    found: dict[str, Any] = {"namespaceSelector": dict(namespace_selector)}
+    if object_selector:
+        found["objectSelector"] = dict(object_selector)
+    return found
 
 
 def mutating_policy(
@@ -106,6 +116,7 @@ def mutating_binding(
     policy: str,
     policy_name: str,
     namespace_selector: Mapping[str, Any],
+    object_selector: Mapping[str, Any] | None = None,
     extra_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A MutatingAdmissionPolicyBinding (it has no actions: a bound policy mutates)."""
@@ -115,6 +126,6 @@ def mutating_binding(
         "metadata": {"name": name, "labels": labels(policy, extra_labels)},
         "spec": {
             "policyName": policy_name,
-            "matchResources": {"namespaceSelector": dict(namespace_selector)},
+            "matchResources": _match_resources(namespace_selector, object_selector),
         },
     }

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from policies.base import Mode
-from policies.policy import PolicySettings
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
 from webhook.native import bindings, builders, literals, pods, unbounded
 from webhook.native.builders import Expression
-from webhook.native.literals import Setting
+from webhook.native.literals import Condition, Setting
 
 POLICY_VARIABLES = frozenset(
     ("object", "oldObject", "request", "params", "namespaceObject", "variables")
@@ -81,6 +80,31 @@ _VALIDATING: dict[str, Generator] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One validating policy with what the configuration decides still apart: `generate` writes
+    its settings and conditions as literals, the chart as the Go templates that compute the same
+    values at `helm upgrade` (webhook/native/chart.py), around the same static expressions. Only
+    `Setting`s and `Condition`s may depend on the configuration."""
+
+    policy_id: str
+    mode: Setting
+    """The policy's own mode (before a namespace caps it)."""
+    failure_policy: Setting
+    conditions: list[Expression | Condition]
+    variables: list[Expression | Setting]
+    validations: list[dict[str, str]]
+    notes: list[str]
+
+
+def plan(config: Config, options: Options) -> list[Planned]:
+    """Every validating policy of `config`, whatever its mode."""
+    return [
+        _planned(config, options, policy_id, generator)
+        for policy_id, generator in _VALIDATING.items()
+    ]
+
+
 def generate(config: Config, options: Options | None = None) -> Export:
     """The objects for `config`, and notes on what they leave out."""
     options = options or Options()
@@ -93,85 +117,127 @@ def generate(config: Config, options: Options | None = None) -> Export:
             options.extra_labels,
         )
     export = Export()
-    for policy_id, generator in _VALIDATING.items():
-        policy_settings = config.policy(policy_id)
-        _validating(
-            export,
-            config=config,
-            options=options,
-            policy_id=policy_id,
-            policy_settings=policy_settings,
-            generator=generator,
+    for planned in plan(config, options):
+        bound = bindings.caps(Mode(planned.mode.value))
+        if not bound:
+            export.notes.append(f"{planned.policy_id}: mode off, no policy generated")
+            continue
+        export.notes.extend(planned.notes)
+        name = f"{options.prefix}-{planned.policy_id}"
+        policy = policy_object(
+            planned,
+            Literals(),
+            name=name,
+            routing=options.routing.match_conditions,
+            extra_labels=options.extra_labels,
+        )
+        spec = policy["spec"]
+        _compiled(
+            planned.policy_id, spec["matchConditions"], spec["variables"], spec["validations"]
+        )
+        export.objects.append(policy)
+        export.objects.extend(
+            builders.validating_binding(
+                f"{name}-{cap.value}",
+                policy=planned.policy_id,
+                policy_name=name,
+                actions=bindings.actions(capped),
+                namespace_selector=options.routing.selector(cap),
+                object_selector=options.routing.object_selector,
+                extra_labels=options.extra_labels,
+            )
+            for cap, capped in bound
         )
     return export
 
 
-def _validating(
-    export: Export,
-    *,
-    config: Config,
-    options: Options,
-    policy_id: str,
-    policy_settings: PolicySettings,
-    generator: Generator,
-) -> None:
-    mode = literals.mode(config, policy_settings)
-    bound = bindings.caps(mode)
-    if not bound:
-        export.notes.append(f"{policy_id}: mode off, no policy generated")
-        return
-    made = generator(config, policy_settings)
-    export.notes.extend(made.notes)
-    name = f"{options.prefix}-{policy_id}"
-    values = [
-        literals.exemptions(
-            config, policy_settings, options.now, policy=policy_id, renamed=made.renamed
-        ),
-        *made.settings,
-    ]
-    variables = [
-        *pods.shared(indexed=options.indexed),
-        *(s.variable() for s in values),
-        *made.variables,
-    ]
-    where = ("policies", policy_id, "exemptions")
-    conditions = [
-        pods.CHANGED,
-        *(
-            c.condition()
-            for c in literals.who(config.exemptions, "exempt", options.now, ("exemptions",))
-        ),
-        *(
-            c.condition()
-            for c in literals.who(
-                policy_settings.exemptions, f"{policy_id}-exempt", options.now, where
-            )
-        ),
-    ]
-    _compiled(policy_id, conditions, variables, made.validations)
-    export.objects.append(
-        builders.validating_policy(
-            name,
-            policy=policy_id,
-            failure_policy="Fail" if config.on_policy_error == "deny" else "Ignore",
-            resource_rules=pods.WORKLOAD_RULES,
-            match_conditions=conditions,
-            variables=variables,
-            validations=made.validations,
-            extra_labels=options.extra_labels,
-        )
+def _planned(config: Config, options: Options, policy_id: str, generator: Generator) -> Planned:
+    settings = config.policy(policy_id)
+    made = generator(config, settings)
+    image_exemptions = literals.exemptions(
+        config, settings, options.now, policy=policy_id, renamed=made.renamed
     )
-    for cap, capped in bound:
-        export.objects.append(
-            builders.validating_binding(
-                f"{name}-{cap.value}",
-                policy=policy_id,
-                policy_name=name,
-                actions=bindings.actions(capped),
-                namespace_selector=options.routing.selector(cap),
-                extra_labels=options.extra_labels,
-            )
-        )
+    own = ("policies", policy_id, "exemptions")
+    return Planned(
+        policy_id,
+        mode=Setting(
+            "mode",
+            literals.mode(config, settings).value,
+            f'default (index $config "mode") ({literals.path("policies", policy_id, "mode")})',
+        ),
+        failure_policy=Setting(
+            "failurePolicy",
+            "Fail" if config.on_policy_error == "deny" else "Ignore",
+            'ternary "Fail" "Ignore" (eq (index $config "onPolicyError") "deny")',
+        ),
+        conditions=[
+            pods.CHANGED,
+            *literals.who(config.exemptions, "exempt", options.now, ("exemptions",), every=True),
+            *literals.who(settings.exemptions, f"{policy_id}-exempt", options.now, own, every=True),
+        ],
+        variables=[
+            *pods.shared(indexed=options.indexed),
+            image_exemptions,
+            *made.settings,
+            *made.variables,
+        ],
+        validations=made.validations,
+        notes=made.notes,
+    )
+
+
+class Writer(Protocol):
+    """How what the configuration decides is written into a generated object."""
+
+    def value(self, setting: Setting) -> Any:
+        """A field's value (`failurePolicy`)."""
+
+    def literal(self, setting: Setting) -> str:
+        """A variable's expression: the setting as a CEL literal."""
+
+    def condition(self, condition: Condition) -> Expression | None:
+        """A matchCondition; None: left out."""
+
+
+class Literals:
+    """`initgate export`'s writer: the configuration's values, as CEL literals."""
+
+    def value(self, setting: Setting) -> Any:
+        return setting.value
+
+    def literal(self, setting: Setting) -> str:
+        return literals.literal(setting.value)
+
+    def condition(self, condition: Condition) -> Expression | None:
+        return condition.condition() if condition.present else None
+
+
+def policy_object(
+    planned: Planned,
+    writer: Writer,
+    *,
+    name: str,
+    routing: Sequence[Expression],
+    extra_labels: dict[str, str],
+) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy of `planned`, as `writer` writes the configuration into it;
+    `routing`: the matchConditions every webhook entry has (`Routing.match_conditions`)."""
+    conditions = [
+        writer.condition(c) if isinstance(c, Condition) else c for c in planned.conditions
+    ]
+    return builders.validating_policy(
+        name,
+        policy=planned.policy_id,
+        failure_policy=writer.value(planned.failure_policy),
+        resource_rules=pods.WORKLOAD_RULES,
+        match_conditions=[*routing, *(c for c in conditions if c is not None)],
+        variables=[
+            {"name": v.name, "expression": writer.literal(v)} if isinstance(v, Setting) else v
+            for v in planned.variables
+        ],
+        validations=planned.validations,
+        extra_labels=extra_labels,
+    )
 
 
 def _compiled(

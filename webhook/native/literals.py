@@ -34,7 +34,8 @@ class Setting:
     """A value of the configuration that a policy's expressions read, as a variable whose
     expression is a literal: `initgate export` writes the value; the chart writes `template`,
     a Go template expression that computes the same value from its configuration (`$config`, the
-    chart's `config` merged over the defaults; docs/native-policies.md)."""
+    chart's `config` merged over the defaults, and `$native`, the chart's files/native.json;
+    webhook/native/chart.py)."""
 
     name: str
     value: Any
@@ -54,13 +55,24 @@ class Condition:
     value: Any
     template: str
 
+    @property
+    def present(self) -> bool:
+        """Whether it is written at all: a condition on nothing (an empty regex: no one is
+        exempt) is left out, by `initgate export` here and by the chart's `with`."""
+        return bool(self.value)
+
     def condition(self) -> Expression:
         return {"name": self.name, "expression": self.expression.format(literal(self.value))}
 
 
+def go_string(text: str) -> str:
+    """`text` as a Go string literal (a JSON string is one)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def path(*keys: str) -> str:
     """A Go template expression reading `keys` from the chart's effective configuration."""
-    return "index $config " + " ".join(f'"{key}"' for key in keys)
+    return "index $config " + " ".join(go_string(key) for key in keys)
 
 
 _SPECIAL = frozenset("\\.+*?()|[]{}^$")
@@ -79,9 +91,17 @@ def glob_regex(globs: Iterable[str]) -> str:
     return f"^(?:{'|'.join(parts)})$" if parts else ""
 
 
+_GO_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
 def literal(value: Any) -> str:
-    """A JSON value as a CEL literal (JSON's syntax is CEL's, for these values)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A JSON value as a CEL literal (JSON's syntax is CEL's, for these values), in the text
+    Go's encoding/json writes (keys sorted, no spaces, `<`, `>` and `&` escaped): the chart
+    writes the same value with Helm's `toJson`, and both texts are then equal."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.translate(_GO_ESCAPES)
 
 
 def mode(config: Config, settings: PolicySettings) -> Mode:
@@ -110,9 +130,12 @@ def _globs(
     return globs
 
 
-def who(exemptions: Exemptions, name: str, now: float, where: Sequence[str]) -> list[Condition]:
+def who(
+    exemptions: Exemptions, name: str, now: float, where: Sequence[str], *, every: bool = False
+) -> list[Condition]:
     """matchConditions that leave alone the namespaces, users and groups `exemptions` name (at
-    `where` in the configuration); a kind that lists nothing has none."""
+    `where` in the configuration); a kind that lists nothing (or only ended exemptions) has none,
+    or with `every` one that is not `present` (the chart writes each kind, guarded)."""
     found = []
     kinds = (
         ("namespaces", exemptions.namespaces, "!request.namespace.matches({})"),
@@ -126,7 +149,7 @@ def who(exemptions: Exemptions, name: str, now: float, where: Sequence[str]) -> 
     for kind, entries, expression in kinds:
         regex = glob_regex(_globs(_current(entries, now)))
         template = f'include "initgate.nativeGlobs" ({path(*where, kind)})'
-        if regex:
+        if regex or every:
             found.append(Condition(f"{name}-{kind}", expression, regex, template))
     return found
 
@@ -139,11 +162,14 @@ def images(
 ) -> list[dict[str, str]]:
     """The image exemptions of a policy (global, its own, its presets) that have not ended, as
     maps of strings: `image`, `allow` (regex of keys and controls; '' for all), `namespaces`
-    ('' for all), `exceptHostNetwork` ('true' or 'false')."""
+    ('' for all), `exceptHostNetwork` ('true' or 'false'). One with an empty `allow` lifts
+    nothing, as in the webhook, and is left out."""
     listed: list[ImageExemption] = [*config.exemptions.images, *settings.image_exemptions()]
     found = []
     for exemption in _current(listed, now):
         allow = exemption.allow
+        if allow == ():
+            continue
         if allow is not None:
             allow = (
                 *allow,
@@ -201,8 +227,13 @@ def exemptions(
     policy: str,
     renamed: Sequence[tuple[str, str]] = (),
 ) -> Setting:
-    """The `exemptions` variable: the image exemptions `exempt()` reads."""
-    template = f'include "initgate.nativeImages" (list $config "{policy}")'
+    """The `exemptions` variable: the image exemptions `exempt()` reads. The chart's helper
+    takes the presets from the chart's files/native.json, the renamed keys from here."""
+    pairs = go_string(literal([list(pair) for pair in renamed]))
+    template = (
+        f'include "initgate.nativeImages" (list $config $native {go_string(policy)} {pairs})'
+        " | fromJsonArray"
+    )
     return Setting("exemptions", images(config, settings, now, renamed), template)
 
 

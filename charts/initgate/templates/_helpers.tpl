@@ -145,16 +145,41 @@ cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "i
 {{- end }}
 
 {{/*
-One webhook entry per mode: (dict "root" $ "kind" "validate"|"mutate" "mode" "enforce"|"warn"|"audit").
-A namespace goes to the entry of its `initgate.io/mode` label; the default mode's entry also takes
-namespaces without the label (or with an unknown value) by excluding the other modes, since a
-label selector cannot say "In [m] or absent".
+The namespaces of one mode: (dict "root" $ "mode" "enforce"|"warn"|"audit"), for the webhook entries
+and the generated policies' bindings alike. A namespace goes to the mode of its `initgate.io/mode`
+label; the default mode also takes namespaces without the label (or with an unknown value) by
+excluding the other modes, since a label selector cannot say "In [m] or absent".
 */}}
+{{- define "initgate.namespaceSelector" -}}
+{{- $root := .root }}
+{{- $v := $root.Values.webhooks }}
+{{- $mode := .mode }}
+{{- $others := without (list "enforce" "warn" "audit" "off") $mode -}}
+matchExpressions:
+  {{- if eq $v.defaultMode $mode }}
+  - key: initgate.io/mode
+    operator: NotIn
+    values: {{ toJson $others }}
+  {{- else }}
+  - key: initgate.io/mode
+    operator: In
+    values: [{{ $mode }}]
+  {{- end }}
+  - key: initgate.io/ignore
+    operator: DoesNotExist
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values: {{ concat (list $root.Release.Namespace "kube-system" "kube-node-lease") $v.excludeNamespaces | uniq | toJson }}
+  {{- with $v.namespaceSelectorExpressions }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* One webhook entry per mode: (dict "root" $ "kind" "validate"|"mutate" "mode" "enforce"|"warn"|"audit"). */}}
 {{- define "initgate.webhookEntry" -}}
 {{- $root := .root }}
 {{- $v := $root.Values.webhooks }}
 {{- $mode := .mode }}
-{{- $others := without (list "enforce" "warn" "audit" "off") $mode }}
 - name: {{ printf "%s.%s.initgate.io" $mode .kind }}
   admissionReviewVersions: [v1]
   sideEffects: None
@@ -174,24 +199,7 @@ label selector cannot say "In [m] or absent".
     caBundle: {{ . }}
     {{- end }}
   namespaceSelector:
-    matchExpressions:
-      {{- if eq $v.defaultMode $mode }}
-      - key: initgate.io/mode
-        operator: NotIn
-        values: {{ toJson $others }}
-      {{- else }}
-      - key: initgate.io/mode
-        operator: In
-        values: [{{ $mode }}]
-      {{- end }}
-      - key: initgate.io/ignore
-        operator: DoesNotExist
-      - key: kubernetes.io/metadata.name
-        operator: NotIn
-        values: {{ concat (list $root.Release.Namespace "kube-system" "kube-node-lease") $v.excludeNamespaces | uniq | toJson }}
-      {{- with $v.namespaceSelectorExpressions }}
-      {{- toYaml . | nindent 6 }}
-      {{- end }}
+    {{- include "initgate.namespaceSelector" (dict "root" $root "mode" $mode) | nindent 4 }}
   {{- with $v.objectSelector }}
   objectSelector:
     {{- toYaml . | nindent 4 }}

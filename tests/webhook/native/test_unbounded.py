@@ -50,6 +50,14 @@ CONFIGS = {
         "exemptions": {"images": [{"image": "busybox:*", "allow": ["limit:*"]}]},
     },
     "namespace-exempt": {"policies": {"init-unbounded": {"exemptions": {"namespaces": ["de*"]}}}},
+    "empty-allow": {"exemptions": {"images": [{"image": "busybox:*", "allow": []}]}},
+    "object-entries": {
+        "exemptions": {
+            "users": [{"user": "nobody", "expires": "2099-01-01"}],
+            "images": [{"image": "busybox:*", "allow": ["limit:cpu"], "expires": "2020-01-01"}],
+        },
+        "policies": {"init-unbounded": {"exemptions": {"namespaces": [{"namespace": "de*"}]}}},
+    },
 }
 
 

@@ -1,0 +1,112 @@
+{{/*
+Helpers of the generated admission policies (native-*.yaml, written by deploy/generate.py from
+webhook/native: do not edit those). What the configuration decides reaches them as Go template
+expressions over `$config` (the chart's `config` merged over the configuration's defaults) and
+`$native` (files/native.json, generated from the same Python models). Each helper computes what
+its Python counterpart in webhook/native/literals.py computes, and the chart tests hold the
+rendered objects equal to `initgate export`'s for the same configuration.
+*/}}
+
+{{/*
+The effective configuration, as JSON: `config` over the defaults of the pydantic model `Config`.
+Nested settings models (`exemptions`, `policies`, each policy, its `exemptions`) are merged key by
+key, as the service fills in a model's missing keys; every other value (a list, a map such as
+`suggested`) replaces the default whole, as the service reads it.
+*/}}
+{{- define "initgate.nativeConfig" -}}
+{{- $native := .Files.Get "files/native.json" | fromJson }}
+{{- if and .Values.nativePolicies.mutating (not (semverCompare ">=1.36.0-0" .Capabilities.KubeVersion.Version)) }}
+{{- fail (printf "nativePolicies.mutating: MutatingAdmissionPolicies need Kubernetes 1.36 or later, and this cluster is %s; set it to false and keep webhooks.mutating.enabled" .Capabilities.KubeVersion.Version) }}
+{{- end }}
+{{- $config := $native.defaults }}
+{{- include "initgate.nativeMerge" (dict "into" $config "from" .Values.config "models" $native.models) }}
+{{- toJson $config }}
+{{- end }}
+
+{{/* Merge `from` into `into` (in place): recursively where `models` has the key. */}}
+{{- define "initgate.nativeMerge" -}}
+{{- range $key, $value := .from }}
+{{- $current := get $.into $key }}
+{{- if and (hasKey $.models $key) (kindIs "map" $value) (kindIs "map" $current) }}
+{{- include "initgate.nativeMerge" (dict "into" $current "from" $value "models" (get $.models $key)) }}
+{{- else }}
+{{- $_ := set $.into $key $value }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "ended" when an exemption's `expires` (an RFC 3339 date, UTC, or time) has passed. */}}
+{{- define "initgate.nativeEnded" -}}
+{{- $at := upper . | replace " " "T" }}
+{{- if not (contains "T" $at) }}
+{{- $at = printf "%sT00:00:00Z" $at }}
+{{- end }}
+{{- if not ((now).Before (mustToDate "2006-01-02T15:04:05Z07:00" $at)) }}ended{{ end }}
+{{- end }}
+
+{{/*
+One anchored RE2 expression matching any of a list of exemption entries (globs, or objects with
+a `namespace`, `user` or `group` glob and maybe `expires`), "" for none; ended entries are left
+out. Only `*` and `?` are special, as literals.glob_regex writes them.
+*/}}
+{{- define "initgate.nativeGlobs" -}}
+{{- $regexes := list }}
+{{- range . }}
+{{- $glob := . }}
+{{- if not (kindIs "string" .) }}
+{{- $glob = coalesce (get . "namespace") (get . "user") (get . "group") }}
+{{- if and (get . "expires") (include "initgate.nativeEnded" (get . "expires")) }}
+{{- $glob = "" }}
+{{- end }}
+{{- end }}
+{{- if $glob }}
+{{- $regexes = append $regexes (regexQuoteMeta $glob | replace "\\*" ".*" | replace "\\?" ".") }}
+{{- end }}
+{{- end }}
+{{- if $regexes }}^(?:{{ join "|" $regexes }})${{ end }}
+{{- end }}
+
+{{/*
+A policy's image exemptions as literals.images() writes them, as JSON: (list $config $native
+"policy-id" "renamed keys as a JSON list of [old, new]"). The global ones, the policy's own, then
+the presets switched on; ended ones and those with an empty `allow` (they lift nothing) left out.
+*/}}
+{{- define "initgate.nativeImages" -}}
+{{- $config := index . 0 }}
+{{- $policy := index . 2 }}
+{{- $renamed := index . 3 | fromJsonArray }}
+{{- $settings := get (get $config "policies") $policy }}
+{{- $listed := concat (dig "exemptions" "images" list $config) (dig "exemptions" "images" list $settings) }}
+{{- $switches := get $settings "presets" | default dict }}
+{{- range dig "presets" $policy list (index . 1) }}
+{{- if dig .name true $switches }}
+{{- $listed = concat $listed .images }}
+{{- end }}
+{{- end }}
+{{- $found := list }}
+{{- range $listed }}
+{{- $allow := get . "allow" }}
+{{- $ended := and (get . "expires") (include "initgate.nativeEnded" (get . "expires")) }}
+{{- if not (or $ended (and (kindIs "slice" $allow) (empty $allow))) }}
+{{- $allowed := "" }}
+{{- if kindIs "slice" $allow }}
+{{- $keys := $allow }}
+{{- range $key := $allow }}
+{{- range $renamed }}
+{{- $old := index . 0 }}
+{{- if or (eq $key $old) (hasPrefix (printf "%s:" $old) $key) }}
+{{- $keys = append $keys (printf "%s%s" (index . 1) (trimPrefix $old $key)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $allowed = include "initgate.nativeGlobs" $keys }}
+{{- end }}
+{{- $found = append $found (dict
+  "image" (include "initgate.nativeGlobs" (list .image))
+  "allow" $allowed
+  "namespaces" (include "initgate.nativeGlobs" (get . "namespaces" | default list))
+  "exceptHostNetwork" (ternary "true" "false" (eq true (get . "exceptHostNetwork" | default false)))) }}
+{{- end }}
+{{- end }}
+{{- toJson $found }}
+{{- end }}

@@ -1,0 +1,240 @@
+"""The generated admission policies as the chart installs them: for each configuration, the
+objects `helm template` renders are the objects `initgate export` generates (webhook.native.export
+.generate) for the same configuration and routing, names and labels aside. That is the proof that
+the chart follows its `config`; valid for Kubernetes 1.30 and 1.36; and removed with the release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.chart.native import chart_native, exported, native, unlabelled
+from tests.chart.render import CHART, RELEASE, render_with, run_helm
+from tests.support.kube import VERSIONS, validate
+from webhook.native.builders import POLICY_LABEL
+
+pytestmark = pytest.mark.chart
+
+ENDED, LASTING = "2020-01-01", "2099-12-31T18:00:00Z"
+EXEMPTIONS: dict[str, Any] = {
+    "exemptions": {
+        "namespaces": [
+            "kube-*",
+            {"namespace": "legacy-?", "expires": LASTING, "reason": "TICKET-1"},
+            {"namespace": "gone", "expires": ENDED},
+        ],
+        "users": ["system:serviceaccount:ci:*", "a.b+c(d)|e[f]{g}^h$i\\j<k>&l", "jürgen"],
+        "groups": [{"group": "system:masters", "expires": "2099-01-01"}],
+        "images": [
+            {"image": "busybox:*", "allow": ["limit:*"]},
+            {"image": "registry.example.com/*", "namespaces": ["ci-*"], "exceptHostNetwork": True},
+            {"image": "ended/*", "expires": ENDED},
+            {"image": "nothing/*", "allow": []},
+            {
+                "image": "later/*",
+                "allow": ["max:memory", "capability:NET_ADMIN"],
+                "expires": LASTING,
+            },
+        ],
+    },
+    "policies": {
+        "init-unbounded": {
+            "exemptions": {
+                "namespaces": [{"namespace": "batch", "expires": ENDED}],
+                "users": ["deployer"],
+                "images": [{"image": "docker.io/library/alpine:3.*"}],
+            }
+        }
+    },
+}
+# (config, webhooks values) of each case. `rules`: passes while no generator writes user rules;
+# once webhook.native does, it fails until the chart writes them too (TODO in chart.py).
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "defaults": ({}, {}),
+    "policy-warn": ({"policies": {"init-unbounded": {"mode": "warn"}}}, {}),
+    "policy-off": ({"policies": {"init-unbounded": {"mode": "off"}}}, {}),
+    "policy-audit": ({"mode": "warn", "policies": {"init-unbounded": {"mode": "audit"}}}, {}),
+    "all-off": ({"mode": "off"}, {}),
+    "deny-on-error": ({"onPolicyError": "deny"}, {}),
+    "settings": (
+        {
+            "policies": {
+                "init-unbounded": {
+                    "roles": ["init", "sidecar"],
+                    "required": ["memory"],
+                    "maximum": {"memory": "4Gi", "cpu": "1500m"},
+                    "suggested": {"cpu": "250m"},
+                }
+            }
+        },
+        {},
+    ),
+    "exemptions": (EXEMPTIONS, {}),
+    "no-exemptions": ({"exemptions": {"namespaces": []}}, {}),
+    "restricted": (
+        {"policies": {"init-privileged": {"level": "restricted", "presets": {"istio": False}}}},
+        {},
+    ),
+    "rules": (yaml.safe_load((CHART.parents[1] / "docs/rules/cookbook.yaml").read_text()), {}),
+    "default-enforce": ({}, {"defaultMode": "enforce"}),
+    "default-off": ({}, {"defaultMode": "off"}),
+    "routing": (
+        {"mode": "warn"},
+        {
+            "defaultMode": "warn",
+            "excludeNamespaces": ["monitoring", "kube-system"],
+            "namespaceSelectorExpressions": [
+                {"key": "tier", "operator": "NotIn", "values": ["infra"]}
+            ],
+            "objectSelector": {"matchLabels": {"initgate.io/judged": "yes"}},
+            "matchConditions": [
+                {"name": "not-ci", "expression": "request.userInfo.username != 'ci'"}
+            ],
+        },
+    ),
+}
+OLDER = ("1.30", "1.33")
+"""Before two-variable comprehensions, and the first with them (1.36 is the default)."""
+
+
+@pytest.mark.parametrize(
+    ("case", "kubernetes"),
+    [
+        *((case, "1.36") for case in CASES),
+        *((case, version) for case in ("defaults", "exemptions") for version in OLDER),
+    ],
+)
+def test_the_chart_installs_what_export_generates(case: str, kubernetes: str) -> None:
+    config, webhooks = CASES[case]
+    rendered = native(chart_native(config, webhooks, kubernetes))
+    expected = exported(config, webhooks, kubernetes)
+    assert [(o["kind"], o["metadata"]["name"]) for o in rendered] == [
+        (o["kind"], o["metadata"]["name"]) for o in expected
+    ]
+    assert unlabelled(rendered) == unlabelled(expected)
+
+
+def test_cases_cover_what_they_claim() -> None:
+    """The cases differ where they should: a policy off renders nothing, a mode caps bindings."""
+    assert native(chart_native(*CASES["defaults"], "1.36"))
+    assert not native(chart_native(*CASES["policy-off"], "1.36"))
+    assert not native(chart_native(*CASES["all-off"], "1.36"))
+    conditions = {
+        c["name"]: c["expression"]
+        for c in native(chart_native(*CASES["exemptions"], "1.36"))[0]["spec"]["matchConditions"]
+    }
+    assert "gone" not in conditions["exempt-namespaces"]
+    assert "legacy-." in conditions["exempt-namespaces"]
+    assert "init-unbounded-exempt-namespaces" not in conditions  # its only entry has ended
+    audit = chart_native(*CASES["policy-audit"], "1.36").of("ValidatingAdmissionPolicyBinding")
+    assert [b["spec"]["validationActions"] for b in audit] == [["Audit"]] * 3
+    assert (
+        conditions["init-unbounded-exempt-users"]
+        == '!request.userInfo.username.matches("^(?:deployer)$")'
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case", ["defaults", "exemptions", "routing"])
+def test_objects_are_valid(case: str, version: str) -> None:
+    for obj in native(chart_native(*CASES[case], version)):
+        validate(obj, version)
+
+
+@pytest.mark.parametrize("case", ["defaults", "routing"])
+def test_labels_are_the_charts(case: str) -> None:
+    """The chart's labels (its release, so that helm owns and deletes them) and the policy's."""
+    rendered = chart_native(*CASES[case], "1.36")
+    configmap = rendered.one("ConfigMap", f"{RELEASE}-config")["metadata"]["labels"]
+    chart = {**configmap, "app.kubernetes.io/component": "native-policies"}
+    for obj in native(rendered):
+        policy = obj["metadata"]["labels"][POLICY_LABEL]
+        assert obj["metadata"]["labels"] == {**chart, POLICY_LABEL: policy}
+        assert "namespace" not in obj["metadata"]
+        assert not obj["metadata"].get("annotations")  # no hooks, no resource-policy: keep
+
+
+def test_bindings_route_as_the_webhook_entries() -> None:
+    """One helper writes both namespaceSelectors."""
+    rendered = chart_native(*CASES["routing"], "1.36")
+    entries = {
+        entry["name"].split(".")[0]: entry
+        for entry in rendered.one("MutatingWebhookConfiguration")["webhooks"]
+    }
+    for binding in rendered.of("ValidatingAdmissionPolicyBinding"):
+        cap = binding["metadata"]["name"].rsplit("-", 1)[1]
+        resources = binding["spec"]["matchResources"]
+        assert resources["namespaceSelector"] == entries[cap]["namespaceSelector"]
+        assert resources["objectSelector"] == entries[cap]["objectSelector"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, set()),
+        ({"nativePolicies": {"enabled": True}}, {"ValidatingAdmissionPolicy"}),
+        ({"nativePolicies": {"enabled": True, "validating": False}}, set()),
+        ({"nativePolicies": {"validating": True}}, set()),
+    ],
+)
+def test_switches(values: dict[str, Any], expected: set[str]) -> None:
+    rendered = render_with(values)
+    assert {o["kind"] for o in native(rendered)} - {"ValidatingAdmissionPolicyBinding"} == expected
+    assert rendered.of("ValidatingWebhookConfiguration")
+
+
+def test_native_validation_and_webhook_mutation() -> None:
+    """Below Kubernetes 1.36: the API server validates, the webhook only mutates."""
+    rendered = render_with(
+        {"nativePolicies": {"enabled": True}, "webhooks": {"validating": {"enabled": False}}},
+        "--kube-version",
+        "1.30.0",
+    )
+    assert rendered.of("ValidatingAdmissionPolicy")
+    assert not rendered.of("ValidatingWebhookConfiguration")
+    assert rendered.of("MutatingWebhookConfiguration")
+
+
+def test_mutating_policies_need_kubernetes_1_36() -> None:
+    switches = ("--set", "nativePolicies.enabled=true", "--set", "nativePolicies.mutating=true")
+    result = run_helm(
+        "template", "t", str(CHART), *switches, "--kube-version", "1.35.9", check=False
+    )
+    assert result.returncode != 0
+    assert (
+        "nativePolicies.mutating: MutatingAdmissionPolicies need Kubernetes 1.36" in result.stderr
+    )
+    run_helm("template", "t", str(CHART), *switches, "--kube-version", "1.36.0")
+
+
+def test_an_upgrade_leaves_no_stale_policy() -> None:
+    """Each configuration's release holds exactly its objects: what the previous one had and this
+    one has not is not rendered, so helm deletes it on upgrade (as it deletes every object of the
+    release on uninstall)."""
+    steps = [
+        ({}, {}),
+        ({"policies": {"init-unbounded": {"mode": "warn"}}}, {}),
+        ({"policies": {"init-unbounded": {"mode": "warn"}}}, {"defaultMode": "enforce"}),
+        ({"policies": {"init-unbounded": {"mode": "off"}}}, {}),
+        ({}, {}),
+    ]
+    before: list[dict[str, Any]] = []
+    for config, webhooks in steps:
+        now = native(chart_native(config, webhooks, "1.36"))
+        assert unlabelled(now) == unlabelled(exported(config, webhooks, "1.36"))
+        assert now != before
+        before = now
+    assert before == native(chart_native({}, {}, "1.36"))
+
+
+def test_nothing_is_created_at_run_time() -> None:
+    """No CRD, no hook, and no permission for initgate's own pods to write admission policies:
+    every policy is an object of the release."""
+    assert not (CHART / "crds").exists()
+    rendered = render_with({"nativePolicies": {"enabled": True}, "audit": {"enabled": True}})
+    for role in rendered.of("ClusterRole") + rendered.of("Role"):
+        for rule in role["rules"]:
+            if "admissionregistration.k8s.io" in rule["apiGroups"]:
+                assert rule["verbs"] == ["get"]

@@ -1,0 +1,187 @@
+"""The chart's native-policy helpers (templates/_native.tpl) compute what their Python
+counterparts in webhook/native/literals.py compute: each is called through the real helm, in a
+probe chart holding the chart's helpers and files/native.json, and compared with Python's answer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from policies import BY_ID
+from tests.chart.render import CHART, merged, run_helm
+from webhook.core.config import Config
+from webhook.native import literals
+from webhook.native.chart import DATA
+
+pytestmark = pytest.mark.chart
+
+Probe = Callable[[dict[str, Any], list[str]], list[Any]]
+GLOBS = [
+    "*",
+    "?",
+    "kube-*",
+    "system:serviceaccount:ci:*",
+    r"a.b+c(d)|e[f]{g}^h$i\j",
+    r"back\*slash\?",
+    "*.example.com/*:v?",
+    "ünïcödé-*",
+    "[:@]*",
+    "x**y??",
+]
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
+    """Render template expressions (`$config`, `$native` in scope) with the chart's values."""
+    chart = tmp_path_factory.mktemp("probe")
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: probe\nversion: 0.1.0\n")
+    (chart / "templates").mkdir()
+    shutil.copy(CHART / "templates" / "_native.tpl", chart / "templates")
+    (chart / "files").mkdir()
+    shutil.copy(CHART / DATA, chart / DATA)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+
+    def call(config: dict[str, Any], expressions: list[str]) -> list[Any]:
+        lines = [
+            '{{- $config := include "initgate.nativeConfig" . | fromJson }}',
+            '{{- $native := .Files.Get "files/native.json" | fromJson }}',
+            "results:",
+            *(f"  - {{{{ ({expression}) | toJson }}}}" for expression in expressions),
+        ]
+        (chart / "templates" / "probe.yaml").write_text("\n".join(lines) + "\n")
+        values = chart / "values.json"
+        values.write_text(
+            json.dumps(
+                {
+                    "nativePolicies": {"mutating": False},
+                    "config": merged(defaults["config"], config),
+                },
+                ensure_ascii=False,  # helm's YAML reads no surrogate pairs
+            )
+        )
+        result = run_helm("template", "p", str(chart), "-f", str(values))
+        results: list[Any] = yaml.safe_load(result.stdout.split("---", 1)[1])["results"]
+        return results
+
+    return call
+
+
+def test_globs_are_regexes_as_literals_writes_them(probe: Probe) -> None:
+    got = probe(
+        {"exemptions": {"users": GLOBS}},
+        [
+            'include "initgate.nativeGlobs" (index $config "exemptions" "users")',
+            'include "initgate.nativeGlobs" (index $config "exemptions" "groups")',
+            *(f'include "initgate.nativeGlobs" (list {json.dumps(g)})' for g in GLOBS),
+        ],
+    )
+    assert got == [
+        literals.glob_regex(GLOBS),
+        "",
+        *(literals.glob_regex([g]) for g in GLOBS),
+    ]
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "2020-01-01",
+        "2099-12-31",
+        "2020-06-30T12:00:00Z",
+        "2099-06-30t12:00:00z",
+        "2099-06-30 12:00:00+02:00",
+        "2020-06-30T12:00:00.25-05:00",
+        "2099-06-30T12:00:00.999999Z",
+    ],
+)
+def test_ended_exemptions_are_left_out_as_the_service_ends_them(probe: Probe, expires: str) -> None:
+    entries = [{"namespace": "kept"}, {"namespace": "timed", "expires": expires}]
+    (got,) = probe(
+        {"exemptions": {"namespaces": entries}},
+        ['include "initgate.nativeGlobs" (index $config "exemptions" "namespaces")'],
+    )
+    config = Config.model_validate({"exemptions": {"namespaces": entries}})
+    (condition,) = [
+        c for c in literals.who(config.exemptions, "x", time.time(), ()) if c.name == "x-namespaces"
+    ]
+    assert got == condition.value
+    assert ("timed" in got) is expires.startswith("2099")
+
+
+IMAGES: list[dict[str, Any]] = [
+    {"image": "busybox:*", "allow": ["hostPathWrite:data", "seccompUnconfined", "limit:*"]},
+    {"image": "net/*", "allow": ["capability:NET_ADMIN"], "namespaces": ["mesh-*", "ci"]},
+    {"image": "host/*", "exceptHostNetwork": True, "expires": "2099-01-01"},
+    {"image": "ended/*", "expires": "2020-01-01"},
+    {"image": "nothing/*", "allow": []},
+]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"exemptions": {"images": IMAGES}},
+        {"policies": {"init-privileged": {"exemptions": {"images": IMAGES[:2]}}}},
+        {"policies": {"init-privileged": {"presets": {"istio": False}}}},
+        {"policies": {"init-privileged": {"presets": {"istio": False, "linkerd": False}}}},
+        {
+            "exemptions": {"images": IMAGES[2:]},
+            "policies": {"init-unbounded": {"exemptions": {"images": IMAGES[:1]}}},
+        },
+    ],
+)
+@pytest.mark.parametrize("policy_id", ["init-privileged", "init-unbounded"])
+def test_image_exemptions_with_presets_and_renamed_keys(
+    probe: Probe, config: dict[str, Any], policy_id: str
+) -> None:
+    renamed = BY_ID[policy_id].renamed_keys
+    pairs = json.dumps(json.dumps([list(pair) for pair in renamed]))
+    (got,) = probe(
+        config,
+        [f'include "initgate.nativeImages" (list $config $native "{policy_id}" {pairs})'],
+    )
+    parsed = Config.model_validate(config)
+    expected = literals.images(parsed, parsed.policy(policy_id), time.time(), renamed)
+    assert json.loads(got) == expected
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"mode": "warn", "exemptions": {"namespaces": [], "users": ["u"]}},
+        {"policies": {"init-unbounded": {"suggested": {"cpu": "1"}, "mode": "audit"}}},
+        {"policies": {"init-privileged": {"presets": {"istio": False, "linkerd": True}}}},
+        {"policies": {"init-lint": {"exemptions": {"groups": ["g"]}}}},
+    ],
+)
+def test_config_is_merged_as_the_service_reads_it(probe: Probe, config: dict[str, Any]) -> None:
+    """Models key by key, anything else (a list, `suggested`) replaced whole."""
+    (got,) = probe(config, ["$config"])
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+    expected = Config.model_validate(merged(defaults, config)).model_dump(
+        mode="json", by_alias=True
+    )
+    assert got == expected
+
+
+def test_literals_are_the_text_of_helms_to_json(probe: Probe) -> None:
+    """`initgate export` writes a setting's literal as Helm's toJson writes it: the same text."""
+    footer = 'a <b> & c\u2028ü \\ " \t \x01 \U0001f600'
+    suggested = {"memory": "1Gi", "cpu": "1", "ephemeral-storage": "2Gi"}
+    config = {"messageFooter": footer, "policies": {"init-unbounded": {"suggested": suggested}}}
+    got = probe(
+        config,
+        [
+            'index $config "messageFooter" | toJson',
+            'index $config "policies" "init-unbounded" "suggested" | toJson',
+        ],
+    )
+    assert got == [literals.literal(footer), literals.literal(suggested)]

@@ -1,0 +1,75 @@
+"""What the generator writes into the chart: every setting and condition of every plan as its
+template, the data the helpers read from the models, and the chart's files up to date (the
+rendered objects themselves are compared with `initgate export`'s in tests/chart/test_native.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from policies import REGISTRY
+from policies.base import Mode
+from webhook.core.config import Config
+from webhook.native import chart
+from webhook.native.bindings import ACTIONS
+from webhook.native.export import Options, plan
+from webhook.native.gotemplate import scalar
+from webhook.native.literals import Condition, Setting
+
+CHART = Path(__file__).resolve().parents[3] / "charts" / "initgate"
+
+
+def test_the_charts_files_are_generated() -> None:
+    """`make manifests` wrote them from this code (deploy/generate.py --check also says so)."""
+    for path, text in chart.templates().items():
+        assert (CHART / path).read_text() == text, path
+    assert json.loads((CHART / chart.DATA).read_text()) == chart.data()
+
+
+def test_every_setting_and_condition_is_its_template() -> None:
+    text = "\n".join(chart.templates().values())
+    for planned in plan(Config(), Options()):
+        assert f"$mode = {planned.mode.template} }}" in text
+        assert f"({planned.failure_policy.template}) | toJson" in text
+        for variable in planned.variables:
+            if isinstance(variable, Setting):
+                assert f"({variable.template}) | toJson | toJson" in text, variable.name
+            elif variable["name"] != "containers":  # by Kubernetes version
+                assert f"expression: {scalar(variable['expression'])}" in text
+        for condition in planned.conditions:
+            if isinstance(condition, Condition):
+                assert f"{{{{- with ({condition.template}) }}}}" in text, condition.name
+            else:
+                assert f"expression: {scalar(condition['expression'])}" in text
+
+
+def test_the_defaults_are_the_models() -> None:
+    data = chart.data()
+    assert Config.model_validate(data["defaults"]) == Config()
+    assert data["models"] == {
+        "exemptions": {},
+        "policies": {policy.id: {"exemptions": {}} for policy in REGISTRY},
+    }
+
+
+def test_presets_are_the_policies() -> None:
+    """Switched on together (the default), the presets are the built-in image exemptions."""
+    presets = chart.data()["presets"]
+    assert set(presets) == {"init-privileged"}
+    for policy_id, named in presets.items():
+        settings = Config().policy(policy_id)
+        builtin = [
+            e.model_dump(mode="json", by_alias=True)
+            for e in settings.image_exemptions()
+            if e not in settings.exemptions.images
+        ]
+        assert [image for preset in named for image in preset["images"]] == builtin
+        assert [preset["name"] for preset in named] == list(getattr(settings, "presets", {}))
+
+
+def test_caps_and_actions_are_the_bindings() -> None:
+    data = chart.data()
+    for mode in Mode:
+        for cap in (Mode.ENFORCE, Mode.WARN, Mode.AUDIT):
+            assert data["caps"][mode.value][cap.value] == mode.cap(cap).value
+    assert data["actions"] == {mode.value: list(actions) for mode, actions in ACTIONS.items()}

@@ -24,6 +24,7 @@ tests/chart/test_native.py fails until then.
 from __future__ import annotations
 
 import string
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,12 +209,17 @@ def data() -> dict[str, Any]:
 
 
 def _models(model: type[BaseModel]) -> dict[str, Any]:
-    """The keys of `model` that are models themselves (merged key by key), at any depth."""
-    return {
-        field.alias or name: _models(field.annotation)
-        for name, field in model.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-    }
+    """The keys of `model` that the configuration merges rather than replaces: models (merged
+    key by key, at any depth) and map settings (`"map"`: merged entry by entry with their
+    default, an entry set to null removing it; policies.policy.merged_maps)."""
+    found: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            found[key] = _models(field.annotation)
+        elif typing.get_origin(field.annotation) is dict:
+            found[key] = "map"
+    return found
 
 
 def _presets() -> dict[str, list[dict[str, Any]]]:

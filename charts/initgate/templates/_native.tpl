@@ -27,8 +27,17 @@ key, as the service fills in a model's missing keys; every other value (a list, 
 {{- define "initgate.nativeMerge" -}}
 {{- range $key, $value := .from }}
 {{- $current := get $.into $key }}
-{{- if and (hasKey $.models $key) (kindIs "map" $value) (kindIs "map" $current) }}
-{{- include "initgate.nativeMerge" (dict "into" $current "from" $value "models" (get $.models $key)) }}
+{{- $model := get $.models $key }}
+{{- if and (kindIs "string" $model) (kindIs "map" $value) (kindIs "map" $current) }}
+{{- range $entry, $setting := $value }}
+{{- if kindIs "invalid" $setting }}
+{{- $_ := unset $current $entry }}
+{{- else }}
+{{- $_ := set $current $entry $setting }}
+{{- end }}
+{{- end }}
+{{- else if and (hasKey $.models $key) (kindIs "map" $value) (kindIs "map" $current) }}
+{{- include "initgate.nativeMerge" (dict "into" $current "from" $value "models" $model) }}
 {{- else }}
 {{- $_ := set $.into $key $value }}
 {{- end }}

@@ -196,9 +196,13 @@ def _literal(
     walk.used(*values, *keys)
     cost = base + sum(v.cost for v in (*values, *keys))
     sizes = [1 if _scalar(v.kind) else walk.chars(v) for v in values]
-    # `[e.name]`, a map step's: its one element is still read from the object.
-    path = values[0].path if len(values) == 1 else None
-    widest = _Value(0, "dyn", max(sizes) if path is None else None, path=path) if sizes else None
+    if len(values) == 1:
+        # `[e.name]`, a map step's, or `[value].map(name, ...)`, how Kubernetes' CEL (without
+        # cel.bind) names a value: its one element is that value, read from where it was read.
+        only = values[0]
+        size = only.size if only.path is None else None
+        return _Value(cost, kind, 1, _Value(0, only.kind, size, only.items, only.path))
+    widest = _Value(0, "dyn", max(sizes)) if sizes else None
     return _Value(cost, kind, len(values), widest)
 
 
@@ -288,9 +292,12 @@ def _call(walk: _Walk, node: tree.Call, kind: str, scope: Mapping[str, _Value]) 
     if function in _INDEXING or function == "_?._":
         walk.used(*operands[1:])
         step = "*" if function in _INDEXING else _field(node)
-        path = (*first.path, step) if first.path is not None else None
         items = first.items if function in _INDEXING else None
-        return _Value(spent + 1, kind, items.size if items else None, None, path)
+        path = (*first.path, step) if first.path is not None else None
+        if items is None:
+            return _Value(spent + 1, kind, None, None, path)
+        # An element of a list built from the object is still read from it.
+        return _Value(spent + 1, kind, items.size, items.items, path or items.path)
     walk.used(*operands)
     own, size, items = _function(walk, function, kind, operands)
     if own > 1:

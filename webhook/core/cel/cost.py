@@ -251,8 +251,12 @@ def _comprehension(walk: _Walk, node: tree.Comprehension, scope: Mapping[str, _V
 
 
 def _appended(node: tree.Comprehension) -> tree.Node | None:
-    """The list a `map` or `filter` step appends (`accu + [x]`), or None for other loops."""
-    for candidate in tree.descendants(node.loop_step):
+    """The list a `map` or `filter` step appends (`accu + [x]`), or None for other loops. Every
+    macro names its accumulator alike (`@result`): a comprehension inside the step appends to
+    its own, not to this one's."""
+    stack: list[tree.Node] = [node.loop_step]
+    while stack:
+        candidate = stack.pop()
         if (
             isinstance(candidate, tree.Call)
             and candidate.function == "_+_"
@@ -261,6 +265,8 @@ def _appended(node: tree.Comprehension) -> tree.Node | None:
             and candidate.args[0].name == node.accu_var
         ):
             return candidate.args[1]
+        if not isinstance(candidate, tree.Comprehension):
+            stack.extend(reversed(tree.children(candidate)))
     return None
 
 

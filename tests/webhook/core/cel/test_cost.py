@@ -98,6 +98,15 @@ def test_a_value_named_by_a_one_element_list_keeps_its_bounds() -> None:
     )
 
 
+def test_a_filter_appends_its_own_elements_not_a_nested_map_s() -> None:
+    """Every macro's accumulator is `@result`: the elements of `filter(m, ...)` are the `m`s,
+    even when its condition maps something else."""
+    nested = "object.a.filter(m, object.a.map(x, x.name).size() > 0).map(m, m.name)"
+    flat = "object.a.filter(m, object.a.size() > 0).map(m, m.name)"
+    assert guards(f"{nested}.all(n, n.contains('x'))") == guards(f"{flat}.all(n, n.contains('x'))")
+    assert estimate(f"{nested}.all(n, n.contains('x'))").cost < cost.UNBOUNDED
+
+
 def test_what_nothing_bounds_costs_unbounded() -> None:
     # A string read from a variable the estimate was not told of: no guard can bound it. (Its
     # cost is a tenth of the bound, as in cel-go, where 0.1 times MaxUint64 does not saturate.)

@@ -63,12 +63,14 @@ def compile_checked(
     results: frozenset[str] | None,
     budget: int = cost.BUDGET,
     bounds: cost.Bounds | None = None,
+    max_length: int = MAX_LENGTH,
 ) -> Expression:
     """Compile `text` for a use that offers `variables` and expects one of `results` (any type
     when None; `dyn` is always taken: what a dynamic value is, only evaluation tells). Raises
-    `CompileError`."""
-    if len(text) > MAX_LENGTH:
-        raise CompileError(f"longer than {MAX_LENGTH:,} characters ({len(text):,})")
+    `CompileError`. `max_length` is raised only for text initgate writes itself (a generated
+    admission policy wraps a rule's whole expression)."""
+    if len(text) > max_length:
+        raise CompileError(f"longer than {max_length:,} characters ({len(text):,})")
     program = compile_expression(text)
     found = checks.problems(program, variables=variables)
     if found:

@@ -9,26 +9,32 @@ silently. Every expression is compiled in initgate's CEL environment before it i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from policies import readonly_mounts
 from policies.base import Mode
 from policies.policy import PolicySettings
+from webhook.core.cel import cost
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native import bindings, builders, literals, pods, unbounded
+from webhook.native import bindings, builders, literals, notes, own_rules, pods, unbounded
 from webhook.native.builders import Expression
-from webhook.native.literals import Setting
+from webhook.native.generated import Validating
 
 POLICY_VARIABLES = frozenset(
     ("object", "oldObject", "request", "params", "namespaceObject", "variables")
 )
 """What a ValidatingAdmissionPolicy's expressions may read."""
-NO_LIMIT = 2**62
-"""The generated expressions are not held to the rules' budget: the API server meters them
-itself (docs/native-policies.md); their cost is reported by `make bench`."""
+NO_LIMIT = cost.UNBOUNDED
+"""The generated expressions are not held to the rules' budget nor length: the API server meters
+them itself as they run (docs/native-policies.md), and their static estimates, which assume a
+thousand containers of 64 KiB scripts, may saturate; `make bench` reports their cost."""
+PARSE_DEPTH = 32
+"""Levels of nesting initgate's CEL runtime (cel-cpp) parses; cel-go, Kubernetes', 250."""
 OLDEST = (1, 30)
 NEWEST = (1, 36)
 
@@ -60,18 +66,6 @@ class Export:
     """What the configuration says that the generated policies do not carry, and why."""
 
 
-@dataclass(frozen=True, slots=True)
-class Validating:
-    """What one validating policy adds to the shared variables: its settings (literals), then
-    the variables and validations that read them."""
-
-    settings: list[Setting]
-    variables: list[Expression]
-    validations: list[dict[str, str]]
-    renamed: Sequence[tuple[str, str]] = ()
-    notes: list[str] = field(default_factory=list)
-
-
 Generator = Callable[[Config, Any], Validating]
 
 _VALIDATING: dict[str, Generator] = {
@@ -85,13 +79,7 @@ def generate(config: Config, options: Options | None = None) -> Export:
     """The objects for `config`, and notes on what they leave out."""
     options = options or Options()
     if options.now == 0.0:
-        options = Options(
-            options.kubernetes,
-            options.routing,
-            options.prefix,
-            literals.current_time(),
-            options.extra_labels,
-        )
+        options = replace(options, now=literals.current_time())
     export = Export()
     for policy_id, generator in _VALIDATING.items():
         policy_settings = config.policy(policy_id)
@@ -103,7 +91,37 @@ def generate(config: Config, options: Options | None = None) -> Export:
             policy_settings=policy_settings,
             generator=generator,
         )
+    _rules(export, config, options)
+    export.notes.extend(notes.left_to_the_webhook(config, options.kubernetes, _VALIDATING))
+    exemptions = [
+        ("exemptions", config.exemptions),
+        *((f"policies.{p}.exemptions", config.policy(p).exemptions) for p in _VALIDATING),
+        *((f"rules[{i}].exemptions", rule.exemptions) for i, rule in enumerate(config.rules)),
+    ]
+    export.notes.extend(notes.ending(exemptions, options.now))
     return export
+
+
+def _rules(export: Export, config: Config, options: Options) -> None:
+    """One policy per user rule, or a note saying why it has none."""
+    data_flow = config.policy(readonly_mounts.POLICY.id)
+    assert isinstance(data_flow, readonly_mounts.ReadonlyMountsSettings)  # noqa: S101 - by its id
+    for index, rule in enumerate(config.rules):
+        why = own_rules.unreadable(rule, indexed=options.indexed)
+        if why:
+            export.notes.append(why)
+            continue
+        _validating(
+            export,
+            config=config,
+            options=options,
+            policy_id=rule.id,
+            policy_settings=rule,
+            generator=lambda _config, r: own_rules.generate(
+                r, data_flow=data_flow, indexed=options.indexed
+            ),
+            where=("rules", str(index), "exemptions"),
+        )
 
 
 def _validating(
@@ -114,14 +132,21 @@ def _validating(
     policy_id: str,
     policy_settings: PolicySettings,
     generator: Generator,
+    where: tuple[str, ...] = (),
 ) -> None:
     mode = literals.mode(config, policy_settings)
-    bound = bindings.caps(mode)
-    if not bound:
+    if mode is Mode.OFF:
         export.notes.append(f"{policy_id}: mode off, no policy generated")
         return
     made = generator(config, policy_settings)
     export.notes.extend(made.notes)
+    if mode.rank > made.most.rank:
+        export.notes.append(
+            f"{policy_id}: mode {mode.value} is generated as {made.most.value}: its CEL "
+            "approximates the webhook's analysis, and an approximation must not deny"
+        )
+        mode = made.most
+    bound = bindings.caps(mode)
     name = f"{options.prefix}-{policy_id}"
     values = [
         literals.exemptions(
@@ -134,7 +159,7 @@ def _validating(
         *(s.variable() for s in values),
         *made.variables,
     ]
-    where = ("policies", policy_id, "exemptions")
+    where = where or ("policies", policy_id, "exemptions")
     conditions = [
         pods.CHANGED,
         *(
@@ -148,7 +173,13 @@ def _validating(
             )
         ),
     ]
-    _compiled(policy_id, conditions, variables, made.validations)
+    too_deep = _compiled(policy_id, conditions, variables, made.validations, nested=made.nested)
+    if too_deep:
+        export.notes.append(
+            f"{policy_id}: generated unchecked: with its variables bound, {', '.join(too_deep)}"
+            f" nests deeper than initgate's CEL runtime parses ({PARSE_DEPTH} levels; Kubernetes"
+            " parses 250): initgate could not compile it, its tests and `make bench` cannot run it"
+        )
     export.objects.append(
         builders.validating_policy(
             name,
@@ -179,8 +210,13 @@ def _compiled(
     conditions: Sequence[Expression],
     variables: Sequence[Expression],
     validations: Sequence[dict[str, str]],
-) -> None:
-    """Compile every expression as the API server would (a bug here is initgate's)."""
+    *,
+    nested: bool,
+) -> list[str]:
+    """Compile every expression as the API server would (a bug here is initgate's). Where a
+    user's text is `nested` in variable bindings, what is too deep for initgate's runtime (not
+    for Kubernetes') is returned instead: where it is."""
+    too_deep = []
     texts = [
         *((c["name"], c["expression"], frozenset(("bool",))) for c in conditions),
         *((v["name"], v["expression"], None) for v in variables),
@@ -193,11 +229,28 @@ def _compiled(
     ]
     for where, text, results in texts:
         try:
-            compile_checked(text, variables=POLICY_VARIABLES, results=results, budget=NO_LIMIT)
+            _check(text, results)
         except CompileError as error:
+            if nested and "recursion" in error.message:
+                too_deep.append(where)
+                continue
             raise GenerationError(f"{policy_id}: {where}: {error}\n{text}") from None
+    return too_deep
+
+
+# The policies share most of their variables (the pod spec, its containers, the data flow): each
+# text is compiled once.
+@functools.lru_cache(maxsize=1024)
+def _check(text: str, results: frozenset[str] | None) -> None:
+    compile_checked(
+        text, variables=POLICY_VARIABLES, results=results, budget=NO_LIMIT, max_length=NO_LIMIT
+    )
 
 
 def modes(config: Config) -> dict[str, Mode]:
     """Each generated policy's own mode (before a namespace caps it)."""
-    return {policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING}
+    found = {
+        policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING
+    }
+    found.update({rule.id: literals.mode(config, rule) for rule in config.rules})
+    return found

@@ -94,20 +94,19 @@ def _current(entries: Iterable[Any], now: float) -> list[Any]:
     ]
 
 
+def glob_of(entry: str | NamespaceExemption | UserExemption | GroupExemption) -> str:
+    """The glob of a namespace, user or group exemption, in either of its forms."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, NamespaceExemption):
+        return entry.namespace
+    return entry.user if isinstance(entry, UserExemption) else entry.group
+
+
 def _globs(
     entries: Iterable[str | NamespaceExemption | UserExemption | GroupExemption],
 ) -> list[str]:
-    globs = []
-    for entry in entries:
-        if isinstance(entry, str):
-            globs.append(entry)
-        elif isinstance(entry, NamespaceExemption):
-            globs.append(entry.namespace)
-        elif isinstance(entry, UserExemption):
-            globs.append(entry.user)
-        else:
-            globs.append(entry.group)
-    return globs
+    return [glob_of(entry) for entry in entries]
 
 
 def who(exemptions: Exemptions, name: str, now: float, where: Sequence[str]) -> list[Condition]:

@@ -21,7 +21,7 @@ from webhook.core.cel import cost
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native import bindings, builders, literals, notes, own_rules, pods, unbounded
+from webhook.native import bindings, builders, lint, literals, notes, own_rules, pods, unbounded
 from webhook.native.builders import Expression
 from webhook.native.generated import Validating
 
@@ -72,6 +72,7 @@ _VALIDATING: dict[str, Generator] = {
     unbounded.ID: lambda _config, s: Validating(
         unbounded.settings_of(s), unbounded.VARIABLES, unbounded.VALIDATIONS
     ),
+    lint.ID: lambda _config, s: lint.generate(s),
 }
 
 

@@ -16,6 +16,7 @@ from policies.base import Mode
 from webhook._version import __version__
 from webhook.audit.options import USAGE_ERROR
 from webhook.cli import auditing as audit_commands
+from webhook.cli import exporting
 from webhook.cli.arguments import option
 from webhook.core.config import ConfigError, parse_config
 from webhook.core.configdoc import render_default
@@ -190,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
     review_cmd.set_defaults(run=_review)
 
     audit_commands.register(commands)
+    exporting.register(commands)
 
     config = commands.add_parser("config", help="print or check a configuration")
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")

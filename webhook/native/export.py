@@ -99,7 +99,7 @@ def generate(config: Config, options: Options | None = None) -> Export:
         *((f"policies.{p}.exemptions", config.policy(p).exemptions) for p in _VALIDATING),
         *((f"rules[{i}].exemptions", rule.exemptions) for i, rule in enumerate(config.rules)),
     ]
-    export.notes.extend(notes.ending(exemptions, options.now))
+    export.notes.extend(notes.exemptions(exemptions, options.now))
     return export
 
 

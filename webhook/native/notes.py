@@ -32,10 +32,11 @@ def left_to_the_webhook(
     return notes
 
 
-def ending(listed: Sequence[tuple[str, Exemptions]], now: float) -> list[str]:
-    """Notes on the exemptions that end (`listed`: each list with its place in the
-    configuration): one that has ended is left out; one that will end stays in the generated
-    policies until they are generated again, since CEL has no clock."""
+def exemptions(listed: Sequence[tuple[str, Exemptions]], now: float) -> list[str]:
+    """Notes on the exemptions (`listed`: each list with its place in the configuration) that
+    the generated policies carry otherwise: one that has ended is left out; one that will end
+    stays in the generated policies until they are generated again, since CEL has no clock; a
+    glob's `[...]` is matched literally (`literals.glob_regex`)."""
     notes = []
     for prefix, exemptions in listed:
         kinds: tuple[tuple[str, Sequence[Any]], ...] = (
@@ -46,10 +47,17 @@ def ending(listed: Sequence[tuple[str, Exemptions]], now: float) -> list[str]:
         )
         for kind, entries in kinds:
             for index, entry in enumerate(entries):
-                if isinstance(entry, str) or not entry.expires:
-                    continue
                 what = entry.image if isinstance(entry, ImageExemption) else glob_of(entry)
                 where = f"{prefix}.{kind}[{index}] ({what})"
+                globs = (
+                    [what, *(entry.allow or ()), *entry.namespaces]
+                    if isinstance(entry, ImageExemption)
+                    else [what]
+                )
+                if any("[" in glob for glob in globs):
+                    notes.append(f"{where}: `[` is matched literally, not as a class of characters")
+                if isinstance(entry, str) or not entry.expires:
+                    continue
                 if now >= expiry_time(entry.expires):
                     notes.append(f"{where}: ended {entry.expires}, left out; remove it")
                 else:

@@ -62,13 +62,14 @@ _WRITTEN = let(
 )
 WRITERS: Expression = {
     "name": "writers",
+    # The script is read only of init containers that write something (it costs most), and of
+    # `c` itself: the cost estimate knows where `c` comes from, not what a map built of it holds.
     "expression": (
         "variables.spec.?initContainers.orValue([])"
-        ".filter(c, c.?restartPolicy.orValue('') != 'Always')"
+        f".filter(c, c.?restartPolicy.orValue('') != 'Always' && {_WRITTEN}.size() > 0"
+        f" && !(variables.ignorePreparingInits && {prepares_only('c')}))"
         ".map(c, {'c': c, 'name': dyn(c.name), 'pos': dyn(variables.names.indexOf(c.name)),"
         f" 'writes': dyn({_WRITTEN})}})"
-        ".filter(w, w.writes.size() > 0"
-        f" && !(variables.ignorePreparingInits && {prepares_only('w.c')}))"
     ),
 }
 FILLED: Expression = {

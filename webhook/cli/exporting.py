@@ -73,6 +73,15 @@ def register(commands: Any) -> None:
         help="a namespace never bound, repeatable (the chart's webhooks.excludeNamespaces; "
         "default: none besides initgate's, kube-system and kube-node-lease)",
     )
+    option(
+        policies,
+        "--namespace-selector-expression",
+        action="append",
+        metavar="EXPRESSION",
+        help="one more namespaceSelector matchExpression every binding requires, as YAML, "
+        "repeatable: '{key: initgate.io/native, operator: In, values: [\"true\"]}' (the "
+        "chart's webhooks.namespaceSelectorExpressions; default: none)",
+    )
     policies.set_defaults(run=_admission_policies)
 
 
@@ -96,6 +105,12 @@ def _admission_policies(args: argparse.Namespace) -> int:
             f"{_shown(NEWEST)} (ValidatingAdmissionPolicy is GA from 1.30; newer versions are "
             "not known yet)"
         )
+    expressions = []
+    for text in args.namespace_selector_expression or ():
+        expression, problem = _selector_expression(text)
+        if problem:
+            return refuse(f"--namespace-selector-expression {text!r}: {problem}")
+        expressions.append(expression)
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -104,6 +119,7 @@ def _admission_policies(args: argparse.Namespace) -> int:
         default_mode=Mode(args.default_mode),
         namespace=args.namespace,
         excluded=tuple(args.exclude_namespace or ()),
+        extra_expressions=tuple(expressions),
     )
     made = generate(config, Options(kubernetes=version, routing=routing))
     source = args.config or "the built-in configuration"
@@ -115,3 +131,28 @@ def _admission_policies(args: argparse.Namespace) -> int:
     for note in made.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _selector_expression(text: str) -> tuple[dict[str, Any], str]:
+    """A label selector requirement read from YAML, or what is wrong with it."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        return {}, f"not YAML ({getattr(error, 'problem', None) or error})"
+    expected = "expected {key, operator: In|NotIn|Exists|DoesNotExist, values}"
+    if not isinstance(value, dict) or set(value) - {"key", "operator", "values"}:
+        return {}, expected
+    key, operator, values = value.get("key"), value.get("operator"), value.get("values")
+    if not isinstance(key, str) or not key or operator not in _OPERATORS:
+        return {}, expected
+    listed = operator in ("In", "NotIn")
+    if listed != isinstance(values, list) or (
+        listed and (not values or not all(isinstance(v, str) for v in values))
+    ):
+        return {}, "In and NotIn take values (a list of strings), Exists and DoesNotExist none"
+    return value, ""

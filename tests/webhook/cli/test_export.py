@@ -67,6 +67,21 @@ def written(folder: Path, text: str) -> Path:
     return config
 
 
+def test_more_namespace_selector_expressions(capsys: pytest.CaptureFixture[str]) -> None:
+    native = "{key: initgate.io/native, operator: In, values: ['true']}"
+    tier = '{"key": "tier", "operator": "DoesNotExist"}'
+    argv = ["--namespace-selector-expression", native, "--namespace-selector-expression", tier]
+    objects, _ = exported(argv, capsys)
+    for binding in objects[1:]:
+        if binding["kind"] == "ValidatingAdmissionPolicyBinding":
+            assert binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"][
+                -2:
+            ] == [
+                {"key": "initgate.io/native", "operator": "In", "values": ["true"]},
+                {"key": "tier", "operator": "DoesNotExist"},
+            ]
+
+
 def test_older_kubernetes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = written(
         tmp_path,

@@ -16,7 +16,7 @@ from webhook.core.config import Config
 from webhook.core.engine import Decision, decide
 from webhook.core.objects import Request
 from webhook.core.plan import Plan, compile_plan
-from webhook.native.export import Options, generate
+from webhook.native.export import NEWEST, Options, generate
 
 _NAMED = re.compile(r'(?:^|: |\| )((?:init|sidecar|app|ephemeral|volume) "[^"]*"|pod) \(')
 """What a generated policy's message names: `init "setup" (spec.initContainers[0]): ...`,
@@ -67,9 +67,16 @@ def webhook(config: Config, review: Mapping[str, Any], cap: Mode) -> Verdict:
     return Verdict({k: {p: frozenset(c) for p, c in v.items()} for k, v in actions.items()})
 
 
-@functools.lru_cache(maxsize=64)
 def _generated(config: str, options: Options | None) -> list[dict[str, Any]]:
+    if options is None or options == Options(kubernetes=options.kubernetes, now=options.now):
+        return _cached(config, options.kubernetes if options else NEWEST)
     return generate(Config.model_validate_json(config), options).objects
+
+
+@functools.lru_cache(maxsize=64)
+def _cached(config: str, kubernetes: tuple[int, int]) -> list[dict[str, Any]]:
+    """Options hold a dict (unhashable): the common ones are cached by what they say."""
+    return generate(Config.model_validate_json(config), Options(kubernetes=kubernetes)).objects
 
 
 @functools.lru_cache(maxsize=64)

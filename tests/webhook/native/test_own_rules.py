@@ -18,6 +18,7 @@ from tests.support import admission_policies, reviews
 from tests.support.admission_policies import request_for
 from tests.support.verdicts import findings, native, native_findings, webhook
 from webhook.core.config import Config
+from webhook.native.export import Options
 
 ROOT = Path(__file__).resolve().parents[3]
 COOKBOOK: dict[str, Any] = yaml.safe_load((ROOT / "docs/rules/cookbook.yaml").read_text())
@@ -184,13 +185,16 @@ def test_the_same_verdicts_under_every_cap(config: str, name: str, cap: Mode) ->
     assert _rules_only(native(parsed, request_, cap).actions) == expected
 
 
+@pytest.mark.parametrize("kubernetes", [(1, 36), (1, 32)], ids=["1.36", "1.32"])
 @pytest.mark.parametrize(
     "name", ["everything-wrong", "root-filler", "template-Deployment", "kubectl-debug"]
 )
-def test_the_same_messages(name: str) -> None:
+def test_the_same_messages(name: str, kubernetes: tuple[int, int]) -> None:
     """Each finding reads as the webhook words it: the rule, the container, its field, and the
-    rule's messageExpression (or message) evaluated on that container."""
+    rule's messageExpression (or message) evaluated on that container; before Kubernetes 1.33
+    too, without two-variable comprehensions."""
     config = Config.model_validate(CONFIGS["cookbook"])
     expected = {f for f in findings(config, REQUESTS[name]) if f[0] in RULES}
     assert expected
-    assert native_findings(config, REQUESTS[name]) == expected
+    options = Options(kubernetes=kubernetes)
+    assert native_findings(config, REQUESTS[name], options) == expected

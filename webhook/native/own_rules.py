@@ -23,6 +23,7 @@ from __future__ import annotations
 from policies.readonly_mounts import ReadonlyMountsSettings
 from webhook.core.rules import MESSAGE_LIMIT, RuleSettings
 from webhook.native import flow, pods
+from webhook.native.binding import let
 from webhook.native.builders import Expression
 from webhook.native.generated import Validating
 from webhook.native.literals import Setting, exempt, literal, path
@@ -51,10 +52,13 @@ _TEMPLATE_METADATA = (
 POD: list[Expression] = [
     {
         "name": "podMetadata",
-        "expression": f"[{_TEMPLATE_METADATA}].map(m, m.?namespace.orValue('') != ''"
-        " || request.namespace == '' ? m : {"
-        + "".join(f"?'{f}': m.?{f}, " for f in _META_FIELDS)
-        + "?'namespace': optional.of(dyn(request.namespace))})[0]",
+        "expression": let(
+            "m",
+            _TEMPLATE_METADATA,
+            "m.?namespace.orValue('') != '' || request.namespace == '' ? m : {"
+            + "".join(f"?'{f}': m.?{f}, " for f in _META_FIELDS)
+            + "?'namespace': optional.of(dyn(request.namespace))}",
+        ),
     },
     {
         "name": "pod",

@@ -85,6 +85,7 @@ bench: setup
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_audit.py
 	$(BIN)/python scripts/bench_rules.py
+	$(BIN)/python scripts/bench_native.py
 
 # Instructions per decision under callgrind: steady from run to run, unlike timings on a busy VM.
 bench-instructions: setup

@@ -82,6 +82,12 @@ def request_for(
     }
 
 
+def captured(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A captured AdmissionRequest as a policy reads it: what its JSON leaves out when empty
+    (`subResource` of a plain create...) with its empty value."""
+    return {"subResource": "", "requestSubResource": "", "dryRun": False, "options": {}, **request}
+
+
 @functools.cache
 def _compiled(text: str) -> Expression:
     return compile_checked(text, variables=POLICY_VARIABLES, results=None, budget=NO_LIMIT)

@@ -17,7 +17,7 @@ from webhook._version import __version__
 from webhook.audit.options import USAGE_ERROR
 from webhook.cli import auditing as audit_commands
 from webhook.cli import configuring as config_commands
-from webhook.cli import verifying
+from webhook.cli import exporting, verifying
 from webhook.cli.arguments import option
 from webhook.core.config import ConfigError
 from webhook.server.endpoint import MAX_BODY_BYTES
@@ -189,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
 
     audit_commands.register(commands)
     verifying.register(commands)
+    exporting.register(commands)
 
     config_commands.register(commands)
 

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from policies import readonly_mounts
 from policies.base import Container, Context, Finding, PodView, Role, text
+from policies.base import writes as writes_to
 from policies.policy import Policy, PolicySettings
 from webhook.core.cel.cost import Read
 from webhook.core.cel.environment import CompileError, EvaluationError, activation
@@ -259,27 +260,43 @@ def _request(variables: _Variables) -> dict[str, Any]:
 
 
 def _flow(variables: _Variables) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """By container position: the volumes each init container fills for a later container, and
-    the init containers whose output each container reads (readonly-mounts' analysis)."""
+    """By container position: the volumes each init container fills for a later container (in
+    the order it mounts them), and the init containers whose output each container reads (in
+    the order they run): readonly-mounts' analysis, in orders that the generated admission
+    policies compute alike (docs/native-policies.md)."""
     flow = variables.rules.flow
     key = ("flow", flow.ignore_preparing_inits)
     memo = variables.pod.memo
     if key not in memo:
         pod = variables.pod
-        writers = readonly_mounts.populated(pod, flow)
-        fills: dict[int, list[str]] = {}
-        reads_from: dict[int, list[str]] = {}
+        populated = readonly_mounts.populated(pod, flow)
+        last: dict[str, int] = {}
         for container in pod.containers:
-            for name in dict.fromkeys(text(m.get("name")) for _, m in container.volume_mounts):
-                for writer in writers.get(name, ()):
-                    if writer.position < container.position:
-                        fills.setdefault(writer.position, [])
-                        if name not in fills[writer.position]:
-                            fills[writer.position].append(name)
-                        if container.role is not Role.INIT:
-                            names = reads_from.setdefault(container.position, [])
-                            if writer.name not in names:
-                                names.append(writer.name)
+            for name in container.mount_names:
+                last[name] = container.position
+        writes: dict[int, set[str]] = {}
+        for name, writers in populated.items():
+            for writer in writers:
+                writes.setdefault(writer.position, set()).add(name)
+        fills: dict[int, list[str]] = {}
+        for position, written in writes.items():
+            writer = pod.containers[position]
+            names = (text(m.get("name")) for _, m in writer.volume_mounts if writes_to(m))
+            fills[position] = [
+                n for n in dict.fromkeys(names) if n in written and last.get(n, -1) > position
+            ]
+        reads_from: dict[int, list[str]] = {}
+        for reader in pod.containers:
+            if reader.role is Role.INIT:
+                continue
+            before = {
+                writer.position
+                for name in reader.mount_names
+                for writer in populated.get(name, ())
+                if writer.position < reader.position
+            }
+            if before:
+                reads_from[reader.position] = [pod.containers[p].name for p in sorted(before)]
         memo[key] = (fills, reads_from)
     return memo[key]  # type: ignore[no-any-return]
 

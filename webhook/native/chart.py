@@ -149,7 +149,10 @@ def _documents(plans: list[Planned], marks: Marks) -> list[_Document]:
         policy["metadata"]["labels"] = _labels(marks, policy_id)
         routing = marks.block("toYaml .", guard="$.Values.webhooks.matchConditions")
         policy["spec"]["matchConditions"].insert(0, routing)
-        mode = f"{{{{- $mode = {planned.mode.template} }}}}"
+        own = planned.mode.template
+        if planned.most is not Mode.ENFORCE:  # init-lint's approximations only warn
+            own = f'index $native.caps ({own}) "{planned.most.value}"'
+        mode = f"{{{{- $mode = {own} }}}}"
         found.append(_Document(policy["kind"], (mode,), 'ne $mode "off"', policy))
         for cap in bindings.CAPS:
             binding = builders.validating_binding(

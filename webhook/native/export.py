@@ -9,25 +9,33 @@ silently. Every expression is compiled in initgate's CEL environment before it i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from policies import readonly_mounts
 from policies.base import Mode
+from policies.policy import PolicySettings
+from webhook.core.cel import cost
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native import bindings, builders, literals, pods, unbounded
+from webhook.native import bindings, builders, lint, literals, notes, own_rules, pods, unbounded
 from webhook.native.builders import Expression
+from webhook.native.generated import Validating
 from webhook.native.literals import Condition, Setting
 
 POLICY_VARIABLES = frozenset(
     ("object", "oldObject", "request", "params", "namespaceObject", "variables")
 )
 """What a ValidatingAdmissionPolicy's expressions may read."""
-NO_LIMIT = 2**62
-"""The generated expressions are not held to the rules' budget: the API server meters them
-itself (docs/native-policies.md); their cost is reported by `make bench`."""
+NO_LIMIT = cost.UNBOUNDED
+"""The generated expressions are not held to the rules' budget nor length: the API server meters
+them itself as they run (docs/native-policies.md), and their static estimates, which assume a
+thousand containers of 64 KiB scripts, may saturate; `make bench` reports their cost."""
+PARSE_DEPTH = 32
+"""Levels of nesting initgate's CEL runtime (cel-cpp) parses; cel-go, Kubernetes', 250."""
 OLDEST = (1, 30)
 NEWEST = (1, 36)
 
@@ -59,24 +67,13 @@ class Export:
     """What the configuration says that the generated policies do not carry, and why."""
 
 
-@dataclass(frozen=True, slots=True)
-class Validating:
-    """What one validating policy adds to the shared variables: its settings (literals), then
-    the variables and validations that read them."""
-
-    settings: list[Setting]
-    variables: list[Expression]
-    validations: list[dict[str, str]]
-    renamed: Sequence[tuple[str, str]] = ()
-    notes: list[str] = field(default_factory=list)
-
-
 Generator = Callable[[Config, Any], Validating]
 
 _VALIDATING: dict[str, Generator] = {
     unbounded.ID: lambda _config, s: Validating(
         unbounded.settings_of(s), unbounded.VARIABLES, unbounded.VALIDATIONS
     ),
+    lint.ID: lambda _config, s: lint.generate(s),
 }
 
 
@@ -95,69 +92,135 @@ class Planned:
     variables: list[Expression | Setting]
     validations: list[dict[str, str]]
     notes: list[str]
+    most: Mode = Mode.ENFORCE
+    """The strongest mode the generated policy acts in (init-lint's approximations only warn)."""
+    nested: bool = False
+    """Whether a user's text is nested in variable bindings (a user rule's)."""
 
 
 def plan(config: Config, options: Options) -> list[Planned]:
-    """Every validating policy of `config`, whatever its mode."""
+    """Every built-in validating policy of `config`, whatever its mode (the chart writes these;
+    user rules are planned by `rule_plans`)."""
     return [
-        _planned(config, options, policy_id, generator)
+        _planned(
+            config,
+            options,
+            policy_id=policy_id,
+            settings=config.policy(policy_id),
+            generator=generator,
+            own=("policies", policy_id, "exemptions"),
+        )
         for policy_id, generator in _VALIDATING.items()
     ]
+
+
+def rule_plans(config: Config, options: Options) -> tuple[list[Planned], list[str]]:
+    """A plan per user rule, and a note for each rule that has none, saying why."""
+    data_flow = config.policy(readonly_mounts.POLICY.id)
+    assert isinstance(data_flow, readonly_mounts.ReadonlyMountsSettings)  # noqa: S101 - by its id
+    planned, why_not = [], []
+    for index, rule in enumerate(config.rules):
+        why = own_rules.unreadable(rule, indexed=options.indexed)
+        if why:
+            why_not.append(why)
+            continue
+
+        def generator(_config: Config, r: Any) -> Validating:
+            return own_rules.generate(r, data_flow=data_flow, indexed=options.indexed)
+
+        where = ("rules", str(index), "exemptions")
+        planned.append(
+            _planned(
+                config, options, policy_id=rule.id, settings=rule, generator=generator, own=where
+            )
+        )
+    return planned, why_not
 
 
 def generate(config: Config, options: Options | None = None) -> Export:
     """The objects for `config`, and notes on what they leave out."""
     options = options or Options()
     if options.now == 0.0:
-        options = Options(
-            options.kubernetes,
-            options.routing,
-            options.prefix,
-            literals.current_time(),
-            options.extra_labels,
-        )
+        options = replace(options, now=literals.current_time())
     export = Export()
-    for planned in plan(config, options):
-        bound = bindings.caps(Mode(planned.mode.value))
-        if not bound:
-            export.notes.append(f"{planned.policy_id}: mode off, no policy generated")
-            continue
-        export.notes.extend(planned.notes)
-        name = f"{options.prefix}-{planned.policy_id}"
-        policy = policy_object(
-            planned,
-            Literals(),
-            name=name,
-            routing=options.routing.match_conditions,
-            extra_labels=options.extra_labels,
-        )
-        spec = policy["spec"]
-        _compiled(
-            planned.policy_id, spec["matchConditions"], spec["variables"], spec["validations"]
-        )
-        export.objects.append(policy)
-        export.objects.extend(
-            builders.validating_binding(
-                f"{name}-{cap.value}",
-                policy=planned.policy_id,
-                policy_name=name,
-                actions=bindings.actions(capped),
-                namespace_selector=options.routing.selector(cap),
-                object_selector=options.routing.object_selector,
-                extra_labels=options.extra_labels,
-            )
-            for cap, capped in bound
-        )
+    rules, why_not = rule_plans(config, options)
+    for planned in [*plan(config, options), *rules]:
+        _write(export, planned, options)
+    export.notes.extend(why_not)
+    export.notes.extend(notes.left_to_the_webhook(config, options.kubernetes, _VALIDATING))
+    exemptions = [
+        ("exemptions", config.exemptions),
+        *((f"policies.{p}.exemptions", config.policy(p).exemptions) for p in _VALIDATING),
+        *((f"rules[{i}].exemptions", rule.exemptions) for i, rule in enumerate(config.rules)),
+    ]
+    export.notes.extend(notes.exemptions(exemptions, options.now))
     return export
 
 
-def _planned(config: Config, options: Options, policy_id: str, generator: Generator) -> Planned:
-    settings = config.policy(policy_id)
+def _write(export: Export, planned: Planned, options: Options) -> None:
+    """The policy and its bindings, or the note that says why there are none."""
+    mode = Mode(planned.mode.value)
+    if mode is Mode.OFF:
+        export.notes.append(f"{planned.policy_id}: mode off, no policy generated")
+        return
+    export.notes.extend(planned.notes)
+    if mode.rank > planned.most.rank:
+        export.notes.append(
+            f"{planned.policy_id}: mode {mode.value} is generated as {planned.most.value}: its "
+            "CEL approximates the webhook's analysis, and an approximation must not deny"
+        )
+        mode = planned.most
+    name = f"{options.prefix}-{planned.policy_id}"
+    policy = policy_object(
+        planned,
+        Literals(),
+        name=name,
+        routing=options.routing.match_conditions,
+        extra_labels=options.extra_labels,
+    )
+    spec = policy["spec"]
+    too_deep = _compiled(
+        planned.policy_id,
+        spec["matchConditions"],
+        spec["variables"],
+        spec["validations"],
+        nested=planned.nested,
+    )
+    if too_deep:
+        export.notes.append(
+            f"{planned.policy_id}: generated unchecked: with its variables bound, "
+            f"{', '.join(too_deep)} nests deeper than initgate's CEL runtime parses "
+            f"({PARSE_DEPTH} levels; Kubernetes parses 250): initgate could not compile it, its "
+            "tests and `make bench` cannot run it"
+        )
+    export.objects.append(policy)
+    export.objects.extend(
+        builders.validating_binding(
+            f"{name}-{cap.value}",
+            policy=planned.policy_id,
+            policy_name=name,
+            actions=bindings.actions(capped),
+            namespace_selector=options.routing.selector(cap),
+            object_selector=options.routing.object_selector,
+            extra_labels=options.extra_labels,
+        )
+        for cap, capped in bindings.caps(mode)
+    )
+
+
+def _planned(
+    config: Config,
+    options: Options,
+    *,
+    policy_id: str,
+    settings: PolicySettings,
+    generator: Generator,
+    own: tuple[str, ...],
+) -> Planned:
     made = generator(config, settings)
     image_exemptions = literals.exemptions(
         config, settings, options.now, policy=policy_id, renamed=made.renamed
     )
-    own = ("policies", policy_id, "exemptions")
     return Planned(
         policy_id,
         mode=Setting(
@@ -183,6 +246,8 @@ def _planned(config: Config, options: Options, policy_id: str, generator: Genera
         ],
         validations=made.validations,
         notes=made.notes,
+        most=made.most,
+        nested=made.nested,
     )
 
 
@@ -245,8 +310,13 @@ def _compiled(
     conditions: Sequence[Expression],
     variables: Sequence[Expression],
     validations: Sequence[dict[str, str]],
-) -> None:
-    """Compile every expression as the API server would (a bug here is initgate's)."""
+    *,
+    nested: bool,
+) -> list[str]:
+    """Compile every expression as the API server would (a bug here is initgate's). Where a
+    user's text is `nested` in variable bindings, what is too deep for initgate's runtime (not
+    for Kubernetes') is returned instead: where it is."""
+    too_deep = []
     texts = [
         *((c["name"], c["expression"], frozenset(("bool",))) for c in conditions),
         *((v["name"], v["expression"], None) for v in variables),
@@ -259,11 +329,33 @@ def _compiled(
     ]
     for where, text, results in texts:
         try:
-            compile_checked(text, variables=POLICY_VARIABLES, results=results, budget=NO_LIMIT)
+            _check(text, results)
         except CompileError as error:
+            if nested and "recursion" in error.message:
+                too_deep.append(where)
+                continue
             raise GenerationError(f"{policy_id}: {where}: {error}\n{text}") from None
+    return too_deep
+
+
+# The policies share most of their variables (the pod spec, its containers, the data flow): each
+# text is compiled once.
+@functools.lru_cache(maxsize=1024)
+def _check(text: str, results: frozenset[str] | None) -> None:
+    compile_checked(
+        text,
+        variables=POLICY_VARIABLES,
+        results=results,
+        budget=NO_LIMIT,
+        max_length=NO_LIMIT,
+        runnable=False,
+    )
 
 
 def modes(config: Config) -> dict[str, Mode]:
     """Each generated policy's own mode (before a namespace caps it)."""
-    return {policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING}
+    found = {
+        policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING
+    }
+    found.update({rule.id: literals.mode(config, rule) for rule in config.rules})
+    return found

@@ -114,20 +114,19 @@ def _current(entries: Iterable[Any], now: float) -> list[Any]:
     ]
 
 
+def glob_of(entry: str | NamespaceExemption | UserExemption | GroupExemption) -> str:
+    """The glob of a namespace, user or group exemption, in either of its forms."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, NamespaceExemption):
+        return entry.namespace
+    return entry.user if isinstance(entry, UserExemption) else entry.group
+
+
 def _globs(
     entries: Iterable[str | NamespaceExemption | UserExemption | GroupExemption],
 ) -> list[str]:
-    globs = []
-    for entry in entries:
-        if isinstance(entry, str):
-            globs.append(entry)
-        elif isinstance(entry, NamespaceExemption):
-            globs.append(entry.namespace)
-        elif isinstance(entry, UserExemption):
-            globs.append(entry.user)
-        else:
-            globs.append(entry.group)
-    return globs
+    return [glob_of(entry) for entry in entries]
 
 
 def who(
@@ -203,9 +202,32 @@ NORMALISED = (
 `webhook.core.exemptions.normalise_image` writes it."""
 
 
+def exempting(entry: str) -> str:
+    """CEL: the image exemptions that apply to the container `entry` (a `variables.containers`
+    entry) in this request, whatever findings they allow: as the webhook's `ImageRule`, its
+    image (as written or normalised), its namespaces and `exceptHostNetwork`."""
+    image = f"{entry}.c.?image.orValue('')"
+    normalised = "(" + NORMALISED.format(image=image) + ")"
+    return (
+        "variables.exemptions.filter(x,"
+        f" ({image}.matches(x.image) || {normalised}.matches(x.image))"
+        " && (x.namespaces == '' || request.namespace.matches(x.namespaces))"
+        " && !(x.exceptHostNetwork == 'true'"
+        " && variables.spec.?hostNetwork.orValue(false) == true))"
+    )
+
+
+def lifts(exempting_: str, key: str, control: str = "") -> str:
+    """CEL: whether one of the exemptions `exempting_` (CEL, as `exempting()` gives them)
+    allows the finding `key` (a CEL string expression) or its `control`."""
+    allowed = f"{key}.matches(x.allow)" + (f" || '{control}'.matches(x.allow)" if control else "")
+    return f"{exempting_}.exists(x, x.allow == '' || {allowed})"
+
+
 def exempt(entry: str, key: str, control: str = "") -> str:
     """CEL: whether an image exemption lifts the finding `key` (a CEL string expression) of the
-    container `entry` (a `variables.containers` entry), as the webhook's `ImageRule.applies`."""
+    container `entry` (a `variables.containers` entry), as the webhook's `ImageRule.applies`.
+    For many findings of one container, `exempting()` once then `lifts()` each costs less."""
     image = f"{entry}.c.?image.orValue('')"
     normalised = "(" + NORMALISED.format(image=image) + ")"
     allowed = f"{key}.matches(x.allow)" + (f" || '{control}'.matches(x.allow)" if control else "")

@@ -112,15 +112,17 @@ def _entries(listed: str, role: str, *, indexed: bool) -> str:
         field = f"dyn('{listed}[' + string(i) + ']')"
         body = f"{{'c': c, 'name': dyn(c.name), 'role': {role_value}, 'field': {field}}}"
         return f"{source}.transformList(i, c, {body})"
-    field = f"dyn('{listed}[name=' + c.name + ']')"
+    # Without an index variable, a container's index is its name's: names are unique in a pod.
+    index = f"string({source}.map(x, x.name).indexOf(c.name))"
+    field = f"dyn('{listed}[' + {index} + ']')"
     body = f"{{'c': c, 'name': dyn(c.name), 'role': {role_value}, 'field': {field}}}"
     return f"{source}.map(c, {body})"
 
 
 def containers(*, indexed: bool) -> Expression:
     """The containers this request is about: all of them, or on `kubectl debug` only the new
-    ephemeral ones. `indexed` (two-variable comprehensions, Kubernetes 1.33 and later) names
-    each by its index as the webhook does; otherwise by its name."""
+    ephemeral ones. `indexed`: two-variable comprehensions (Kubernetes 1.33 and later) give each
+    its index; otherwise its name finds it."""
     ephemeral = _entries("ephemeralContainers", "ephemeral", indexed=indexed)
     new_only = f"{ephemeral}.filter(e, !(e.name in variables.oldEphemeral))"
     every = " + ".join(

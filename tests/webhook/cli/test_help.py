@@ -18,6 +18,8 @@ COMMANDS = [
     ["config"],
     ["config", "default"],
     ["config", "validate"],
+    ["export"],
+    ["export", "admission-policies"],
     ["selfcheck"],
     ["version"],
 ]

@@ -149,6 +149,30 @@ def test_what_a_rule_sees(shown: str, expected: tuple[str, ...]) -> None:
     assert seen(shown, POD) == dict(zip(ALL, expected, strict=True))
 
 
+def test_fills_in_mount_order_and_reads_from_in_pod_order() -> None:
+    """The orders the generated admission policies compute alike: a filler's volumes as it mounts
+    them (each once), a reader's fillers as they run."""
+
+    def writer(name: str, *volumes: str) -> dict[str, Any]:
+        mounts = [{"name": v, "mountPath": f"/{v}/{i}"} for i, v in enumerate(volumes)]
+        return reviews.container(name, command=["sh", "-c", "cp -r /s/. /d/"], volumeMounts=mounts)
+
+    reader = reviews.container(
+        "app", volumeMounts=[{"name": v, "mountPath": f"/{v}"} for v in ("c", "b", "a")]
+    )
+    pod = reviews.pod(
+        init=[writer("second", "c"), writer("first", "b", "a", "b")],
+        app=[reader],
+        volumes=[{"name": v, "emptyDir": {}} for v in ("a", "b", "c")],
+    )
+    shown = "fills.join(',') + '|' + readsFrom.join(',')"
+    assert seen(shown, pod) == {
+        'init "second"': "c|",
+        'init "first"': "b,a|",
+        'app "app"': "|second,first",
+    }
+
+
 def test_a_workload_template_is_seen_as_a_pod_in_the_workload_namespace() -> None:
     deployment = reviews.workload("Deployment", copy.deepcopy(POD["spec"]))
     shown = "object.apiVersion + ' ' + object.kind + ' ' + object.metadata.namespace + ' ' + path"

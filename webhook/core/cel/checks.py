@@ -33,7 +33,10 @@ NOT_OFFERED = {
     " has no first()",
     "list_last": "'<list>.last()' is not offered: Kubernetes' lists library (version 3)"
     " has no last()",
-    # Kubernetes has them; this runtime declares them but cannot run them (cel.@mapInsert).
+}
+NOT_RUNNABLE = {
+    # Kubernetes has them; this runtime declares them but cannot run them (cel.@mapInsert): a
+    # generated admission policy, which the API server runs, may use them.
     "@mapInsert_map_key_value": "'transformMap' is not offered: initgate's CEL runtime cannot"
     " build its map",
     "@mapInsert_map_map": "'transformMapEntry' is not offered: initgate's CEL runtime cannot"
@@ -50,12 +53,16 @@ class Problem:
     """Where in the expression (0-based code points)."""
 
 
-def problems(program: Program, *, variables: frozenset[str]) -> list[Problem]:
-    """What Kubernetes (or initgate) would refuse in `program`, in source order."""
+def problems(
+    program: Program, *, variables: frozenset[str], runnable: bool = True
+) -> list[Problem]:
+    """What Kubernetes (or initgate) would refuse in `program`, in source order; with
+    `runnable` false (a policy the API server runs), what only initgate cannot run is let be."""
     checked = program.checked
+    refused = {**NOT_OFFERED, **(NOT_RUNNABLE if runnable else {})}
     found = [
         *_free_variables(checked, variables),
-        *_calls(checked),
+        *_calls(checked, refused),
         *_opaque(checked),
         *_mixed_literals(checked),
     ]
@@ -100,14 +107,14 @@ def _free_variables(checked: tree.Checked, variables: frozenset[str]) -> Iterato
             )
 
 
-def _calls(checked: tree.Checked) -> Iterator[Problem]:
+def _calls(checked: tree.Checked, refused: dict[str, str]) -> Iterator[Problem]:
     for node in checked.nodes():
         if not isinstance(node, tree.Call):
             continue
         _, overloads = checked.references.get(node.id, ("", ()))
         for overload in overloads:
-            if overload in NOT_OFFERED and len(overloads) == 1:
-                yield Problem(NOT_OFFERED[overload], _at(checked, node))
+            if overload in refused and len(overloads) == 1:
+                yield Problem(refused[overload], _at(checked, node))
         # The pattern follows the string: `s.findAll(re, n)`, `matches(s, re)`.
         literal = _argument(node, 0 if node.target is not None else 1)
         if node.function in _PATTERNS and isinstance(literal, tree.Const):

@@ -196,9 +196,13 @@ def _literal(
     walk.used(*values, *keys)
     cost = base + sum(v.cost for v in (*values, *keys))
     sizes = [1 if _scalar(v.kind) else walk.chars(v) for v in values]
-    # `[e.name]`, a map step's: its one element is still read from the object.
-    path = values[0].path if len(values) == 1 else None
-    widest = _Value(0, "dyn", max(sizes) if path is None else None, path=path) if sizes else None
+    if len(values) == 1:
+        # `[e.name]`, a map step's, or `[value].map(name, ...)`, how Kubernetes' CEL (without
+        # cel.bind) names a value: its one element is that value, read from where it was read.
+        only = values[0]
+        size = only.size if only.path is None else None
+        return _Value(cost, kind, 1, _Value(0, only.kind, size, only.items, only.path))
+    widest = _Value(0, "dyn", max(sizes)) if sizes else None
     return _Value(cost, kind, len(values), widest)
 
 
@@ -247,8 +251,12 @@ def _comprehension(walk: _Walk, node: tree.Comprehension, scope: Mapping[str, _V
 
 
 def _appended(node: tree.Comprehension) -> tree.Node | None:
-    """The list a `map` or `filter` step appends (`accu + [x]`), or None for other loops."""
-    for candidate in tree.descendants(node.loop_step):
+    """The list a `map` or `filter` step appends (`accu + [x]`), or None for other loops. Every
+    macro names its accumulator alike (`@result`): a comprehension inside the step appends to
+    its own, not to this one's."""
+    stack: list[tree.Node] = [node.loop_step]
+    while stack:
+        candidate = stack.pop()
         if (
             isinstance(candidate, tree.Call)
             and candidate.function == "_+_"
@@ -257,6 +265,8 @@ def _appended(node: tree.Comprehension) -> tree.Node | None:
             and candidate.args[0].name == node.accu_var
         ):
             return candidate.args[1]
+        if not isinstance(candidate, tree.Comprehension):
+            stack.extend(reversed(tree.children(candidate)))
     return None
 
 
@@ -288,9 +298,12 @@ def _call(walk: _Walk, node: tree.Call, kind: str, scope: Mapping[str, _Value]) 
     if function in _INDEXING or function == "_?._":
         walk.used(*operands[1:])
         step = "*" if function in _INDEXING else _field(node)
-        path = (*first.path, step) if first.path is not None else None
         items = first.items if function in _INDEXING else None
-        return _Value(spent + 1, kind, items.size if items else None, None, path)
+        path = (*first.path, step) if first.path is not None else None
+        if items is None:
+            return _Value(spent + 1, kind, None, None, path)
+        # An element of a list built from the object is still read from it.
+        return _Value(spent + 1, kind, items.size, items.items, path or items.path)
     walk.used(*operands)
     own, size, items = _function(walk, function, kind, operands)
     if own > 1:

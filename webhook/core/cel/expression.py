@@ -63,14 +63,18 @@ def compile_checked(
     results: frozenset[str] | None,
     budget: int = cost.BUDGET,
     bounds: cost.Bounds | None = None,
+    max_length: int = MAX_LENGTH,
+    runnable: bool = True,
 ) -> Expression:
     """Compile `text` for a use that offers `variables` and expects one of `results` (any type
     when None; `dyn` is always taken: what a dynamic value is, only evaluation tells). Raises
-    `CompileError`."""
-    if len(text) > MAX_LENGTH:
-        raise CompileError(f"longer than {MAX_LENGTH:,} characters ({len(text):,})")
+    `CompileError`. `max_length` is raised, and `runnable` set false, only for text initgate
+    writes itself for the API server to run (a generated admission policy wraps a rule's whole
+    expression, and may use what Kubernetes runs and initgate's runtime cannot)."""
+    if len(text) > max_length:
+        raise CompileError(f"longer than {max_length:,} characters ({len(text):,})")
     program = compile_expression(text)
-    found = checks.problems(program, variables=variables)
+    found = checks.problems(program, variables=variables, runnable=runnable)
     if found:
         raise CompileError(found[0].message, found[0].offset + 1)
     if results is not None and program.result != "dyn" and program.result not in results:

@@ -83,6 +83,30 @@ def test_comprehensions_count_at_most_the_runtime_iterations() -> None:
     assert estimate("object.a.all(x, true)", fewer).cost == 2 + 0 + 1 + 5 * (2 + 1)
 
 
+def test_a_value_named_by_a_one_element_list_keeps_its_bounds() -> None:
+    """Kubernetes has no cel.bind: `[value].map(name, ...)[0]` names a value (the generated
+    admission policies do it everywhere), and the name is as bounded as the value."""
+    direct = "object.text.find('[0-9]+')"
+    named = "[object.text].map(t, t.find('[0-9]+'))[0]"
+    for bounds in (None, cost.Bounds(chars=100)):
+        # The list, one step of the comprehension, the index: a constant, whatever the text.
+        assert estimate(named, bounds).cost - estimate(direct, bounds).cost == 36
+    assert guards(named) == guards(direct)
+    words = "(object.a.map(x, x) + object.b.map(x, x))"
+    assert (
+        estimate(f"[{words}].map(w, w[0].find('[0-9]+') + w.join(' '))[0]").cost < cost.BUDGET * 10
+    )
+
+
+def test_a_filter_appends_its_own_elements_not_a_nested_map_s() -> None:
+    """Every macro's accumulator is `@result`: the elements of `filter(m, ...)` are the `m`s,
+    even when its condition maps something else."""
+    nested = "object.a.filter(m, object.a.map(x, x.name).size() > 0).map(m, m.name)"
+    flat = "object.a.filter(m, object.a.size() > 0).map(m, m.name)"
+    assert guards(f"{nested}.all(n, n.contains('x'))") == guards(f"{flat}.all(n, n.contains('x'))")
+    assert estimate(f"{nested}.all(n, n.contains('x'))").cost < cost.UNBOUNDED
+
+
 def test_what_nothing_bounds_costs_unbounded() -> None:
     # A string read from a variable the estimate was not told of: no guard can bound it. (Its
     # cost is a tenth of the bound, as in cel-go, where 0.1 times MaxUint64 does not saturate.)

@@ -89,7 +89,7 @@ def check_head(headers: Iterable[tuple[bytes, bytes]], limit: int) -> int | None
         )
     if declared is not None:
         # ASCII digits only (str.isdigit also takes "²", which int() refuses), and compared by
-        # length first: int() refuses more than 4300 digits, and a head may hold 64 KiB of them.
+        # length first: int() refuses more than 4300 digits, and a head may hold 16 KiB of them.
         if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(
                 400, "content-length", f"invalid Content-Length {_quoted(declared)}", close=True

@@ -26,8 +26,15 @@ $(TOOLS)/helm $(TOOLS)/kubectl $(TOOLS)/promtool $(TOOLS)/prometheus:
 setup: $(BIN)/.installed
 tools: $(TOOLS)/helm $(TOOLS)/kubectl $(TOOLS)/promtool $(TOOLS)/prometheus
 
+# `make run PORT=8444 METRICS_PORT=9091` serves on other ports (METRICS_PORT=0: no metrics). A
+# server that cannot start exits 2 and says why; on a busy port, the line after it says how.
+PORT ?= 8443
+METRICS_PORT ?= 9090
 run: setup
-	$(BIN)/initgate serve --host 127.0.0.1 --port 8443 --metrics-port 9090 --state-dir .state
+	@$(BIN)/initgate serve --host 127.0.0.1 --port $(PORT) --metrics-port $(METRICS_PORT) \
+		--state-dir .state || { status=$$?; [ $$status -ne 2 ] || echo "make run: other ports:" \
+		"make run PORT=$$(($(PORT) + 1)) METRICS_PORT=$$(($(METRICS_PORT) + 1))" \
+		"(METRICS_PORT=0: no metrics)" >&2; exit $$status; }
 
 # The summary ends with what was skipped and why (a tool missing here, such as promtool), and the
 # dependency audit's verdict (its last line: SKIPPED when no vulnerability data could be reached):

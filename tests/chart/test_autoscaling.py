@@ -3,6 +3,8 @@ replica count, never below what the PodDisruptionBudget needs to keep one replic
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.chart.render import CHART, RELEASE, Rendered, render, run_helm
@@ -19,7 +21,7 @@ def test_off_by_default_the_deployment_has_its_replica_count() -> None:
     assert rendered.one("Deployment", RELEASE)["spec"]["replicas"] == 2
 
 
-def autoscaler(rendered: Rendered) -> dict[str, object]:
+def autoscaler(rendered: Rendered) -> dict[str, Any]:
     hpa = rendered.one("HorizontalPodAutoscaler")
     for version in VERSIONS:
         validate(hpa, version)
@@ -51,7 +53,7 @@ def test_the_autoscaler_owns_the_replica_count() -> None:
     pod = deployment["spec"]["template"]["spec"]
     assert pod["containers"][0]["resources"]["requests"]["cpu"]
     budget = rendered.one("PodDisruptionBudget")
-    assert budget["spec"]["maxUnavailable"] < hpa["spec"]["minReplicas"]  # type: ignore[index]
+    assert budget["spec"]["maxUnavailable"] < hpa["spec"]["minReplicas"]
     assert budget["spec"]["selector"] == deployment["spec"]["selector"]
 
 
@@ -59,13 +61,13 @@ def test_without_a_budget_one_replica_may_be_the_floor() -> None:
     rendered = render(
         *ON, "--set", "autoscaling.minReplicas=1", "--set", "podDisruptionBudget.enabled=false"
     )
-    assert autoscaler(rendered)["spec"]["minReplicas"] == 1  # type: ignore[index]
+    assert autoscaler(rendered)["spec"]["minReplicas"] == 1
     assert rendered.of("PodDisruptionBudget") == []
 
 
 def test_a_percentage_budget_needs_two() -> None:
     rendered = render(*ON, "--set", "podDisruptionBudget.maxUnavailable=50%")
-    assert autoscaler(rendered)["spec"]["minReplicas"] == 2  # type: ignore[index]
+    assert autoscaler(rendered)["spec"]["minReplicas"] == 2
     assert rendered.one("PodDisruptionBudget")["spec"]["maxUnavailable"] == "50%"
 
 

@@ -197,19 +197,21 @@ def _not_served(request: Request, error: HTTPException) -> BadRequest:
 class CloseWhileDraining:
     """While the server drains (SIGTERM), every answer carries `connection: close`, so that each
     client opens its next connection to a replica that stays: admission answers, refusals,
-    `/readyz`'s 503 and `/healthz` alike."""
+    `/readyz`'s 503 and `/healthz` alike. Decided when the answer starts, not when the request
+    did: a request whose body was still arriving at SIGTERM is answered during the drain."""
 
     def __init__(self, app: ASGIApp, readiness: Readiness) -> None:
         self.app = app
         self.readiness = readiness
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.readiness.draining:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        readiness = self.readiness
 
         async def closing(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and readiness.draining:
                 headers = list(message.get("headers", ()))
                 if CLOSE not in headers:
                     message = {**message, "headers": [*headers, CLOSE]}

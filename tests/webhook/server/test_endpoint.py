@@ -307,3 +307,21 @@ def test_while_draining_every_answer_closes_its_connection() -> None:
         ]
     assert [a.status_code for a in answers] == [503, 200, 200, 400, 405]
     assert [a.headers.get_list("connection") for a in answers] == [["close"]] * 5
+
+
+def test_an_answer_that_starts_during_the_drain_closes_its_connection() -> None:
+    """Whether to close is decided when the answer starts: a request whose body was still on its
+    way at SIGTERM is answered during the drain, and must close too."""
+    app = create_app(ServerSettings())
+    readiness = app.state.initgate.readiness
+    body = reviews.captured_bytes("pod-create-two-init", "validate")
+
+    def chunks() -> Iterator[bytes]:
+        yield body[:100]
+        readiness.draining = True  # SIGTERM arrives while the body is on its way
+        yield body[100:]
+
+    with TestClient(app, base_url="https://testserver") as http:
+        answer = http.post("/validate", content=chunks(), headers=JSON)
+    assert answer.status_code == 200
+    assert answer.headers.get_list("connection") == ["close"]

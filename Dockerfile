@@ -2,37 +2,34 @@
 # initgate: the admission webhook image. Build: docker build -t initgate .
 # The same Python in both stages: the venv's interpreter is a symlink into the base image.
 # BUILD_IMAGE and PYTHON_IMAGE can be replaced (the image check builds from local stand-ins).
+# The build stage is the full image for its binutils (`strip`); the runtime stage is slim.
 ARG PYTHON_VERSION=3.11.14
-ARG BUILD_IMAGE=python:${PYTHON_VERSION}-slim-bookworm
+ARG BUILD_IMAGE=python:${PYTHON_VERSION}-bookworm
 ARG PYTHON_IMAGE=python:${PYTHON_VERSION}-slim-bookworm
 
 FROM ${BUILD_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHON=python
 WORKDIR /src
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# Dependencies first (cached while only the code changes): every file pinned by hash, wheels
-# only, so nothing is compiled and nothing unpinned slips in. Two venvs without pip of their own:
-# /opt/initgate, the runtime dependencies, which the image keeps; /opt/build, the build backend
-# (setuptools, requirements-build.lock), which stays in this stage.
-COPY requirements.lock requirements-build.lock ./
-RUN python -m venv --without-pip /opt/initgate \
- && python -m venv --without-pip /opt/build \
- && python -m pip --python /opt/initgate/bin/python install --require-hashes \
-      --only-binary=:all: --no-deps -r requirements.lock \
- && python -m pip --python /opt/build/bin/python install --require-hashes \
-      --only-binary=:all: --no-deps -r requirements-build.lock
+# scripts/runtime-env.sh builds /opt/initgate, the venv the image keeps, exactly as the test of
+# the runtime environment builds it. Dependencies first (cached while only the code changes):
+# every file pinned by hash, wheels only, so nothing is compiled and nothing unpinned slips in;
+# less the asyncio half of the kubernetes client and the debug information of the extensions.
+COPY requirements.lock requirements-build.lock requirements-sbom.lock ./
+COPY scripts/runtime-env.sh ./scripts/
+RUN scripts/runtime-env.sh deps /opt/initgate
 COPY pyproject.toml README.md* ./
 COPY policies ./policies
 COPY webhook ./webhook
-# The project as a wheel, built by the build venv without build isolation (nothing is downloaded
-# here), then installed into the runtime venv without dependencies: they are all in the lock.
-RUN python -m pip --python /opt/build/bin/python \
-      wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
- && python -m pip --python /opt/initgate/bin/python install --no-deps /tmp/wheels/initgate-*.whl \
- && /opt/initgate/bin/python -m compileall -q /opt/initgate/lib \
+# The project as a wheel, built by the locked build backend in a venv of its own, installed
+# without dependencies (they are all in the lock); then the SBOM of the whole venv, made by
+# cyclonedx-py from its own venv. Neither tool reaches /opt/initgate.
+RUN scripts/runtime-env.sh project /opt/initgate \
+ && scripts/runtime-env.sh sbom /opt/initgate /opt/initgate/sbom.cdx.json \
  && /opt/initgate/bin/initgate version
 
 FROM ${PYTHON_IMAGE}
@@ -47,7 +44,8 @@ LABEL org.opencontainers.image.title="initgate" \
       org.opencontainers.image.vendor="initgate" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-# Only the venv comes over: no compiler, no build tools, no wheels, no pip cache.
+# Only the venv comes over (with its SBOM, /opt/initgate/sbom.cdx.json): no compiler, no build
+# tools, no wheels, no pip, no pip cache.
 COPY --from=build /opt/initgate /opt/initgate
 ENV PATH=/opt/initgate/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup tools run test test-summary latest lint types unit integration chart audit-deps bench bench-instructions soak e2e lock manifests clean
+.PHONY: setup tools run test test-summary latest lint types unit integration chart runtime-env audit-deps bench bench-instructions soak e2e lock manifests clean
 
 # The runtime dependencies at the versions the image ships (requirements.lock, by hash), then
 # the project and its dev tools. `make latest` tests the newest releases instead.
@@ -26,13 +26,20 @@ $(TOOLS)/helm $(TOOLS)/kubectl $(TOOLS)/promtool $(TOOLS)/prometheus:
 setup: $(BIN)/.installed
 tools: $(TOOLS)/helm $(TOOLS)/kubectl $(TOOLS)/promtool $(TOOLS)/prometheus
 
+# `make run PORT=8444 METRICS_PORT=9091` serves on other ports (METRICS_PORT=0: no metrics). A
+# server that cannot start exits 2 and says why; on a busy port, the line after it says how.
+PORT ?= 8443
+METRICS_PORT ?= 9090
 run: setup
-	$(BIN)/initgate serve --host 127.0.0.1 --port 8443 --metrics-port 9090 --state-dir .state
+	@$(BIN)/initgate serve --host 127.0.0.1 --port $(PORT) --metrics-port $(METRICS_PORT) \
+		--state-dir .state || { status=$$?; [ $$status -ne 2 ] || echo "make run: other ports:" \
+		"make run PORT=$$(($(PORT) + 1)) METRICS_PORT=$$(($(METRICS_PORT) + 1))" \
+		"(METRICS_PORT=0: no metrics)" >&2; exit $$status; }
 
 # The summary ends with what was skipped and why (a tool missing here, such as promtool), and the
 # dependency audit's verdict (its last line: SKIPPED when no vulnerability data could be reached):
 # a green run that checked less than CI does says so where it is read.
-test: lint types unit integration chart audit-deps
+test: lint types unit integration chart runtime-env audit-deps
 	@$(MAKE) --no-print-directory test-summary
 
 # Each pytest run keeps its output in $(RESULTS), for the skip reasons the summary repeats.
@@ -42,8 +49,8 @@ AUDIT_VERDICT := .state/audit-deps.txt
 
 test-summary:
 	@echo "make test: tests skipped, and why:"
-	@cat $(RESULTS)/{unit,integration,chart}.log 2>/dev/null | grep '^SKIPPED' || echo "  none"
-	@echo "make test: lint, types, unit, integration and chart passed; dependency audit:" \
+	@cat $(RESULTS)/{unit,integration,chart,image}.log 2>/dev/null | grep '^SKIPPED' || echo "  none"
+	@echo "make test: lint, types, unit, integration, chart and image passed; dependency audit:" \
 		"$$(tail -n 1 $(AUDIT_VERDICT) 2>/dev/null || echo 'not run')"
 
 lint: setup
@@ -56,14 +63,20 @@ types: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(PYTEST) -m "not integration and not chart and not e2e" | tee $(RESULTS)/unit.log
+	$(PYTEST) -m "not integration and not chart and not image and not e2e" | tee $(RESULTS)/unit.log
 
-# tools: the real-Prometheus test renders the chart's alerts with helm.
-integration: setup tools
+# No tool: every test that needs helm or Prometheus is in tests/chart (tests/conftest.py holds
+# markers to folders).
+integration: setup
 	$(PYTEST) -m "integration" | tee $(RESULTS)/integration.log
 
 chart: setup tools
 	$(PYTEST) -m "chart" | tee $(RESULTS)/chart.log
+
+# The image's Python environment, built by scripts/runtime-env.sh as the Dockerfile builds it (the
+# lock less what never runs, the wheel, the SBOM), and what serve and audit do from it.
+runtime-env: setup
+	$(PYTEST) -m "image" | tee $(RESULTS)/image.log
 
 # The unit and integration suites with the newest fastapi, starlette and uvicorn on top of the
 # lock, in a venv of their own (.tools/latest): the bounds in pyproject.toml are lower bounds only.
@@ -75,7 +88,7 @@ latest: setup tools
 	$(LATEST)/bin/python -m pip install --quiet -e '.[dev]'
 	$(LATEST)/bin/python -m pip install --quiet --upgrade fastapi starlette uvicorn
 	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -iE '^(fastapi|starlette|uvicorn) '
-	$(LATEST)/bin/pytest -q -m "not chart and not e2e"
+	$(LATEST)/bin/pytest -q -m "not chart and not image and not e2e"
 
 audit-deps: setup
 	@mkdir -p $(dir $(AUDIT_VERDICT))
@@ -106,8 +119,8 @@ manifests: setup tools
 	$(BIN)/python deploy/generate.py
 
 # The image's pins, refreshed to the newest releases that pyproject.toml admits: the runtime
-# dependencies (requirements.lock) and the build backend (requirements-build.lock), every file by
-# hash, without this machine's index settings. `make lock LOCK_FLAGS=` keeps the existing pins.
+# dependencies (requirements.lock), the build backend (requirements-build.lock) and the SBOM
+# generator (requirements-sbom.lock), every file by hash, without this machine's index settings. `make lock LOCK_FLAGS=` keeps the existing pins.
 LOCK_FLAGS ?= --upgrade
 LOCK = $(BIN)/pip-compile --quiet --strip-extras --generate-hashes --no-emit-index-url \
 	--no-emit-find-links $(LOCK_FLAGS)
@@ -115,6 +128,7 @@ lock: setup
 	$(LOCK) --output-file requirements.lock pyproject.toml
 	$(LOCK) --only-build-deps --all-build-deps --allow-unsafe \
 		--output-file requirements-build.lock pyproject.toml
+	$(LOCK) --allow-unsafe --output-file requirements-sbom.lock requirements-sbom.in
 
 clean:
 	rm -rf $(VENV) .tools .state .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 import policies
+from tests.conftest import marker_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_FILES = ("__init__", "__main__")
@@ -35,3 +38,32 @@ def test_each_policy_is_one_module_named_after_its_id() -> None:
         assert module.is_file(), policy.id
         assert policy.settings.__module__ == f"policies.{module.stem}", policy.id
         assert policy.evaluate.__module__ == f"policies.{module.stem}", policy.id
+
+
+@pytest.mark.parametrize(
+    ("folder", "markers", "problem"),
+    [
+        ("chart", {"chart"}, None),
+        ("chart", {"chart", "parametrize"}, None),
+        (
+            "chart",
+            {"integration"},
+            "marked integration: every test in tests/chart/ is marked chart",
+        ),
+        (
+            "chart",
+            {"chart", "integration"},
+            "marked chart, integration: every test in tests/chart/",
+        ),
+        ("chart", set(), "marked nothing: every test in tests/chart/ is marked chart"),
+        ("image", {"image"}, None),
+        ("webhook", {"integration"}, None),
+        ("webhook", set(), None),
+        ("webhook", {"chart"}, "marked chart: such tests live in tests/chart/"),
+        ("policies", {"e2e", "integration"}, "marked e2e: such tests live in tests/e2e/"),
+    ],
+)
+def test_markers_match_folders(folder: str, markers: set[str], problem: str | None) -> None:
+    """The rule `tests/conftest.py` applies to every collected test (a mismatch stops the run)."""
+    found = marker_problem(folder, markers)
+    assert found == problem if problem is None else found is not None and found.startswith(problem)

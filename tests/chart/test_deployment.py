@@ -186,3 +186,16 @@ def test_defaults() -> None:
     assert full["containers"][0]["image"] == (
         "registry.example.com/platform/initgate:0.1.0@sha256:" + "0123456789abcdef" * 4
     )
+
+
+def test_the_head_deadline_reaches_the_server() -> None:
+    default = parser().parse_args(webhook_container(render())["args"])
+    assert default.head_timeout == 10
+    chosen = render("--set-json", "headTimeoutSeconds=2.5")
+    assert parser().parse_args(webhook_container(chosen)["args"]).head_timeout == 2.5
+    for refused in ("0", "-1"):
+        result = run_helm(
+            "template", "t", str(CHART), "--set-json", f"headTimeoutSeconds={refused}", check=False
+        )
+        assert result.returncode != 0
+        assert "headTimeoutSeconds" in result.stderr

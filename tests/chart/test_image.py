@@ -57,17 +57,33 @@ def test_build_lock_pins_the_build_backend() -> None:
     assert all(hashes >= 1 for _, hashes in locked.values())
 
 
-def test_the_build_backend_stays_in_the_build_stage() -> None:
-    """The wheel is built by the build venv; the runtime venv gets the lock and the wheel only."""
+def test_tool_locks_pin_every_file_by_hash() -> None:
+    """The build backend and the SBOM generator run at build time only, each from its lock."""
+    for lock in ("requirements-build.lock", "requirements-sbom.lock"):
+        locked = pins(lock)
+        assert locked, lock
+        assert all(hashes >= 1 for _, hashes in locked.values()), lock
+        text = (ROOT / lock).read_text()
+        assert "--index-url" not in text
+        assert "--find-links" not in text
+    assert "cyclonedx-bom" in pins("requirements-sbom.lock")
+
+
+def test_the_runtime_venv_is_built_by_the_script_the_tests_run() -> None:
+    """One way to build /opt/initgate: scripts/runtime-env.sh, which tests/image runs too. The
+    runtime venv gets the lock and the wheel only; the build backend and the SBOM generator run
+    from venvs of their own."""
     build = DOCKERFILE.split("\nFROM ", 2)[1]
     flat = " ".join(build.replace("\\\n", " ").split())
-    assert "python -m pip --python /opt/build/bin/python wheel --no-deps" in flat
-    assert "--python /opt/initgate/bin/python install --no-deps /tmp/wheels/" in build
-    commands = re.sub(r"\\\n", " ", build).split("&&")
-    runtime = [c for c in commands if "--python /opt/initgate/bin/python install" in c]
-    assert len(runtime) == 2, runtime  # the lock, then the wheel
-    assert not [c for c in runtime if "requirements-build.lock" in c]
-    assert "/opt/initgate/bin/initgate version" in build
+    assert "RUN scripts/runtime-env.sh deps /opt/initgate" in flat
+    assert "RUN scripts/runtime-env.sh project /opt/initgate" in flat
+    assert "scripts/runtime-env.sh sbom /opt/initgate /opt/initgate/sbom.cdx.json" in flat
+    assert "/opt/initgate/bin/initgate version" in flat
+    script = (ROOT / "scripts" / "runtime-env.sh").read_text()
+    installs = [line for line in script.splitlines() if '"$venv/bin/python" install' in line]
+    assert len(installs) == 2, installs  # the lock, then the wheel
+    assert not [line for line in installs if "requirements-build.lock" in line]
+    assert '--python "$build" wheel --quiet --no-deps --no-build-isolation' in script
 
 
 def test_base_image_matches_the_lock_python() -> None:
@@ -81,7 +97,7 @@ def test_base_image_matches_the_lock_python() -> None:
     assert version is not None, "the base image is pinned to a full version"
     assert version.group(1) == python.group(1)
     # Both stages run that very Python: the venv's interpreter is a symlink into the base image.
-    assert "ARG BUILD_IMAGE=python:${PYTHON_VERSION}-slim-bookworm" in DOCKERFILE
+    assert "ARG BUILD_IMAGE=python:${PYTHON_VERSION}-bookworm" in DOCKERFILE
     assert "ARG PYTHON_IMAGE=python:${PYTHON_VERSION}-slim-bookworm" in DOCKERFILE
 
 
@@ -99,8 +115,9 @@ def test_image_runs_as_the_chart_expects() -> None:
     # The runtime stage only copies the venv: no package installation, no compiler, no pip.
     assert "RUN " not in runtime
     assert re.findall(r"^COPY (.*)$", runtime, re.M) == ["--from=build /opt/initgate /opt/initgate"]
-    assert "--require-hashes" in DOCKERFILE
-    assert "--without-pip" in DOCKERFILE
+    script = (ROOT / "scripts" / "runtime-env.sh").read_text()
+    assert "--require-hashes" in script
+    assert "--without-pip" in script
     for label in ("title", "source", "version", "revision", "licenses"):
         assert f"org.opencontainers.image.{label}=" in runtime
 

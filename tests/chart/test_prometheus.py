@@ -29,7 +29,7 @@ from tests.support.prometheus import Prometheus, Series, running, tool, until
 from tests.webhook.audit.apiserver import Replay
 from webhook._version import __version__
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.chart
 
 DASHBOARD = json.loads((CHART / "dashboards" / "initgate.json").read_text())
 RATE_INTERVAL = "2m"

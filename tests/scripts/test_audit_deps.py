@@ -147,5 +147,5 @@ def test_the_make_test_summary_says_skipped() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = done.stdout.splitlines()[-1]
-    assert summary.startswith("make test: lint, types, unit, integration and chart passed")
+    assert summary.startswith("make test: lint, types, unit, integration, chart and image passed")
     assert "dependency audit: SKIPPED: " in summary

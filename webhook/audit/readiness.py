@@ -115,10 +115,10 @@ def _denials(ns: Namespace, out: TextIO) -> None:
     """What a namespace with denials has to do, and what it means for its workloads."""
     if not ns.denied:
         return
-    count = objects(len(ns.denied)) + _by(ns.denied_by)
+    count = objects(len(ns.denied))
     if ns.start is not Mode.ENFORCE:
         out.write(
-            f"{ns.name}: enforce would deny {count}; fix them first "
+            f"{ns.name}: enforce would deny {count}{_by(ns.denied_by)}; fix them first "
             f"(initgate audit --cluster --namespace {ns.name}).\n"
         )
     else:

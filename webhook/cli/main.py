@@ -20,6 +20,7 @@ from webhook.cli import configuring as config_commands
 from webhook.cli import exporting, verifying
 from webhook.cli.arguments import option
 from webhook.core.config import ConfigError
+from webhook.server.connections import HEAD_TIMEOUT
 from webhook.server.endpoint import MAX_BODY_BYTES
 from webhook.server.settings import MAX_CONNECTIONS, ServerSettings
 
@@ -42,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
             shutdown_delay=args.shutdown_delay,
             max_body_bytes=args.max_body_bytes,
             read_timeout=args.read_timeout,
+            head_timeout=args.head_timeout,
             max_connections=args.max_connections,
             reload_interval=args.reload_interval,
             log_level=args.log_level,
@@ -149,10 +151,18 @@ def parser() -> argparse.ArgumentParser:
         help="seconds a client has to send a request body whole, else 408 (default: 10)",
     )
     serve.add_argument(
+        "--head-timeout",
+        type=float,
+        default=HEAD_TIMEOUT,
+        help="seconds a connection has to send a whole request head, else it is closed "
+        f"(default: {HEAD_TIMEOUT:g})",
+    )
+    serve.add_argument(
         "--max-connections",
         type=int,
         default=MAX_CONNECTIONS,
-        help=f"requests on connections beyond this many get 503 (default: {MAX_CONNECTIONS})",
+        help="open connections beyond this many close the one waiting longest for its client "
+        f"(default: {MAX_CONNECTIONS})",
     )
     serve.add_argument(
         "--log-level",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
@@ -30,7 +30,7 @@ from webhook.server.logs import LOG
 MAX_BODY_BYTES = 7 * 1024 * 1024
 
 
-def _quoted(value: object, limit: int = 80) -> str:
+def quoted(value: object, limit: int = 80) -> str:
     """`value` for a message that goes back to the client and into the log: clipped, so that a
     client cannot make either carry megabytes it chose."""
     text = repr(value)
@@ -75,7 +75,7 @@ def check_head(headers: Iterable[tuple[bytes, bytes]], limit: int) -> int | None
         raise BadRequest(
             415,
             "content-type",
-            f"content type must be application/json, not {_quoted(content_type)}",
+            f"content type must be application/json, not {quoted(content_type)}",
             close=True,
         )
     if declared is not None and encoded:
@@ -89,10 +89,10 @@ def check_head(headers: Iterable[tuple[bytes, bytes]], limit: int) -> int | None
         )
     if declared is not None:
         # ASCII digits only (str.isdigit also takes "²", which int() refuses), and compared by
-        # length first: int() refuses more than 4300 digits, and a head may hold 64 KiB of them.
+        # length first: int() refuses more than 4300 digits, and a head may hold 16 KiB of them.
         if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(
-                400, "content-length", f"invalid Content-Length {_quoted(declared)}", close=True
+                400, "content-length", f"invalid Content-Length {quoted(declared)}", close=True
             )
         size = declared.lstrip("0") or "0"
         if len(size) > len(str(limit)) or int(size) > limit:
@@ -212,7 +212,7 @@ def decode(body: bytes) -> Request:
         raise BadRequest(
             400,
             "api-version",
-            f"unsupported apiVersion {_quoted(data.get('apiVersion'))}: initgate answers "
+            f"unsupported apiVersion {quoted(data.get('apiVersion'))}: initgate answers "
             f"{review.API_VERSION} only (admissionReviewVersions: [v1])",
         )
     plain = plain_request(data)
@@ -237,7 +237,7 @@ def problem(error: BadRequest) -> bytes:
 
 async def respond(send: Send, status: int, body: bytes, *, close: bool) -> None:
     """Send a JSON answer. `close` ends the connection after it: unread bytes of a refused body
-    stay unread, and a draining server sends its clients to a replica that stays."""
+    stay unread."""
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     if close:
         headers.append((b"connection", b"close"))
@@ -272,7 +272,8 @@ class Endpoint:
 
     Plain ASGI, not a FastAPI path operation: the body must be capped before it is read and decoded
     from the bytes as received, which leaves FastAPI's parameter and response machinery nothing to
-    do but cost time on every pod creation in the cluster. `closing` says the server is draining.
+    do but cost time on every pod creation in the cluster. (While the server drains, the app's
+    `CloseWhileDraining` closes every connection after its answer.)
     """
 
     def __init__(
@@ -282,13 +283,11 @@ class Endpoint:
         *,
         limit: int = MAX_BODY_BYTES,
         read_timeout: float = READ_TIMEOUT,
-        closing: Callable[[], bool] = lambda: False,
     ) -> None:
         self.handler = handler
         self.observer = observer
         self.limit = limit
         self.read_timeout = read_timeout
-        self.closing = closing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -307,7 +306,7 @@ class Endpoint:
             return
         except BadRequest as error:
             self.observer.bad_request(self.handler, error)
-            await respond(send, error.status, problem(error), close=error.close or self.closing())
+            await respond(send, error.status, problem(error), close=error.close)
             return
         except Disconnected:
             # Nobody reads this answer; without one the disconnect would surface as a crash.
@@ -315,7 +314,7 @@ class Endpoint:
             return
         answer = self.answer(body, started)
         # The answer first, the bookkeeping after: the API server is waiting for one, not the other.
-        await respond(send, answer.status, answer.body, close=answer.close or self.closing())
+        await respond(send, answer.status, answer.body, close=answer.close)
         self.record(answer)
 
     def answer(self, body: bytes, started: float) -> Answer:

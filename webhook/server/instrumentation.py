@@ -36,12 +36,16 @@ class Instrumentation:
         return child
 
     def bad_request(self, handler: Handler, error: BadRequest) -> None:
+        self.refused(handler.name, error)
+
+    def refused(self, webhook: str, error: BadRequest) -> None:
+        """A request to `webhook` refused before any evaluation: counted and logged."""
         self._child(self._bad_requests, self.metrics.bad_requests, error.reason).inc()
         event(
             LOG,
             "bad request",
             logging.WARNING,
-            webhook=handler.name,
+            webhook=webhook,
             status=error.status,
             problem=error.message,
         )

@@ -2,9 +2,10 @@
 
 Everything here goes through uvicorn's public configuration (`uvicorn.Config`): the serving
 certificate through `ssl_context_factory` (one SSLContext, reloaded in place), h11 with a cap on
-the request head (`h11_max_incomplete_event_size`), `limit_concurrency`, `timeout_keep_alive` and
-`timeout_graceful_shutdown`. What uvicorn does not guard is listed in docs/operations.md, with
-what covers it instead.
+the request head (`h11_max_incomplete_event_size`), wrapped by `connections` (a deadline on each
+request head, and a cap on open connections that idle clients cannot fill: through `http`, which
+takes a protocol class, and the ASGI app), `timeout_keep_alive` and `timeout_graceful_shutdown`.
+What uvicorn does not guard is listed in docs/operations.md, with what covers it instead.
 
 On SIGTERM the readiness endpoint fails at once, requests keep being served for `shutdown_delay`
 seconds (so that endpoints controllers and kube-proxy stop routing here), answers ask clients to
@@ -29,6 +30,7 @@ from prometheus_client import disable_created_metrics, start_http_server
 
 from webhook.server import logs
 from webhook.server.app import AppState, Readiness, build_state, create_app
+from webhook.server.connections import Connections
 from webhook.server.handshakes import Handshakes
 from webhook.server.logs import LOG, event
 from webhook.server.metrics import Metrics
@@ -105,20 +107,37 @@ def listen(host: str, port: int) -> socket.socket:
         ) from error
 
 
+def h11_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol class, as uvicorn itself resolves `http="h11"` (`Config.load`).
+    h11 caps the request head it buffers; httptools, uvicorn's faster parser, does not (a client
+    could fill the memory with one endless header): see docs/performance.md."""
+    probe = uvicorn.Config(_no_app, http="h11", log_config=None, lifespan="off")
+    probe.load()
+    return probe.http_protocol_class
+
+
+async def _no_app(scope: object, receive: object, send: object) -> None:
+    """The app of the configuration `h11_protocol` reads: it never serves."""
+
+
 def uvicorn_config(
-    app: object, settings: ServerSettings, context: ssl.SSLContext
+    app: object,
+    settings: ServerSettings,
+    context: ssl.SSLContext,
+    http: type[asyncio.Protocol] | str = "h11",
 ) -> uvicorn.Config:
-    """How uvicorn serves `app`: over TLS with `context`, with the guards of `settings`."""
+    """How uvicorn serves `app`: over TLS with `context`, with the guards of `settings`, by the
+    protocol `http` (h11's, or `Connections.protocol` around it)."""
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
         port=settings.port,
-        # h11 caps the request head it buffers; httptools, uvicorn's faster parser, does not (a
-        # client could fill the memory with one endless header): see docs/performance.md.
-        http="h11",
+        http=http,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         ssl_context_factory=lambda _config, _default: context,
-        limit_concurrency=settings.max_connections,
+        # Nobody proxies the API server's calls; the scope's client must be the peer, which
+        # `Connections.track` finds connections by.
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE,
         timeout_graceful_shutdown=settings.graceful_timeout,
         log_config=None,
@@ -159,7 +178,18 @@ def run(settings: ServerSettings) -> int:
         on_handshake=handshakes.completed,
     )
     state.readiness.certificate = True
-    config = uvicorn_config(create_app(settings, state=state), settings, serving.context)
+    connections = Connections(
+        head_timeout=settings.head_timeout,
+        limit=settings.max_connections,
+        closed_by=lambda reason: metrics.connections_closed.labels(reason).inc(),
+    )
+    metrics.open_connections.set_function(lambda: len(connections))
+    config = uvicorn_config(
+        connections.track(create_app(settings, state=state)),
+        settings,
+        serving.context,
+        http=connections.protocol(h11_protocol()),
+    )
     server = GracefulServer(config, readiness=state.readiness, drain=settings.shutdown_delay)
     sock = listen(settings.host, settings.port)
     metrics_server = None

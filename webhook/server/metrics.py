@@ -196,6 +196,15 @@ class Metrics(Exported):
             "Serving certificate loads and reloads, by result (success or failure).",
             ["result"],
         )
+        self.open_connections = self.gauge(
+            "initgate_open_connections", "Client connections open (TLS handshake done)."
+        )
+        self.connections_closed = self.counter(
+            "initgate_connections_closed",
+            "Connections initgate closed: no whole request head in time (head-timeout), or the "
+            "one waiting longest to make room (max-connections).",
+            ["reason"],
+        )
 
 
 class Snapshot(Collector):

@@ -9,14 +9,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from webhook.server.connections import HEAD_TIMEOUT
 from webhook.server.endpoint import MAX_BODY_BYTES, READ_TIMEOUT
 
 MAX_CONNECTIONS = 1000
-"""Requests that arrive while this many connections are open get 503 (uvicorn's
-`limit_concurrency`): the API servers of a cluster need a few dozen connections."""
-MAX_HEAD_BYTES = 64 * 1024
+"""A connection that would make more open closes the one that has kept the server waiting
+longest (see `connections`): the API servers of a cluster need a few dozen connections, and each
+idle one holds memory."""
+MAX_HEAD_BYTES = 16 * 1024
 """A request head (request line and headers) above this gets 400 and loses its connection
-(uvicorn's `h11_max_incomplete_event_size`): the API server sends well under 1 KiB."""
+(uvicorn's `h11_max_incomplete_event_size`): the API server sends well under 1 KiB. A head on its
+way holds about three times its size (TLS buffers, then h11's): at 16 KiB, a thousand of them
+take under 100 MiB, within the chart's memory limit (docs/operations.md)."""
 
 
 class ServerSettings(BaseModel):
@@ -36,7 +40,9 @@ class ServerSettings(BaseModel):
     """Where the development CA and certificate go when no certificate is given."""
     max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
     max_connections: int = Field(MAX_CONNECTIONS, ge=1)
-    """Requests that arrive while this many connections are open get 503 (each holds memory)."""
+    """Open connections beyond this close the one waiting longest for its client."""
+    head_timeout: float = Field(HEAD_TIMEOUT, gt=0)
+    """Seconds a connection has to send a whole request head, else it is closed."""
     read_timeout: float = Field(READ_TIMEOUT, gt=0)
     """Seconds a client has to send a request body whole before it gets 408."""
     reload_interval: float = Field(2.0, gt=0)

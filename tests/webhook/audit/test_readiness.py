@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from tests.webhook.audit.apiserver import Replay
-from tests.webhook.audit.test_live import serve_chart
 from webhook.audit.readinessplan import EXEMPT
 from webhook.cli.main import main
 
@@ -131,6 +130,7 @@ def test_the_table_ends_with_the_commands(
         "them first "
         "(initgate audit --cluster --namespace workloads).\n"
         f"{TEMPLATES}"
+        "workloads: objects spared by exemptions (policies.init-privileged.presets: 1).\n"
     )
 
 
@@ -157,6 +157,7 @@ def test_without_initgate_installed_it_plans_from_nothing(
         "them first "
         "(initgate audit --cluster --namespace workloads).\n"
         f"{TEMPLATES}"
+        "workloads: objects spared by exemptions (policies.init-privileged.presets: 1).\n"
     )
     status, out, err = readiness(kubeconfig, capsys, "-o", "json")
     assert (status, err) == (0, "")
@@ -189,7 +190,7 @@ def test_the_table_counts_in_words(
         "with",
     ]
     assert (
-        "chain-test: enforce would deny 1 object; fix them first "
+        "chain-test: enforce would deny 1 object (init-privileged: 1); fix them first "
         "(initgate audit --cluster --namespace chain-test)."
     ) in lines
     assert (
@@ -221,40 +222,6 @@ def test_hundreds_of_skipped_namespaces_are_counted_not_listed(
     _, out, _ = readiness(kubeconfig, capsys, "-o", "json")
     skipped = json.loads(out)["skippedNamespaces"]
     assert len([s for s in skipped if s["reason"] == "labelled initgate.io/ignore"]) == 241
-
-
-@pytest.mark.chart
-def test_the_live_configurations_give_each_namespace_its_mode(
-    replay: Replay, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The chart's configurations, as `helm install` makes them, read by default; another
-    release name is given with --webhook-configuration."""
-    serve_chart(replay, "--set", "webhooks.defaultMode=audit")
-    replay.state.labels = LABELS
-    status, out, err = readiness(kubeconfig, capsys, "-o", "json")
-    assert (status, err) == (0, "")
-    assert (json.loads(out)["installed"], json.loads(out)["webhookConfiguration"]) == (
-        True,
-        "initgate",
-    )
-    plan = by_name(out)
-    modes = {name: (ns["mode"], ns["modeFrom"]) for name, ns in plan.items()}
-    assert modes["demo"] == ("warn", "label")
-    assert modes["workloads"] == ("audit", "label")
-    assert modes["patch-test"] == ("enforce", "label")
-    assert modes["default"] == ("audit", "default")
-    assert plan["workloads"]["ifEnforced"]["denied"] == [
-        "StatefulSet db",
-        "DaemonSet node-tuner",
-        "Job migrate",
-    ]
-    assert "warn-test" not in plan
-    status, out, _ = readiness(kubeconfig, capsys, "--webhook-configuration", "shop-guard-initgate")
-    assert status == 0
-    assert out.startswith(
-        "initgate is not installed: there is no ValidatingWebhookConfiguration or\n"
-        "MutatingWebhookConfiguration shop-guard-initgate"
-    )
 
 
 def test_the_rules_that_would_deny_are_named_with_the_policies(

@@ -1,5 +1,7 @@
-"""Hostile rules and hostile objects: a rule is refused when it loads, or its evaluation is
-bounded, on any object. Nothing raises past the engine, nothing runs for long.
+"""Hostile rules and hostile objects: a rule is refused when it loads, or its evaluation ends,
+on any object, with a value or an evaluation error: nothing else escapes. Ending is all this
+asserts (a hang fails on the suite's timeout): how long a bounded rule takes is `make bench`'s
+to say, never a timed test's.
 
 The estimate assumes lists of at most 1,000 entries and strings of at most 65,536 characters
 (names 317); objects beyond are not evaluated (a policy error). So the worst objects that are
@@ -9,7 +11,6 @@ evaluated sit exactly at those bounds, and every expression that loads must fini
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 import pytest
@@ -19,10 +20,6 @@ from hypothesis import strategies as st
 from webhook.core.cel.environment import CompileError, EvaluationError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.rules import CONTAINER_VARIABLES
-
-WORST_SECONDS = 1.0
-"""What one evaluation of an expression within the budget may take here, at most (measured on
-this 2-core machine under load: the worst seen is about a tenth of it)."""
 
 BIG = "x" * 65536
 ENV = [{"name": "E" * 317, "value": BIG[:3000]} for _ in range(1000)]
@@ -80,21 +77,20 @@ HOSTILE = [
 ]
 
 
-def _run(text: str, data: dict[str, Any]) -> float:
+def _run(text: str, data: dict[str, Any]) -> None:
+    """Evaluate `text` on `data`: it ends with a value or an evaluation error."""
     expression = compile_checked(text, variables=CONTAINER_VARIABLES, results=frozenset(("bool",)))
-    started = time.perf_counter()
     with contextlib.suppress(EvaluationError):
         expression.evaluate(data)
-    return time.perf_counter() - started
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_a_hostile_expression_is_refused_or_bounded(text: str) -> None:
     try:
-        spent = max(_run(text, WORST), _run(text, BEYOND))
+        _run(text, WORST)
+        _run(text, BEYOND)
     except CompileError:
         return
-    assert spent < WORST_SECONDS, text
 
 
 _PARTS = st.sampled_from(
@@ -136,11 +132,8 @@ def expressions(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions())
 def test_composed_expressions_are_refused_or_bounded(text: str) -> None:
-    try:
-        spent = _run(text, WORST)
-    except CompileError:
-        return
-    assert spent < WORST_SECONDS, text
+    with contextlib.suppress(CompileError):
+        _run(text, WORST)
 
 
 def test_the_table_is_not_refused_wholesale() -> None:

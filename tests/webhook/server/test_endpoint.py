@@ -256,3 +256,72 @@ def test_bad_requests_are_counted_by_reason(client: TestClient) -> None:
     )
     assert count is not None
     assert count >= 1
+
+
+def bad_requests(client: TestClient, reason: str) -> float:
+    metrics: Metrics = client.app.state.initgate.metrics  # type: ignore[attr-defined]
+    return metrics.registry.get_sample_value("initgate_bad_requests_total", {"reason": reason}) or 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "reason", "counted"),
+    [
+        ("POST", "/validate/off", 404, "not-found", True),
+        ("POST", "/mutate/enforce/x", 404, "not-found", True),
+        ("POST", "/validate/", 404, "not-found", True),  # not a redirect
+        ("GET", "/validate", 405, "method-not-allowed", True),
+        ("PUT", "/mutate/warn", 405, "method-not-allowed", True),
+        ("GET", "/favicon.ico", 404, "not-found", False),
+        ("POST", "/readyz", 405, "method-not-allowed", False),
+    ],
+)
+def test_paths_and_methods_not_served_get_a_status(
+    client: TestClient, method: str, path: str, status: int, reason: str, counted: bool
+) -> None:
+    """A Status like every other refusal; under /validate and /mutate, where only the API server
+    should call, also counted as a bad request (the InitgateAdmissionErrors alert reads it)."""
+    before = bad_requests(client, reason)
+    answer = client.request(method, path, content=b"{}", headers=JSON)
+    assert answer.status_code == status
+    error = status_of(answer)
+    assert error["reason"] == reason
+    assert repr(path) in error["message"]
+    if status == 405:
+        assert answer.headers["allow"] in error["message"]
+    else:
+        assert "POST /validate and /mutate" in error["message"]
+    assert bad_requests(client, reason) == before + counted
+
+
+def test_while_draining_every_answer_closes_its_connection() -> None:
+    app = create_app(ServerSettings())
+    with TestClient(app, base_url="https://testserver") as http:
+        assert "connection" not in http.get("/readyz").headers
+        app.state.initgate.readiness.draining = True
+        answers = [
+            http.get("/readyz"),
+            http.get("/healthz"),
+            http.post("/validate", json=reviews.captured("pod-create-two-init", "validate")),
+            http.post("/mutate", content=b"nope", headers=JSON),
+            http.get("/validate"),
+        ]
+    assert [a.status_code for a in answers] == [503, 200, 200, 400, 405]
+    assert [a.headers.get_list("connection") for a in answers] == [["close"]] * 5
+
+
+def test_an_answer_that_starts_during_the_drain_closes_its_connection() -> None:
+    """Whether to close is decided when the answer starts: a request whose body was still on its
+    way at SIGTERM is answered during the drain, and must close too."""
+    app = create_app(ServerSettings())
+    readiness = app.state.initgate.readiness
+    body = reviews.captured_bytes("pod-create-two-init", "validate")
+
+    def chunks() -> Iterator[bytes]:
+        yield body[:100]
+        readiness.draining = True  # SIGTERM arrives while the body is on its way
+        yield body[100:]
+
+    with TestClient(app, base_url="https://testserver") as http:
+        answer = http.post("/validate", content=chunks(), headers=JSON)
+    assert answer.status_code == 200
+    assert answer.headers.get_list("connection") == ["close"]

@@ -1,8 +1,7 @@
 """Clients that try to hold the server: bodies over the cap (declared or streamed), bodies never
 finished, heads too large, heads sent a byte at a time, connections that say nothing. Bodies are
-capped and timed (413, 408), heads are capped (uvicorn's h11), and none of them slows down the
-other clients. uvicorn sets no deadline on a head or on a silent connection: docs/operations.md
-says what covers that instead."""
+capped and timed (413, 408), heads are capped (uvicorn's h11) and timed (`test_connections.py`),
+and none of them slows down the other clients."""
 
 from __future__ import annotations
 
@@ -137,7 +136,7 @@ def test_a_head_sent_a_byte_at_a_time_blocks_no_one(served: server.Served) -> No
     assert max(latencies) < 1.0
     answer = outcome["answer"]
     assert isinstance(answer, raw.Answer), answer
-    assert answer.status == 200  # no head deadline: a slow client is served in the end
+    assert answer.status == 200  # within the head deadline (10 s), a slow client is served
 
 
 def test_a_body_never_finished_gets_408(served: server.Served) -> None:
@@ -159,8 +158,8 @@ def test_a_body_never_finished_gets_408(served: server.Served) -> None:
 
 
 def test_silent_connections_block_no_one(served: server.Served) -> None:
-    """They are held (uvicorn closes a connection only once it has been idle after an answer) and
-    each counts against --max-connections; meanwhile everyone else is served."""
+    """They are held until the head deadline (`test_connections.py`); meanwhile everyone else
+    is served."""
     silent = [served.connect() for _ in range(50)]
     try:
         assert max(_latencies(served, 20)) < 1.0
@@ -169,7 +168,23 @@ def test_silent_connections_block_no_one(served: server.Served) -> None:
             connection.close()
 
 
-def test_a_head_over_64_kib_gets_400_and_is_not_kept(served: server.Served) -> None:
+def test_a_head_of_15_kib_is_served(served: server.Served) -> None:
+    """A client with a large bearer token and many headers is still well inside the head cap."""
+    padding = {f"x_pad_{n}": "a" * 1000 for n in range(15)}
+    with served.connect() as connection:
+        connection.sendall(
+            raw.head(
+                "/validate",
+                content_type="application/json",
+                content_length=str(len(REVIEW)),
+                **padding,
+            )
+            + REVIEW
+        )
+        assert raw.read_answer(connection).status == 200
+
+
+def test_a_head_over_16_kib_gets_400_and_is_not_kept(served: server.Served) -> None:
     before = served.rss()
     with served.connect() as connection:
         padding = {f"x_pad_{n}": "a" * 1000 for n in range(1000)}  # a megabyte of headers

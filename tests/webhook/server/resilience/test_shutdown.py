@@ -102,6 +102,7 @@ def test_sigterm_drains_finishes_in_flight_requests_and_exits_0(tmp_path: Path) 
             ready = fresh(served, "GET", "/readyz")
             assert ready.status_code == 503
             assert ready.json()["problems"] == ["shutting down"]
+            assert ready.headers["connection"] == "close"
             during = fresh(served, "POST", "/validate")
             assert during.status_code == 200
             assert during.headers["connection"] == "close"

@@ -6,6 +6,8 @@ environment loads the same libraries, and these checks hold it to the same langu
   expressions, durations and timestamps written as literals.
 - What only initgate's implementation could tell apart: fields of an opaque value
   (`quantity('1').value`) and messages built by name (`kubernetes.Quantity{}`).
+- What only a MutatingAdmissionPolicy offers (`JSONPatch{...}`, `jsonpatch.escapeKey`), unless
+  the caller compiles one's expressions.
 - Variables the expression's use does not offer (a rule has no `oldObject`).
 """
 
@@ -21,8 +23,10 @@ from webhook.core.cel.environment import (
     Program,
     activation,
     compile_expression,
+    message_types,
     opaque_types,
 )
+from webhook.core.cel.jsonpatch_lib import PATCH_ONLY
 from webhook.core.cel.library import LibraryError
 from webhook.core.cel.regex_lib import compiled
 
@@ -42,13 +46,17 @@ class Problem:
     """Where in the expression (0-based code points)."""
 
 
-def problems(program: Program, *, variables: frozenset[str]) -> list[Problem]:
-    """What Kubernetes (or initgate) would refuse in `program`, in source order."""
+def problems(
+    program: Program, *, variables: frozenset[str], patches: bool = False
+) -> list[Problem]:
+    """What Kubernetes (or initgate) would refuse in `program`, in source order. `patches`: the
+    expression is a MutatingAdmissionPolicy's, which may build `JSONPatch` values and call
+    `jsonpatch.escapeKey`."""
     checked = program.checked
     found = [
         *_free_variables(checked, variables),
-        *_calls(checked),
-        *_opaque(checked),
+        *_calls(checked, patches=patches),
+        *_opaque(checked, patches=patches),
         *_mixed_literals(checked),
     ]
     return sorted(found, key=lambda p: p.offset)
@@ -92,10 +100,12 @@ def _free_variables(checked: tree.Checked, variables: frozenset[str]) -> Iterato
             )
 
 
-def _calls(checked: tree.Checked) -> Iterator[Problem]:
+def _calls(checked: tree.Checked, *, patches: bool) -> Iterator[Problem]:
     for node in checked.nodes():
         if not isinstance(node, tree.Call):
             continue
+        if node.function in PATCH_ONLY and not patches:
+            yield Problem(_ONLY_MUTATING.format(f"'{node.function}'"), _at(checked, node))
         _, overloads = checked.references.get(node.id, ("", ()))
         for overload in overloads:
             if overload in NOT_IN_KUBERNETES and len(overloads) == 1:
@@ -131,13 +141,21 @@ def _literal_problem(function: str, text: str) -> str:
     return ""
 
 
-def _opaque(checked: tree.Checked) -> Iterator[Problem]:
+_ONLY_MUTATING = "{} is only offered to a MutatingAdmissionPolicy's expressions"
+
+
+def _opaque(checked: tree.Checked, *, patches: bool) -> Iterator[Problem]:
     opaque = opaque_types()
+    buildable = message_types() if patches else frozenset()
     for node in checked.nodes():
         if isinstance(node, tree.Select) and checked.types.get(node.operand.id) in opaque:
             kind = checked.types[node.operand.id]
             yield Problem(f"a {kind} has no fields; use its functions", _at(checked, node))
-        if isinstance(node, tree.CreateStruct) and node.message:
+        if isinstance(node, tree.CreateStruct) and node.message in buildable:
+            continue
+        if isinstance(node, tree.CreateStruct) and node.message in PATCH_ONLY:
+            yield Problem(_ONLY_MUTATING.format(node.message), _at(checked, node))
+        elif isinstance(node, tree.CreateStruct) and node.message:
             yield Problem(f"{node.message} values cannot be built by name", _at(checked, node))
 
 

@@ -63,14 +63,16 @@ def compile_checked(
     results: frozenset[str] | None,
     budget: int = cost.BUDGET,
     bounds: cost.Bounds | None = None,
+    patches: bool = False,
 ) -> Expression:
     """Compile `text` for a use that offers `variables` and expects one of `results` (any type
-    when None; `dyn` is always taken: what a dynamic value is, only evaluation tells). Raises
+    when None; `dyn` is always taken: what a dynamic value is, only evaluation tells). `patches`:
+    a MutatingAdmissionPolicy's expression, which may build `JSONPatch` values. Raises
     `CompileError`."""
     if len(text) > MAX_LENGTH:
         raise CompileError(f"longer than {MAX_LENGTH:,} characters ({len(text):,})")
     program = compile_expression(text)
-    found = checks.problems(program, variables=variables)
+    found = checks.problems(program, variables=variables, patches=patches)
     if found:
         raise CompileError(found[0].message, found[0].offset + 1)
     if results is not None and program.result != "dyn" and program.result not in results:

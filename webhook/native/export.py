@@ -15,26 +15,15 @@ from typing import Any
 
 from policies.base import Mode
 from policies.policy import PolicySettings
-from webhook.core.cel.environment import CompileError
-from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
 from webhook.native import bindings, builders, literals, pods, unbounded
 from webhook.native.builders import Expression
+from webhook.native.compiling import NO_LIMIT, POLICY_VARIABLES, GenerationError, Text, check
 from webhook.native.literals import Setting
 
-POLICY_VARIABLES = frozenset(
-    ("object", "oldObject", "request", "params", "namespaceObject", "variables")
-)
-"""What a ValidatingAdmissionPolicy's expressions may read."""
-NO_LIMIT = 2**62
-"""The generated expressions are not held to the rules' budget: the API server meters them
-itself (docs/native-policies.md); their cost is reported by `make bench`."""
+__all__ = ["NO_LIMIT", "POLICY_VARIABLES", "Export", "GenerationError", "Options", "generate"]
 OLDEST = (1, 30)
 NEWEST = (1, 36)
-
-
-class GenerationError(ValueError):
-    """A generated expression that does not compile: a bug of initgate's, not of the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,21 +170,19 @@ def _compiled(
     validations: Sequence[dict[str, str]],
 ) -> None:
     """Compile every expression as the API server would (a bug here is initgate's)."""
-    texts = [
-        *((c["name"], c["expression"], frozenset(("bool",))) for c in conditions),
-        *((v["name"], v["expression"], None) for v in variables),
-        *(
-            (f"validations[{i}].{key}", v[key], frozenset((result,)))
-            for i, v in enumerate(validations)
-            for key, result in (("expression", "bool"), ("messageExpression", "string"))
-            if key in v
-        ),
-    ]
-    for where, text, results in texts:
-        try:
-            compile_checked(text, variables=POLICY_VARIABLES, results=results, budget=NO_LIMIT)
-        except CompileError as error:
-            raise GenerationError(f"{policy_id}: {where}: {error}\n{text}") from None
+    check(
+        policy_id,
+        [
+            *(Text(c["name"], c["expression"], frozenset(("bool",))) for c in conditions),
+            *(Text(f"variables.{v['name']}", v["expression"]) for v in variables),
+            *(
+                Text(f"validations[{i}].{key}", v[key], frozenset((result,)))
+                for i, v in enumerate(validations)
+                for key, result in (("expression", "bool"), ("messageExpression", "string"))
+                if key in v
+            ),
+        ],
+    )
 
 
 def modes(config: Config) -> dict[str, Mode]:

@@ -1,0 +1,141 @@
+"""The API server's side the tests run generated mutating policies on: JSON Patch as
+evanphx/json-patch v4 applies it, failurePolicy, reinvocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support import json_patch
+from tests.support.admission_policies import request_for
+from tests.support.mutating_policies import mutate
+from tests.support.reviews import pod
+
+LABELS = {"kubernetes.io/metadata.name": "demo"}
+
+
+DOC = {"spec": {"containers": [{"name": "a"}], "labels": {"x": "1"}}}
+
+
+@pytest.mark.parametrize(
+    ("ops", "expected"),
+    [
+        pytest.param(
+            [{"op": "add", "path": "/spec/containers/-", "value": {"name": "b"}}],
+            {"spec": {"containers": [{"name": "a"}, {"name": "b"}], "labels": {"x": "1"}}},
+            id="append",
+        ),
+        pytest.param(
+            [{"op": "add", "path": "/spec/containers/0", "value": {"name": "z"}}],
+            {"spec": {"containers": [{"name": "z"}, {"name": "a"}], "labels": {"x": "1"}}},
+            id="insert",
+        ),
+        pytest.param(
+            [{"op": "add", "path": "/spec/containers/-1", "value": {"name": "z"}}],
+            {"spec": {"containers": [{"name": "a"}, {"name": "z"}], "labels": {"x": "1"}}},
+            id="negative-index",
+        ),
+        pytest.param(
+            [{"op": "add", "path": "/spec/labels/a~1b", "value": "2"}],
+            {"spec": {"containers": [{"name": "a"}], "labels": {"x": "1", "a/b": "2"}}},
+            id="escaped-key",
+        ),
+        pytest.param(
+            [{"op": "add", "path": "/spec/annotations/x", "value": "1"}],
+            json_patch.PatchFailedError,
+            id="add-needs-a-parent",
+        ),
+        pytest.param(
+            [{"op": "replace", "path": "/spec/labels/y", "value": "1"}],
+            json_patch.PatchFailedError,
+            id="replace-needs-a-member",
+        ),
+        pytest.param(
+            [{"op": "test", "path": "/spec/labels/x", "value": 1}],
+            json_patch.TestFailedError,
+            id="test-compares-json",
+        ),
+        pytest.param(
+            [{"op": "test", "path": "/spec/labels/y", "value": None}],
+            DOC,
+            id="test-absent-is-null",
+        ),
+    ],
+)
+def test_the_harness_applies_json_patch_as_evanphx_v4(ops: Any, expected: Any) -> None:
+    if isinstance(expected, type):
+        with pytest.raises(expected):
+            json_patch.apply(DOC, ops)
+    else:
+        assert json_patch.apply(DOC, ops) == expected
+
+
+def _policy(expression: str, *, failure: str = "Fail") -> list[dict[str, Any]]:
+    spec = {
+        "failurePolicy": failure,
+        "reinvocationPolicy": "IfNeeded",
+        "matchConstraints": {
+            "resourceRules": [{"apiGroups": [""], "operations": ["CREATE"], "resources": ["pods"]}]
+        },
+        "mutations": [{"patchType": "JSONPatch", "jsonPatch": {"expression": expression}}],
+    }
+    binding = {"policyName": "p", "matchResources": {"namespaceSelector": {}}}
+    return [
+        {"kind": "MutatingAdmissionPolicy", "metadata": {"name": "p"}, "spec": spec},
+        {"kind": "MutatingAdmissionPolicyBinding", "metadata": {"name": "b"}, "spec": binding},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "failure", "labelled", "errors"),
+    [
+        pytest.param(
+            "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'a': 'b'}}]",
+            "Fail",
+            {"a": "b"},
+            0,
+            id="applied",
+        ),
+        pytest.param(
+            "[JSONPatch{op: 'test', path: '/metadata/name', value: 'other'},"
+            " JSONPatch{op: 'add', path: '/metadata/labels', value: {'a': 'b'}}]",
+            "Fail",
+            None,
+            0,
+            id="failing-test-skips-silently",
+        ),
+        pytest.param(
+            "[JSONPatch{op: 'add', path: '/metadata/labels/a', value: 'b'}]",
+            "Fail",
+            None,
+            1,
+            id="missing-parent-fails",
+        ),
+        pytest.param(
+            "[JSONPatch{op: 'add', path: '/metadata/labels/a', value: 'b'}]",
+            "Ignore",
+            None,
+            0,
+            id="ignored-failure",
+        ),
+        pytest.param("object.spec.nothing", "Fail", None, 1, id="evaluation-error"),
+    ],
+)
+def test_the_harness_runs_mutations_as_the_api_server(
+    expression: str, failure: str, labelled: Any, errors: int
+) -> None:
+    review = request_for(pod())
+    mutation = mutate(_policy(expression, failure=failure), review, LABELS)
+    assert mutation.object["metadata"].get("labels") == labelled
+    assert len(mutation.errors) == errors
+
+
+def test_the_harness_reinvokes_once_when_a_round_changed_something() -> None:
+    counter = (
+        "[JSONPatch{op: 'add', path: '/metadata/labels',"
+        " value: {'n': string(int(object.metadata.?labels.?n.orValue('0')) + 1)}}]"
+    )
+    review = request_for(pod())
+    mutation = mutate(_policy(counter), review, LABELS)
+    assert (mutation.object["metadata"]["labels"], mutation.changed) == ({"n": "2"}, ["p", "p"])

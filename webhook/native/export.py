@@ -16,7 +16,7 @@ from typing import Any
 from policies.base import Mode
 from policies.policy import PolicySettings
 from webhook.core.config import Config
-from webhook.native import bindings, builders, literals, pods, unbounded
+from webhook.native import bindings, builders, literals, mutating, pods, resources, unbounded
 from webhook.native.builders import Expression
 from webhook.native.compiling import NO_LIMIT, POLICY_VARIABLES, GenerationError, Text, check
 from webhook.native.literals import Setting
@@ -69,6 +69,17 @@ _VALIDATING: dict[str, Generator] = {
     ),
 }
 
+MutatingGenerator = Callable[[Config, Any], mutating.Mutating]
+
+_MUTATING: dict[str, MutatingGenerator] = {
+    resources.ID: lambda _config, s: resources.generate(s),
+}
+PREVIEW_NOTE = (
+    "mutating policies in warn or audit mode: a ValidatingAdmissionPolicy of the same name warns "
+    "or records what they would set; the operations themselves (the webhook's would-patch "
+    "audit annotation) are not carried"
+)
+
 
 def generate(config: Config, options: Options | None = None) -> Export:
     """The objects for `config`, and notes on what they leave out."""
@@ -92,6 +103,8 @@ def generate(config: Config, options: Options | None = None) -> Export:
             policy_settings=policy_settings,
             generator=generator,
         )
+    for policy_id, made_by in _MUTATING.items():
+        _mutating(export, config=config, options=options, policy_id=policy_id, generator=made_by)
     return export
 
 
@@ -123,20 +136,7 @@ def _validating(
         *(s.variable() for s in values),
         *made.variables,
     ]
-    where = ("policies", policy_id, "exemptions")
-    conditions = [
-        pods.CHANGED,
-        *(
-            c.condition()
-            for c in literals.who(config.exemptions, "exempt", options.now, ("exemptions",))
-        ),
-        *(
-            c.condition()
-            for c in literals.who(
-                policy_settings.exemptions, f"{policy_id}-exempt", options.now, where
-            )
-        ),
-    ]
+    conditions = [pods.CHANGED, *_who(config, options, policy_id, policy_settings)]
     _compiled(policy_id, conditions, variables, made.validations)
     export.objects.append(
         builders.validating_policy(
@@ -163,6 +163,68 @@ def _validating(
         )
 
 
+def _who(
+    config: Config, options: Options, policy_id: str, policy_settings: PolicySettings
+) -> list[Expression]:
+    """matchConditions: the namespaces, users and groups exempt from every policy, then from
+    this one."""
+    where = ("policies", policy_id, "exemptions")
+    return [
+        *(
+            c.condition()
+            for c in literals.who(config.exemptions, "exempt", options.now, ("exemptions",))
+        ),
+        *(
+            c.condition()
+            for c in literals.who(
+                policy_settings.exemptions, f"{policy_id}-exempt", options.now, where
+            )
+        ),
+    ]
+
+
+def _mutating(
+    export: Export,
+    *,
+    config: Config,
+    options: Options,
+    policy_id: str,
+    generator: MutatingGenerator,
+) -> None:
+    policy_settings = config.policy(policy_id)
+    bound = bindings.caps(literals.mode(config, policy_settings))
+    if not bound:
+        export.notes.append(f"{policy_id}: mode off, no policy generated")
+        return
+    if options.kubernetes < mutating.MINIMUM:
+        version = ".".join(map(str, options.kubernetes))
+        export.notes.append(
+            f"{policy_id}: MutatingAdmissionPolicies need Kubernetes 1.36 (generating for "
+            f"{version}); left to the webhook"
+        )
+        return
+    made = generator(config, policy_settings)
+    values = [literals.exemptions(config, policy_settings, options.now, policy=policy_id)]
+    objects = mutating.Objects(
+        name=f"{options.prefix}-{policy_id}",
+        policy=policy_id,
+        failure_policy="Fail" if config.on_policy_error == "deny" else "Ignore",
+        conditions=_who(config, options, policy_id, policy_settings),
+        variables=[
+            *mutating.shared(mounts=made.mounts),
+            *(s.variable() for s in [*values, *made.settings]),
+            *made.variables,
+        ],
+        made=made,
+        extra_labels=options.extra_labels,
+    )
+    check(policy_id, mutating.texts(objects))
+    export.notes.extend(made.notes)
+    if any(capped is not Mode.ENFORCE for _, capped in bound) and PREVIEW_NOTE not in export.notes:
+        export.notes.append(PREVIEW_NOTE)
+    export.objects.extend(mutating.build(objects, bound, options.routing.selector))
+
+
 def _compiled(
     policy_id: str,
     conditions: Sequence[Expression],
@@ -187,4 +249,7 @@ def _compiled(
 
 def modes(config: Config) -> dict[str, Mode]:
     """Each generated policy's own mode (before a namespace caps it)."""
-    return {policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING}
+    return {
+        policy_id: literals.mode(config, config.policy(policy_id))
+        for policy_id in (*_VALIDATING, *_MUTATING)
+    }

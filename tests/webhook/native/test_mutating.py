@@ -1,5 +1,6 @@
-"""The API server's side the tests run generated mutating policies on: JSON Patch as
-evanphx/json-patch v4 applies it, failurePolicy, reinvocation."""
+"""The generated mutating policies as objects (which exist for which modes and versions, what
+they are bound with, valid for Kubernetes 1.36), and the API server's side the tests run them
+on: JSON Patch as evanphx/json-patch v4 applies it, failurePolicy, reinvocation."""
 
 from __future__ import annotations
 
@@ -7,12 +8,96 @@ from typing import Any
 
 import pytest
 
-from tests.support import json_patch
+from tests.support import json_patch, kube
 from tests.support.admission_policies import request_for
 from tests.support.mutating_policies import mutate
 from tests.support.reviews import pod
+from webhook.core.config import Config
+from webhook.native.export import Options, generate
+from webhook.native.mutating import PATCH
 
 LABELS = {"kubernetes.io/metadata.name": "demo"}
+
+
+def _kinds(config: dict[str, Any], kubernetes: tuple[int, int] = (1, 36)) -> list[str]:
+    objects = generate(Config.model_validate(config), Options(kubernetes=kubernetes)).objects
+    return [
+        f"{o['kind']} {o['metadata']['name']}"
+        for o in objects
+        if o["metadata"]["labels"]["initgate.io/policy"] == "default-resources"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "kinds"),
+    [
+        pytest.param(
+            {},
+            [
+                "MutatingAdmissionPolicy initgate-default-resources",
+                "MutatingAdmissionPolicyBinding initgate-default-resources-enforce",
+                "ValidatingAdmissionPolicy initgate-default-resources",
+                "ValidatingAdmissionPolicyBinding initgate-default-resources-warn",
+                "ValidatingAdmissionPolicyBinding initgate-default-resources-audit",
+            ],
+            id="enforce-everywhere-it-may",
+        ),
+        pytest.param(
+            {"mode": "warn"},
+            [
+                "ValidatingAdmissionPolicy initgate-default-resources",
+                "ValidatingAdmissionPolicyBinding initgate-default-resources-enforce",
+                "ValidatingAdmissionPolicyBinding initgate-default-resources-warn",
+                "ValidatingAdmissionPolicyBinding initgate-default-resources-audit",
+            ],
+            id="warn-mutates-nowhere",
+        ),
+        pytest.param({"policies": {"default-resources": {"mode": "off"}}}, [], id="off"),
+    ],
+)
+def test_a_map_is_bound_only_where_the_policy_enforces(
+    config: dict[str, Any], kinds: list[str]
+) -> None:
+    assert _kinds(config) == kinds
+
+
+def test_before_kubernetes_1_36_no_map_and_a_note() -> None:
+    export = generate(Config.model_validate({}), Options(kubernetes=(1, 35)))
+    assert not [o for o in export.objects if o["kind"].startswith("Mutating")]
+    assert (
+        "default-resources: MutatingAdmissionPolicies need Kubernetes 1.36 (generating for "
+        "1.35); left to the webhook"
+    ) in export.notes
+
+
+def test_what_warn_and_audit_do_not_carry_is_noted() -> None:
+    notes = generate(Config.model_validate({})).notes
+    assert any("would-patch audit annotation" in note for note in notes)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"mode": "warn"}, {"onPolicyError": "deny", "exemptions": {"users": ["ci-*"]}}],
+)
+def test_every_object_is_valid_for_kubernetes_1_36(config: dict[str, Any]) -> None:
+    for obj in generate(Config.model_validate(config)).objects:
+        kube.validate(obj, "1.36")
+
+
+def test_the_map_reinvokes_and_patches_pods_only() -> None:
+    policy = next(
+        o
+        for o in generate(Config.model_validate({})).objects
+        if o["kind"] == "MutatingAdmissionPolicy"
+    )
+    spec = policy["spec"]
+    assert spec["reinvocationPolicy"] == "IfNeeded"
+    assert spec["failurePolicy"] == "Ignore"  # onPolicyError: allow
+    assert spec["mutations"] == [{"patchType": "JSONPatch", "jsonPatch": {"expression": PATCH}}]
+    assert {r["resources"][0] for r in spec["matchConstraints"]["resourceRules"]} == {
+        "pods",
+        "pods/ephemeralcontainers",
+    }
 
 
 DOC = {"spec": {"containers": [{"name": "a"}], "labels": {"x": "1"}}}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from webhook.core.cel.cost import UNBOUNDED
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 
@@ -13,9 +14,11 @@ POLICY_VARIABLES = frozenset(
     ("object", "oldObject", "request", "params", "namespaceObject", "variables")
 )
 """What an admission policy's expressions may read."""
-NO_LIMIT = 2**62
-"""The generated expressions are not held to the rules' budget: the API server meters them
-itself (docs/native-policies.md); their cost is reported by `make bench`."""
+NO_LIMIT = UNBOUNDED
+"""The generated expressions are not held to a budget, not even to a bound initgate's estimator
+can prove (it cannot bound `lists.range(size(x))`): the API server never estimates a policy's
+cost when it is written, only meters each evaluation (docs/native-policies.md); their cost is
+reported by `make bench`."""
 
 
 class GenerationError(ValueError):

@@ -16,7 +16,16 @@ from typing import Any
 from policies.base import Mode
 from policies.policy import PolicySettings
 from webhook.core.config import Config
-from webhook.native import bindings, builders, literals, mutating, pods, resources, unbounded
+from webhook.native import (
+    bindings,
+    builders,
+    literals,
+    mutating,
+    pods,
+    resources,
+    sizelimit,
+    unbounded,
+)
 from webhook.native.builders import Expression
 from webhook.native.compiling import NO_LIMIT, POLICY_VARIABLES, GenerationError, Text, check
 from webhook.native.literals import Setting
@@ -73,6 +82,7 @@ MutatingGenerator = Callable[[Config, Any], mutating.Mutating]
 
 _MUTATING: dict[str, MutatingGenerator] = {
     resources.ID: lambda _config, s: resources.generate(s),
+    sizelimit.ID: lambda _config, s: sizelimit.generate(s),
 }
 PREVIEW_NOTE = (
     "mutating policies in warn or audit mode: a ValidatingAdmissionPolicy of the same name warns "

@@ -22,6 +22,7 @@ from webhook.native import (
     literals,
     mutating,
     pods,
+    readonly,
     resources,
     sizelimit,
     unbounded,
@@ -83,6 +84,7 @@ MutatingGenerator = Callable[[Config, Any], mutating.Mutating]
 _MUTATING: dict[str, MutatingGenerator] = {
     resources.ID: lambda _config, s: resources.generate(s),
     sizelimit.ID: lambda _config, s: sizelimit.generate(s),
+    readonly.ID: lambda _config, s: readonly.generate(s),
 }
 PREVIEW_NOTE = (
     "mutating policies in warn or audit mode: a ValidatingAdmissionPolicy of the same name warns "

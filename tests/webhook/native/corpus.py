@@ -58,6 +58,16 @@ def realistic() -> list[tuple[str, dict[str, Any]]]:
     return [(name, review_of(request_for(build()))) for name, build in REALISTIC.items()]
 
 
+def cases(own: Mapping[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """A policy's own pods (created in `demo`), then the realistic ones and the captured reviews:
+    the requests a proof runs on, named."""
+    return [
+        *((name, review_of(request_for(obj))) for name, obj in own.items()),
+        *realistic(),
+        *captured(),
+    ]
+
+
 def alone(policy: str, config: Mapping[str, Any]) -> Config:
     """`config` with the other mutating policies off: one policy's proof."""
     policies = {p: {"mode": "off"} for p in MUTATING if p != policy}

@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 
 from policies.base import Mode
-from tests.support.admission_policies import request_for
-from tests.support.mutations import review_of
 from tests.support.reviews import pod
-from tests.webhook.native.corpus import CAPS, alone, captured, realistic, same
+from tests.webhook.native.corpus import CAPS, alone, cases, same
 
 ID = "default-resources"
 EXTENDED = "example.com/dev~0"
@@ -66,11 +64,7 @@ OWN = {
     "empty-pod-level-resources": _web({}, {}),
     "null-values": _web({"requests": {"cpu": None}, "limits": {}}),
 }
-PODS = [
-    *((name, review_of(request_for(obj))) for name, obj in OWN.items()),
-    *realistic(),
-    *captured(),
-]
+PODS = cases(OWN)
 
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())

@@ -11,10 +11,8 @@ import pytest
 
 from policies.base import Mode
 from tests.policies import pods
-from tests.support.admission_policies import request_for
-from tests.support.mutations import review_of
 from tests.support.reviews import pod
-from tests.webhook.native.corpus import CAPS, alone, captured, realistic, same
+from tests.webhook.native.corpus import CAPS, alone, cases, same
 
 ID = "emptydir-sizelimit"
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -101,11 +99,7 @@ OWN = {
     ),
     "zero-and-negative": _budget(("app", "a", {"memory": "0", "ephemeral-storage": "-1Gi"})),
 }
-PODS = [
-    *((name, review_of(request_for(obj))) for name, obj in OWN.items()),
-    *realistic(),
-    *captured(),
-]
+PODS = cases(OWN)
 
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())

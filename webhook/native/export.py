@@ -83,7 +83,11 @@ MutatingGenerator = Callable[[Config, Any], mutating.Mutating]
 
 _MUTATING: dict[str, MutatingGenerator] = {
     resources.ID: lambda _config, s: resources.generate(s),
-    sizelimit.ID: lambda _config, s: sizelimit.generate(s),
+    sizelimit.ID: lambda config, s: sizelimit.generate(
+        s,
+        after_defaults=literals.mode(config, s) is Mode.ENFORCE
+        and literals.mode(config, config.policy(resources.ID)) is Mode.ENFORCE,
+    ),
     readonly.ID: lambda _config, s: readonly.generate(s),
 }
 PREVIEW_NOTE = (

@@ -150,7 +150,7 @@ MESSAGE = (
 
 def generate(settings: ReadonlyMountsSettings) -> Mutating:
     """readonly-mounts as CEL."""
-    notes = []
+    notes: list[str] = []
     if settings.ignore_preparing_inits:
         notes.append(
             f"{ID}: ignorePreparingInits reads an init container's script with regular "
@@ -158,6 +158,11 @@ def generate(settings: ReadonlyMountsSettings) -> Mutating:
             "backslashes counts as writing only when its first command writes, and `find` or "
             "`install` as preparing; such a volume stays writable where the webhook makes it "
             "read-only"
+        )
+    if any("[" in glob for glob in settings.writable_volumes):
+        notes.append(
+            f"{ID}: writableVolumes: a glob's [...] is matched literally by the generated "
+            "policy (only * and ? are special there)"
         )
     return Mutating(
         settings=settings_of(settings),

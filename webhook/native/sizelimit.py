@@ -129,12 +129,20 @@ MESSAGE = (
 )
 
 
-def generate(settings: EmptyDirSizeLimitSettings) -> Mutating:
-    """emptydir-sizelimit as CEL."""
+ORDER_NOTE = (
+    f"{ID}: Kubernetes does not order MutatingAdmissionPolicies; when default-resources' runs "
+    "first, the limits it adds count in the pod's budget, and an emptyDir may get a larger "
+    "sizeLimit than the webhook gives it (never a smaller one)"
+)
+
+
+def generate(settings: EmptyDirSizeLimitSettings, *, after_defaults: bool = False) -> Mutating:
+    """emptydir-sizelimit as CEL; `after_defaults`: default-resources' MAP may run before it."""
     return Mutating(
         settings=settings_of(settings),
         variables=VARIABLES,
         message=MESSAGE,
         fallback=f"{ID}: would set a sizeLimit on emptyDir volumes that have none.",
         mounts=True,
+        notes=[ORDER_NOTE] if after_defaults else [],
     )

@@ -4,6 +4,7 @@ on: JSON Patch as evanphx/json-patch v4 applies it, failurePolicy, reinvocation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from tests.support.admission_policies import request_for
 from tests.support.mutating_policies import mutate
 from tests.support.reviews import pod
 from webhook.core.config import Config
+from webhook.native import readonly, resources, sizelimit
 from webhook.native.export import Options, generate
+from webhook.native.literals import Setting, glob_regex
 from webhook.native.mutating import PATCH
 
 LABELS = {"kubernetes.io/metadata.name": "demo"}
@@ -70,9 +73,75 @@ def test_before_kubernetes_1_36_no_map_and_a_note() -> None:
     ) in export.notes
 
 
-def test_what_warn_and_audit_do_not_carry_is_noted() -> None:
-    notes = generate(Config.model_validate({})).notes
-    assert any("would-patch audit annotation" in note for note in notes)
+@pytest.mark.parametrize(
+    ("config", "noted", "unnoted"),
+    [
+        pytest.param(
+            {},
+            ["would-patch audit annotation", "emptyDir may get a larger sizeLimit", "scripts"],
+            ["matched literally"],
+            id="default",
+        ),
+        pytest.param(
+            {"policies": {"default-resources": {"mode": "warn"}}},
+            ["would-patch audit annotation"],
+            ["emptyDir may get a larger sizeLimit"],
+            id="defaults-never-mutate-first",
+        ),
+        pytest.param(
+            {
+                "policies": {
+                    "readonly-mounts": {
+                        "ignorePreparingInits": False,
+                        "writableVolumes": ["cache-[ab]"],
+                    }
+                }
+            },
+            ["matched literally"],
+            ["scripts"],
+            id="readonly-settings",
+        ),
+    ],
+)
+def test_what_the_native_policies_do_differently_is_noted(
+    config: dict[str, Any], noted: list[str], unnoted: list[str]
+) -> None:
+    notes = " ".join(generate(Config.model_validate(config)).notes)
+    notes = notes.replace("script with regular", "scripts")
+    assert [n for n in noted if n not in notes] == []
+    assert [n for n in unnoted if n in notes] == []
+
+
+SETTINGS: dict[str, Callable[[Any], list[Setting]]] = {
+    resources.ID: resources.settings_of,
+    sizelimit.ID: sizelimit.settings_of,
+    readonly.ID: readonly.settings_of,
+}
+DERIVED = {
+    "writableVolumes": (
+        'include "initgate.nativeGlobs" (index $config "policies" "readonly-mounts" '
+        '"writableVolumes")'
+    )
+}
+"""What the chart computes from a setting rather than copies: one RE2 expression of its globs."""
+
+
+@pytest.mark.parametrize("policy", SETTINGS)
+def test_each_setting_is_the_configurations_and_the_chart_reads_it_there(policy: str) -> None:
+    """A setting's variable is named as its key in the configuration, holds its value (a glob
+    list: as one regular expression) and tells the chart where to read it."""
+    config = Config.model_validate(
+        {"policies": {readonly.ID: {"writableVolumes": ["a*"], "roles": ["app", "sidecar"]}}}
+    )
+    settings = config.policy(policy)
+    dumped = settings.model_dump(by_alias=True, mode="json")
+    for setting in SETTINGS[policy](settings):
+        at = f'index $config "policies" "{policy}" "{setting.name}"'
+        if setting.name in DERIVED:
+            assert setting.template == DERIVED[setting.name]
+            assert setting.value == glob_regex(dumped[setting.name])
+        else:
+            assert (setting.template, setting.value) == (at, dumped[setting.name])
 
 
 @pytest.mark.parametrize(

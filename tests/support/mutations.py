@@ -37,6 +37,7 @@ def review_of(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def labels(review: Mapping[str, Any], cap: Mode) -> dict[str, str]:
+    """The labels of the request's namespace, whose mode label is `cap`."""
     return {"kubernetes.io/metadata.name": review["namespace"], "initgate.io/mode": cap.value}
 
 
@@ -48,6 +49,7 @@ def routed(review: Mapping[str, Any], cap: Mode, options: Options | None) -> boo
 
 @functools.lru_cache(maxsize=64)
 def objects_of(config: str, options: Options | None) -> list[dict[str, Any]]:
+    """What `initgate export` generates for `config` (JSON), once per configuration."""
     return generate(Config.model_validate_json(config), options).objects
 
 

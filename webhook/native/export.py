@@ -90,11 +90,6 @@ _MUTATING: dict[str, MutatingGenerator] = {
     ),
     readonly.ID: lambda _config, s: readonly.generate(s),
 }
-PREVIEW_NOTE = (
-    "mutating policies in warn or audit mode: a ValidatingAdmissionPolicy of the same name warns "
-    "or records what they would set; the operations themselves (the webhook's would-patch "
-    "audit annotation) are not carried"
-)
 
 
 def generate(config: Config, options: Options | None = None) -> Export:
@@ -152,7 +147,10 @@ def _validating(
         *(s.variable() for s in values),
         *made.variables,
     ]
-    conditions = [pods.CHANGED, *_who(config, options, policy_id, policy_settings)]
+    conditions = [
+        pods.CHANGED,
+        *literals.exempt_conditions(config, policy_settings, policy_id, options.now),
+    ]
     _compiled(policy_id, conditions, variables, made.validations)
     export.objects.append(
         builders.validating_policy(
@@ -177,26 +175,6 @@ def _validating(
                 extra_labels=options.extra_labels,
             )
         )
-
-
-def _who(
-    config: Config, options: Options, policy_id: str, policy_settings: PolicySettings
-) -> list[Expression]:
-    """matchConditions: the namespaces, users and groups exempt from every policy, then from
-    this one."""
-    where = ("policies", policy_id, "exemptions")
-    return [
-        *(
-            c.condition()
-            for c in literals.who(config.exemptions, "exempt", options.now, ("exemptions",))
-        ),
-        *(
-            c.condition()
-            for c in literals.who(
-                policy_settings.exemptions, f"{policy_id}-exempt", options.now, where
-            )
-        ),
-    ]
 
 
 def _mutating(
@@ -225,7 +203,7 @@ def _mutating(
         name=f"{options.prefix}-{policy_id}",
         policy=policy_id,
         failure_policy="Fail" if config.on_policy_error == "deny" else "Ignore",
-        conditions=_who(config, options, policy_id, policy_settings),
+        conditions=literals.exempt_conditions(config, policy_settings, policy_id, options.now),
         variables=[
             *mutating.shared(mounts=made.mounts),
             *(s.variable() for s in [*values, *made.settings]),
@@ -236,8 +214,9 @@ def _mutating(
     )
     check(policy_id, mutating.texts(objects))
     export.notes.extend(made.notes)
-    if any(capped is not Mode.ENFORCE for _, capped in bound) and PREVIEW_NOTE not in export.notes:
-        export.notes.append(PREVIEW_NOTE)
+    previewed = any(capped is not Mode.ENFORCE for _, capped in bound)
+    if previewed and mutating.PREVIEW_NOTE not in export.notes:
+        export.notes.append(mutating.PREVIEW_NOTE)
     export.objects.extend(mutating.build(objects, bound, options.routing.selector))
 
 

@@ -87,6 +87,13 @@ def shared(*, mounts: bool = False) -> list[Expression]:
     ]
 
 
+PREVIEW_NOTE = (
+    "mutating policies in warn or audit mode: a ValidatingAdmissionPolicy of the same name warns "
+    "or records what they would set; the operations themselves (the webhook's would-patch "
+    "audit annotation) are not carried"
+)
+"""The export's note wherever a mutating policy warns or audits."""
+
 PATCH = (
     "variables.operations.map(o,"
     " JSONPatch{op: 'add', path: o.at + '/' + jsonpatch.escapeKey(o.key), value: o.value})"

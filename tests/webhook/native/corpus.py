@@ -55,6 +55,7 @@ def captured() -> list[tuple[str, dict[str, Any]]]:
 
 
 def realistic() -> list[tuple[str, dict[str, Any]]]:
+    """The policies' realistic pods (tests/policies/pods.py), created in `demo`."""
     return [(name, review_of(request_for(build()))) for name, build in REALISTIC.items()]
 
 

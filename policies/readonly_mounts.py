@@ -67,21 +67,21 @@ ANNOTATION = "initgate.io/writable-volumes"
 
 # Commands that change metadata or write nothing: an init container running only these prepares a
 # volume for the app to write (or just looks at it); it does not fill it.
-_HARMLESS_COMMANDS = frozenset(
+HARMLESS_COMMANDS = frozenset(
     (
         *("chown", "chmod", "chgrp", "setfacl", "mkdir", "umask", "cd"),
         *("set", "true", "exit", ":", "echo", "printf", "ls", "id", "whoami", "stat", "test", "["),
     )
 )
 # Shell words that only introduce the command after them, or close a compound command.
-_KEYWORDS = frozenset(("if", "then", "else", "elif", "while", "until", "do", "!", "{", "exec"))
-_CLOSERS = frozenset(("fi", "done", "esac", "}", "]"))
+KEYWORDS = frozenset(("if", "then", "else", "elif", "while", "until", "do", "!", "{", "exec"))
+CLOSERS = frozenset(("fi", "done", "esac", "}", "]"))
 _STEPS = re.compile(r"&&|\|\||[;\n|&]")
 # Linear in the script, as every pattern a client's script meets (see init_lint): a file
 # descriptor's digits are read from the first one on (`(?<!\d)`), not from every digit again.
 _DUPLICATES = re.compile(r"(?<!\d)\d*[<>]&(?:\d+|-)")  # 2>&1, >&2: no file written
 _WRITES_TO = re.compile(r"(?<!\d)\d*>>?\|?\s*([^\s;&|<>()]+)")
-_HARMLESS_TARGETS = frozenset(("/dev/null", "/dev/stdout", "/dev/stderr"))
+HARMLESS_TARGETS = frozenset(("/dev/null", "/dev/stdout", "/dev/stderr"))
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
@@ -95,7 +95,7 @@ def _harmless(words: list[str]) -> bool:
         run = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-exec", "-execdir")]
         writes_itself = any(w == "-delete" or w.startswith(("-fprint", "-fls")) for w in words)
         return not writes_itself and all(_harmless([command]) for command in run)
-    return program in _HARMLESS_COMMANDS
+    return program in HARMLESS_COMMANDS
 
 
 def prepares_only(container: Container) -> bool:
@@ -111,15 +111,15 @@ def prepares_only(container: Container) -> bool:
 @short_lru_cache(maxsize=1024)
 def _prepares_only(script: str) -> bool:
     script = _DUPLICATES.sub(" ", skeleton(script))
-    if any(target not in _HARMLESS_TARGETS for target in _WRITES_TO.findall(script)):
+    if any(target not in HARMLESS_TARGETS for target in _WRITES_TO.findall(script)):
         return False
     for step in _STEPS.split(_WRITES_TO.sub(" ", script)):
         words = step.split()
         first = 0
-        while first < len(words) and (words[first] in _KEYWORDS or _ASSIGNMENT.match(words[first])):
+        while first < len(words) and (words[first] in KEYWORDS or _ASSIGNMENT.match(words[first])):
             first += 1
         words = words[first:]
-        if not words or words[0] in _CLOSERS or words[0] in ("for", "case"):
+        if not words or words[0] in CLOSERS or words[0] in ("for", "case"):
             continue
         if not _harmless(words):
             return False

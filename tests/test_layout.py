@@ -60,6 +60,8 @@ def test_each_policy_is_one_module_named_after_its_id() -> None:
         ("webhook", {"integration"}, None),
         ("webhook", set(), None),
         ("webhook", {"chart"}, "marked chart: such tests live in tests/chart/"),
+        ("docs", {"chart"}, None),
+        ("docs", {"e2e"}, "marked e2e: such tests live in tests/e2e/"),
         ("policies", {"e2e", "integration"}, "marked e2e: such tests live in tests/e2e/"),
     ],
 )

@@ -111,8 +111,8 @@ def not_here(snippet: Snippet, command: str) -> bool:
     return bool(programs & set(words))
 
 
-def help_of(command: str) -> str:
-    """`initgate COMMAND --help`, the options a command has in their spelling."""
-    status, out = initgate([command, "--help"])
+def help_of(*command: str) -> str:
+    """`initgate COMMAND [ACTION] --help`, the options a command has in their spelling."""
+    status, out = initgate([*command, "--help"])
     assert status == 0, out
     return out

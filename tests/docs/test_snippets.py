@@ -113,16 +113,29 @@ def _output(snippet: Snippet, tmp_path: Path) -> None:
 def _synopsis(snippet: Snippet, _: Path) -> None:
     """Every `initgate COMMAND [ACTION] --option` of the block exists, with that spelling, in
     the command's own --help."""
-    for line in snippet.text.splitlines():
+    lines: list[str] = []
+    for line in snippet.text.splitlines():  # an indented line continues the one before
+        if line[:1].isspace() and lines:
+            lines[-1] += line
+        else:
+            lines.append(line)
+    for line in lines:
         words = line.split("#", 1)[0].replace("[", " ").replace("]", " ").replace("|", " ").split()
         assert words[:1] == ["initgate"], f"{snippet.where}: {line}"
-        known = run.help_of(words[1])
-        for word in words[2:]:
+        command = words[1:2]
+        if words[1] in ACTIONS and len(words) > 2 and words[2] in ACTIONS[words[1]]:
+            command = words[1:3]
+        known = run.help_of(*command)
+        for word in words[len(command) + 1 :]:
             if word.startswith("-"):
                 option = word.split("=")[0]
                 assert re.search(rf"(^|[\s,\[]){re.escape(option)}\b", known), (
-                    f"{snippet.where}: {line}: `initgate {words[1]}` has no {option}"
+                    f"{snippet.where}: {line}: `initgate {' '.join(command)}` has no {option}"
                 )
+
+
+ACTIONS = {"export": ("admission-policies",), "config": ("validate", "default")}
+"""Commands whose actions have options of their own."""
 
 
 CHECKS = {

@@ -8,7 +8,8 @@ with Kubernetes' semantics (docs/native-policies.md and /k8s references there):
 - a validation that is not true fails with its messageExpression's text (one line, not empty),
   else its message, else `failed expression: ...`; an evaluation error is a failure under
   failurePolicy Fail and nothing under Ignore;
-- the binding's actions say what a failure does: Deny, Warn, Audit.
+- the binding's actions say what a failure does: Deny, Warn, Audit;
+- the MutatingAdmissionPolicies' side is in tests/support/mutating_policies.py.
 """
 
 from __future__ import annotations
@@ -89,11 +90,14 @@ def captured(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _compiled(text: str) -> Expression:
-    return compile_checked(text, variables=POLICY_VARIABLES, results=None, budget=NO_LIMIT)
+def _compiled(text: str, *, patches: bool = False) -> Expression:
+    return compile_checked(
+        text, variables=POLICY_VARIABLES, results=None, budget=NO_LIMIT, patches=patches
+    )
 
 
-def _matches(rules: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> bool:
+def matches(rules: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> bool:
+    """Whether a policy's resourceRules match the request (group, operation, resource)."""
     resource = request["resource"]["resource"]
     if request["subResource"]:
         resource += "/" + request["subResource"]
@@ -105,15 +109,27 @@ def _matches(rules: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> 
     )
 
 
-class _FailedError(Exception):
+class FailedError(Exception):
     """An expression that compiled to an error or failed on the request."""
 
 
-def _evaluate(text: str, data: Mapping[str, Any]) -> Any:
+def evaluate(text: str, data: Mapping[str, Any], *, patches: bool = False) -> Any:
+    """`text`'s value on `data`, compiled as a ValidatingAdmissionPolicy's expression (or a
+    MutatingAdmissionPolicy's: `patches`); `FailedError` when it fails."""
     try:
-        return _compiled(text).evaluate(data)
+        return _compiled(text, patches=patches).evaluate(data)
     except (EvaluationError, CompileError) as error:
-        raise _FailedError(str(error)) from None
+        raise FailedError(str(error)) from None
+
+
+def typed(value: Any) -> Any:
+    """`value` as the API server holds a decoded object: without null members (an absent
+    pointer, an empty `omitempty` field), which policies never see."""
+    if isinstance(value, dict):
+        return {k: typed(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return value
 
 
 def validate(
@@ -145,37 +161,19 @@ def validate(
 def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     """The messages of the validations that fail (errors count under failurePolicy Fail)."""
     spec = policy["spec"]
-    if not _matches(spec["matchConstraints"]["resourceRules"], request):
+    if not matches(spec["matchConstraints"]["resourceRules"], request):
         return []
     fail = spec.get("failurePolicy", "Fail") == "Fail"
-    data: dict[str, Any] = {
-        "object": request["object"],
-        "oldObject": request["oldObject"],
-        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
-        "params": None,
-        "namespaceObject": None,
-    }
-    for condition in spec.get("matchConditions", []):
-        try:
-            if _evaluate(condition["expression"], data) is not True:
-                return []
-        except _FailedError as error:
-            return [f"matchCondition {condition['name']}: {error}"] if fail else []
-    variables: dict[str, Any] = {}
-    broken: dict[str, str] = {}
-    for variable in spec.get("variables", []):
-        try:
-            variables[variable["name"]] = _evaluate(
-                variable["expression"], {**data, "variables": variables}
-            )
-        except _FailedError as error:
-            broken[variable["name"]] = str(error)
-    data["variables"] = variables
+    data = data_of(request, request["object"])
+    refused = conditions(spec, data, patches=False)
+    if refused is not None:
+        return [refused] if fail and refused else []
+    data["variables"] = variables_of(spec, data, patches=False)
     messages = []
     for validation in spec["validations"]:
         try:
-            passed = _evaluate(validation["expression"], data) is True
-        except _FailedError as error:
+            passed = evaluate(validation["expression"], data) is True
+        except FailedError as error:
             if fail:
                 messages.append(f"expression error: {error}")
             continue
@@ -184,11 +182,48 @@ def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     return messages
 
 
+def data_of(request: Mapping[str, Any], obj: Any) -> dict[str, Any]:
+    """What a policy's expressions read on `request`, whose object is now `obj`."""
+    return {
+        "object": obj,
+        "oldObject": request["oldObject"],
+        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        "params": None,
+        "namespaceObject": None,
+    }
+
+
+def conditions(spec: Mapping[str, Any], data: Mapping[str, Any], *, patches: bool) -> str | None:
+    """None when every matchCondition is true; else '' (one is not: the policy does not apply)
+    or the error of the one that failed."""
+    for condition in spec.get("matchConditions", []):
+        try:
+            if evaluate(condition["expression"], data, patches=patches) is not True:
+                return ""
+        except FailedError as error:
+            return f"matchCondition {condition['name']}: {error}"
+    return None
+
+
+def variables_of(spec: Mapping[str, Any], data: Mapping[str, Any], *, patches: bool) -> Any:
+    """The variables in order, each evaluated once; one that fails is left out (what reads it
+    fails: it has no such key)."""
+    variables: dict[str, Any] = {}
+    for variable in spec.get("variables", []):
+        try:
+            variables[variable["name"]] = evaluate(
+                variable["expression"], {**data, "variables": variables}, patches=patches
+            )
+        except FailedError:
+            continue
+    return variables
+
+
 def _message(validation: Mapping[str, str], data: Mapping[str, Any]) -> str:
     if "messageExpression" in validation:
         try:
-            text = _evaluate(validation["messageExpression"], data)
-        except _FailedError:
+            text = evaluate(validation["messageExpression"], data)
+        except FailedError:
             text = None
         if isinstance(text, str) and text.strip() and "\n" not in text.strip():
             return text.strip()

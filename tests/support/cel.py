@@ -19,6 +19,7 @@ from webhook.core.cel.environment import (
     compile_expression,
 )
 from webhook.core.cel.expression import compile_checked
+from webhook.core.cel.jsonpatch_lib import JSON_PATCH, operation
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,13 @@ class Case:
         return self.kubernetes if self.here is SAME else self.here
 
 
-def outcome(expr: str, data: Mapping[str, Any] | None = None) -> object:
-    """What initgate makes of `expr`: a plain value, an `Opaque`, an `Error` or a `Refused`."""
+def outcome(expr: str, data: Mapping[str, Any] | None = None, *, patches: bool = False) -> object:
+    """What initgate makes of `expr`: a plain value, an `Opaque`, an `Error` or a `Refused`.
+    `patches`: compiled as a MutatingAdmissionPolicy's expression."""
     try:
         result = compile_expression(expr).result
         expression = compile_checked(
-            expr, variables=frozenset(VARIABLES), results=frozenset({result})
+            expr, variables=frozenset(VARIABLES), results=frozenset({result}), patches=patches
         )
     except CompileError as error:
         return Refused(error.message)
@@ -80,7 +82,10 @@ def outcome(expr: str, data: Mapping[str, Any] | None = None) -> object:
 
 
 def plain(value: object) -> object:
-    """`value` with library values as `Opaque` and bytes as bytes, for comparison."""
+    """`value` with library values as `Opaque`, a `JSONPatch` as the operation Kubernetes reads
+    from it, and bytes as bytes, for comparison."""
+    if isinstance(value, Message) and value.DESCRIPTOR.full_name == JSON_PATCH.name:
+        return operation(value)
     if isinstance(value, Message):
         return Opaque(value.DESCRIPTOR.full_name, getattr(value, "value", str(value)))
     if isinstance(value, bytearray):
@@ -92,9 +97,9 @@ def plain(value: object) -> object:
     return value
 
 
-def check(case: Case, data: Mapping[str, Any] | None = None) -> None:
+def check(case: Case, data: Mapping[str, Any] | None = None, *, patches: bool = False) -> None:
     """`case.expr` gives what the case expects, down to the type of each value (`1 != true`)."""
-    got, want = outcome(case.expr, data), case.expected
+    got, want = outcome(case.expr, data, patches=patches), case.expected
     if isinstance(want, Refused):
         assert isinstance(got, Refused), f"{case.expr}: {got!r}"
         assert want.message in got.message, f"{case.expr}: {got.message}"

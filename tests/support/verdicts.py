@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from policies.base import Mode
 from tests.support import admission_policies
 from webhook.core.config import Config
-from webhook.core.engine import Decision, decide
+from webhook.core.engine import Decision, Webhook, decide
 from webhook.core.objects import Request
 from webhook.core.plan import Plan, compile_plan
 from webhook.native.export import NEWEST, Options, generate
 
-_NAMED = re.compile(r'(?:^|: |\| )((?:init|sidecar|app|ephemeral|volume) "[^"]*"|pod) \(')
-"""What a generated policy's message names: `init "setup" (spec.initContainers[0]): ...`,
+_NAMED = re.compile(r'(?:^|: |\| )((?:init|sidecar|app|ephemeral|volume) "[^"]*"|pod)(?: \(|:)')
+"""What a generated policy's message names: `init "setup" (spec.initContainers[0]): ...`
+(`volume "data": would set ...`: a mutating policy's companion, as the webhook's warning),
 each finding after the policy's id or a ` | `."""
 
 
@@ -30,30 +31,37 @@ class Verdict:
     actions: dict[str, dict[str, frozenset[str]]]
 
 
-def _decision(config: Config, request: Mapping[str, Any], cap: Mode) -> Decision:
-    obj = request["object"]
+def decided(
+    config: Config, review: Mapping[str, Any], cap: Mode, *, endpoint: Webhook = "validate"
+) -> Decision:
+    """The engine's decision on `review` (an AdmissionRequest) under `cap`."""
+    obj = review["object"]
     group, _, version = str(obj["apiVersion"]).rpartition("/")
     return decide(
         Request(
             obj,
-            operation=request["operation"],
+            operation=review["operation"],
             group=group,
             version=version,
             kind=obj["kind"],
-            old_object=request.get("oldObject"),
-            subresource=request.get("subResource", ""),
-            namespace=request["namespace"],
-            username=request["userInfo"]["username"],
-            groups=tuple(request["userInfo"].get("groups", ())),
+            old_object=review.get("oldObject"),
+            subresource=review.get("subResource", ""),
+            namespace=review["namespace"],
+            username=review["userInfo"]["username"],
+            groups=tuple(review["userInfo"].get("groups", ())),
         ),
         _plan(config.model_dump_json(by_alias=True)),
-        webhook="validate",
+        webhook=endpoint,
         cap=cap,
     )
 
 
-def webhook(config: Config, review: Mapping[str, Any], cap: Mode) -> Verdict:
-    decision = _decision(config, review, cap)
+def webhook(
+    config: Config, review: Mapping[str, Any], cap: Mode, *, endpoint: Webhook = "validate"
+) -> Verdict:
+    """The webhook's verdict (its validating endpoint's, or its mutating one's: what it would
+    patch in warn and audit mode is reported as the validating one reports findings)."""
+    decision = decided(config, review, cap, endpoint=endpoint)
     actions: dict[str, dict[str, set[str]]] = {"deny": {}, "warn": {}, "audit": {}}
     action = {Mode.ENFORCE: "deny", Mode.WARN: "warn", Mode.AUDIT: "audit"}
     for verdict in decision.verdicts:
@@ -89,16 +97,25 @@ def native(
 ) -> Verdict:
     objects = _generated(config.model_dump_json(by_alias=True), options)
     labels = {"kubernetes.io/metadata.name": review["namespace"], "initgate.io/mode": cap.value}
-    outcome = admission_policies.validate(objects, review, labels)
+    return named(admission_policies.validate(objects, review, labels))
+
+
+def named(outcome: admission_policies.Outcome, only: Collection[str] = ()) -> Verdict:
+    """The verdict the validating policies' messages give (`<policy>: <role> "<name>" ...`),
+    of the policies in `only` (all when empty)."""
     actions: dict[str, dict[str, set[str]]] = {"deny": {}, "warn": {}, "audit": {}}
-    for action, messages in (("deny", outcome.denied), ("warn", outcome.warned)):
+    audited = [m for m in outcome.audited if m not in outcome.denied]
+    # Deny comes with Audit; the webhook's is one verdict.
+    for action, messages in (
+        ("deny", outcome.denied),
+        ("warn", outcome.warned),
+        ("audit", audited),
+    ):
         for message in messages:
             policy = message.split(": ", 1)[0]
+            if only and policy not in only:
+                continue
             actions[action].setdefault(policy, set()).update(_NAMED.findall(message))
-    for message in outcome.audited:
-        if message not in outcome.denied:  # Deny comes with Audit; the webhook's is one verdict
-            policy = message.split(": ", 1)[0]
-            actions["audit"].setdefault(policy, set()).update(_NAMED.findall(message))
     return Verdict({k: {p: frozenset(c) for p, c in v.items()} for k, v in actions.items()})
 
 
@@ -111,7 +128,7 @@ _FINDINGS = re.compile(
 
 def findings(config: Config, review: Mapping[str, Any]) -> set[Finding]:
     """Every finding of the webhook's validating policies on the request, as a denial lists it."""
-    decision = _decision(config, review, Mode.ENFORCE)
+    decision = decided(config, review, Mode.ENFORCE)
     obj = review["object"]
     prefix = {"CronJob": "spec.jobTemplate.spec.template.spec", "Pod": "spec"}.get(
         obj["kind"], "spec.template.spec"

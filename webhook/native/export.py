@@ -9,7 +9,6 @@ silently. Every expression is compiled in initgate's CEL environment before it i
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -17,31 +16,49 @@ from typing import Any, Protocol
 from policies import readonly_mounts
 from policies.base import Mode
 from policies.policy import PolicySettings
-from webhook.core.cel import cost
-from webhook.core.cel.environment import CompileError
-from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native import bindings, builders, lint, literals, notes, own_rules, pods, unbounded
+from webhook.native import (
+    bindings,
+    builders,
+    lint,
+    literals,
+    mutating,
+    notes,
+    own_rules,
+    pods,
+    readonly,
+    resources,
+    sizelimit,
+    unbounded,
+)
 from webhook.native.builders import Expression
+from webhook.native.compiling import (
+    NO_LIMIT,
+    PARSE_DEPTH,
+    POLICY_VARIABLES,
+    GenerationError,
+    Text,
+    check,
+)
 from webhook.native.generated import Validating
 from webhook.native.literals import Condition, Setting
 
-POLICY_VARIABLES = frozenset(
-    ("object", "oldObject", "request", "params", "namespaceObject", "variables")
-)
-"""What a ValidatingAdmissionPolicy's expressions may read."""
-NO_LIMIT = cost.UNBOUNDED
-"""The generated expressions are not held to the rules' budget nor length: the API server meters
-them itself as they run (docs/native-policies.md), and their static estimates, which assume a
-thousand containers of 64 KiB scripts, may saturate; `make bench` reports their cost."""
-PARSE_DEPTH = 32
-"""Levels of nesting initgate's CEL runtime (cel-cpp) parses; cel-go, Kubernetes', 250."""
+__all__ = [
+    "NEWEST",
+    "NO_LIMIT",
+    "OLDEST",
+    "POLICY_VARIABLES",
+    "Export",
+    "GenerationError",
+    "Options",
+    "Planned",
+    "generate",
+    "modes",
+    "plan",
+    "policy_object",
+]
 OLDEST = (1, 30)
 NEWEST = (1, 36)
-
-
-class GenerationError(ValueError):
-    """A generated expression that does not compile: a bug of initgate's, not of the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +91,18 @@ _VALIDATING: dict[str, Generator] = {
         unbounded.settings_of(s), unbounded.VARIABLES, unbounded.VALIDATIONS
     ),
     lint.ID: lambda _config, s: lint.generate(s),
+}
+
+MutatingGenerator = Callable[[Config, Any], mutating.Mutating]
+
+_MUTATING: dict[str, MutatingGenerator] = {
+    resources.ID: lambda _config, s: resources.generate(s),
+    sizelimit.ID: lambda config, s: sizelimit.generate(
+        s,
+        after_defaults=literals.mode(config, s) is Mode.ENFORCE
+        and literals.mode(config, config.policy(resources.ID)) is Mode.ENFORCE,
+    ),
+    readonly.ID: lambda _config, s: readonly.generate(s),
 }
 
 
@@ -146,11 +175,14 @@ def generate(config: Config, options: Options | None = None) -> Export:
     rules, why_not = rule_plans(config, options)
     for planned in [*plan(config, options), *rules]:
         _write(export, planned, options)
+    for policy_id, made_by in _MUTATING.items():
+        _mutating(export, config=config, options=options, policy_id=policy_id, generator=made_by)
     export.notes.extend(why_not)
-    export.notes.extend(notes.left_to_the_webhook(config, options.kubernetes, _VALIDATING))
+    generated = [*_VALIDATING, *(_MUTATING if options.kubernetes >= mutating.MINIMUM else ())]
+    export.notes.extend(notes.left_to_the_webhook(config, options.kubernetes, generated))
     exemptions = [
         ("exemptions", config.exemptions),
-        *((f"policies.{p}.exemptions", config.policy(p).exemptions) for p in _VALIDATING),
+        *((f"policies.{p}.exemptions", config.policy(p).exemptions) for p in generated),
         *((f"rules[{i}].exemptions", rule.exemptions) for i, rule in enumerate(config.rules)),
     ]
     export.notes.extend(notes.exemptions(exemptions, options.now))
@@ -313,49 +345,71 @@ def _compiled(
     *,
     nested: bool,
 ) -> list[str]:
-    """Compile every expression as the API server would (a bug here is initgate's). Where a
-    user's text is `nested` in variable bindings, what is too deep for initgate's runtime (not
-    for Kubernetes') is returned instead: where it is."""
-    too_deep = []
-    texts = [
-        *((c["name"], c["expression"], frozenset(("bool",))) for c in conditions),
-        *((v["name"], v["expression"], None) for v in variables),
-        *(
-            (f"validations[{i}].{key}", v[key], frozenset((result,)))
-            for i, v in enumerate(validations)
-            for key, result in (("expression", "bool"), ("messageExpression", "string"))
-            if key in v
-        ),
-    ]
-    for where, text, results in texts:
-        try:
-            _check(text, results)
-        except CompileError as error:
-            if nested and "recursion" in error.message:
-                too_deep.append(where)
-                continue
-            raise GenerationError(f"{policy_id}: {where}: {error}\n{text}") from None
-    return too_deep
-
-
-# The policies share most of their variables (the pod spec, its containers, the data flow): each
-# text is compiled once.
-@functools.lru_cache(maxsize=1024)
-def _check(text: str, results: frozenset[str] | None) -> None:
-    compile_checked(
-        text,
-        variables=POLICY_VARIABLES,
-        results=results,
-        budget=NO_LIMIT,
-        max_length=NO_LIMIT,
-        runnable=False,
+    """Compile every expression as the API server would (a bug here is initgate's); returns
+    where a `nested` user's text is too deep for initgate's runtime (`compiling.check`)."""
+    return check(
+        policy_id,
+        [
+            *(Text(c["name"], c["expression"], frozenset(("bool",))) for c in conditions),
+            *(Text(f"variables.{v['name']}", v["expression"]) for v in variables),
+            *(
+                Text(f"validations[{i}].{key}", v[key], frozenset((result,)))
+                for i, v in enumerate(validations)
+                for key, result in (("expression", "bool"), ("messageExpression", "string"))
+                if key in v
+            ),
+        ],
+        nested=nested,
     )
+
+
+def _mutating(
+    export: Export,
+    *,
+    config: Config,
+    options: Options,
+    policy_id: str,
+    generator: MutatingGenerator,
+) -> None:
+    policy_settings = config.policy(policy_id)
+    bound = bindings.caps(literals.mode(config, policy_settings))
+    if not bound:
+        export.notes.append(f"{policy_id}: mode off, no policy generated")
+        return
+    if options.kubernetes < mutating.MINIMUM:
+        return  # notes.left_to_the_webhook says so
+    made = generator(config, policy_settings)
+    values = [literals.exemptions(config, policy_settings, options.now, policy=policy_id)]
+    objects = mutating.Objects(
+        name=f"{options.prefix}-{policy_id}",
+        policy=policy_id,
+        failure_policy="Fail" if config.on_policy_error == "deny" else "Ignore",
+        conditions=[
+            *options.routing.match_conditions,
+            *literals.exempt_conditions(config, policy_settings, policy_id, options.now),
+        ],
+        variables=[
+            *mutating.shared(mounts=made.mounts),
+            *(s.variable() for s in [*values, *made.settings]),
+            *made.variables,
+        ],
+        made=made,
+        extra_labels=options.extra_labels,
+        object_selector=options.routing.object_selector,
+    )
+    check(policy_id, mutating.texts(objects))
+    export.notes.extend(made.notes)
+    previewed = any(capped is not Mode.ENFORCE for _, capped in bound)
+    if previewed and mutating.PREVIEW_NOTE not in export.notes:
+        export.notes.append(mutating.PREVIEW_NOTE)
+    export.objects.extend(mutating.build(objects, bound, options.routing.selector))
 
 
 def modes(config: Config) -> dict[str, Mode]:
     """Each generated policy's own mode (before a namespace caps it)."""
     found = {
-        policy_id: literals.mode(config, config.policy(policy_id)) for policy_id in _VALIDATING
+        policy_id: literals.mode(config, config.policy(policy_id))
+        for policy_id in (*_VALIDATING, *_MUTATING)
     }
     found.update({rule.id: literals.mode(config, rule) for rule in config.rules})
     return found

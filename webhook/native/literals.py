@@ -153,6 +153,18 @@ def who(
     return found
 
 
+def exempt_conditions(
+    config: Config, settings: PolicySettings, policy_id: str, now: float
+) -> list[Expression]:
+    """matchConditions: the namespaces, users and groups exempt from every policy, then from
+    the policy `policy_id` (whose settings are `settings`)."""
+    where = ("policies", policy_id, "exemptions")
+    return [
+        *(c.condition() for c in who(config.exemptions, "exempt", now, ("exemptions",))),
+        *(c.condition() for c in who(settings.exemptions, f"{policy_id}-exempt", now, where)),
+    ]
+
+
 def images(
     config: Config,
     settings: PolicySettings,

@@ -99,9 +99,10 @@ OLD_EPHEMERAL: Expression = {
 }
 
 
-def _entries(listed: str, role: str, *, indexed: bool) -> str:
+def _entries(listed: str, role: str, *, indexed: bool, pointers: bool = False) -> str:
     """The containers of one list as `{c, name, role, field}` entries (all dyn: Kubernetes
-    refuses a map literal whose values differ in type)."""
+    refuses a map literal whose values differ in type); with `pointers`, also `path`, the
+    container's JSON pointer in a Pod (`/spec/initContainers/0`), which patches start from."""
     source = f"variables.spec.?{listed}.orValue([])"
     role_value = (
         "dyn(c.?restartPolicy.orValue('') == 'Always' ? 'sidecar' : 'init')"
@@ -110,7 +111,8 @@ def _entries(listed: str, role: str, *, indexed: bool) -> str:
     )
     if indexed:
         field = f"dyn('{listed}[' + string(i) + ']')"
-        body = f"{{'c': c, 'name': dyn(c.name), 'role': {role_value}, 'field': {field}}}"
+        pointer = f", 'path': dyn('/spec/{listed}/' + string(i))" if pointers else ""
+        body = f"{{'c': c, 'name': dyn(c.name), 'role': {role_value}, 'field': {field}{pointer}}}"
         return f"{source}.transformList(i, c, {body})"
     # Without an index variable, a container's index is its name's: names are unique in a pod.
     index = f"string({source}.map(x, x.name).indexOf(c.name))"
@@ -136,6 +138,19 @@ def containers(*, indexed: bool) -> Expression:
         "name": "containers",
         "expression": f"request.subResource == 'ephemeralcontainers' ? {new_only} : {every}",
     }
+
+
+def every_container() -> str:
+    """CEL: every container of a Pod, in pod order, as `{c, name, role, field, path}` entries
+    (two-variable comprehensions: Kubernetes 1.33 and later)."""
+    return " + ".join(
+        _entries(listed, role, indexed=True, pointers=True)
+        for listed, role in (
+            ("initContainers", "init"),
+            ("containers", "app"),
+            ("ephemeralContainers", "ephemeral"),
+        )
+    )
 
 
 def shared(*, indexed: bool) -> list[Expression]:

@@ -37,7 +37,11 @@ def test_the_cookbook(capsys: pytest.CaptureFixture[str]) -> None:
     objects, notes = exported(["--config", str(COOKBOOK)], capsys)
     kinds = [o["kind"] for o in objects]
     policies = kinds.count("ValidatingAdmissionPolicy")
-    assert policies == 2 + 10  # init-unbounded, init-lint and the ten rules
+    mutating = kinds.count("MutatingAdmissionPolicy")
+    # init-unbounded, init-lint and the ten rules; each mutating policy as a MAP where it
+    # enforces, as a companion VAP where it warns or audits (both, under namespace caps)
+    assert policies - 3 == 2 + 10
+    assert mutating == 3
     assert kinds.count("ValidatingAdmissionPolicyBinding") >= policies
     for obj in objects:
         kube.validate(obj)

@@ -78,17 +78,20 @@ def test_every_object_validates(config: str, kubernetes: tuple[int, int]) -> Non
         assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "initgate"
         if obj["kind"] == "ValidatingAdmissionPolicyBinding":
             assert set(obj["spec"]["validationActions"]) in _ACTIONS
-        else:
+        elif obj["kind"] == "ValidatingAdmissionPolicy":
             for validation in obj["spec"]["validations"]:
                 assert "\n" not in validation["message"]
+        elif obj["kind"] == "MutatingAdmissionPolicy":
+            assert obj["spec"]["reinvocationPolicy"] == "IfNeeded"
+            assert all(m["patchType"] == "JSONPatch" for m in obj["spec"]["mutations"])
+        else:
+            assert obj["kind"] == "MutatingAdmissionPolicyBinding", obj["kind"]
 
 
 def test_every_policy_is_bound_and_every_binding_has_its_policy() -> None:
     config = CONFIGS["everything"]
     objects = exported(config, (1, 36))
-    policies = {o["metadata"]["name"] for o in objects if o["kind"] == "ValidatingAdmissionPolicy"}
-    bound = {
-        o["spec"]["policyName"] for o in objects if o["kind"] == "ValidatingAdmissionPolicyBinding"
-    }
+    policies = {o["metadata"]["name"] for o in objects if o["kind"].endswith("AdmissionPolicy")}
+    bound = {o["spec"]["policyName"] for o in objects if o["kind"].endswith("PolicyBinding")}
     assert policies == bound
     assert len(policies) == len(modes(Config.model_validate(config)))

@@ -158,4 +158,6 @@ def test_a_rule_nested_too_deep_for_initgate_is_generated_unchecked() -> None:
     made = generate(config(rule("long", "true", messageExpression=long)), Options(now=1.0))
     assert "initgate-long" in {o["metadata"]["name"] for o in made.objects}
     (note,) = [n for n in made.notes if n.startswith("long:")]
-    assert note.startswith("long: generated unchecked: with its variables bound, said nests")
+    assert note.startswith(
+        "long: generated unchecked: with its variables bound, variables.said nests"
+    )

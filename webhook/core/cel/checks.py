@@ -21,8 +21,10 @@ from webhook.core.cel.environment import (
     Program,
     activation,
     compile_expression,
+    message_types,
     opaque_types,
 )
+from webhook.core.cel.jsonpatch_lib import PATCH_ONLY
 from webhook.core.cel.library import LibraryError
 from webhook.core.cel.regex_lib import compiled
 
@@ -54,16 +56,22 @@ class Problem:
 
 
 def problems(
-    program: Program, *, variables: frozenset[str], runnable: bool = True
+    program: Program,
+    *,
+    variables: frozenset[str],
+    runnable: bool = True,
+    patches: bool = False,
 ) -> list[Problem]:
-    """What Kubernetes (or initgate) would refuse in `program`, in source order; with
-    `runnable` false (a policy the API server runs), what only initgate cannot run is let be."""
+    """What Kubernetes (or initgate) would refuse in `program`, in source order. With `runnable`
+    false (a policy the API server runs), what only initgate cannot run is let be; `patches`: a
+    MutatingAdmissionPolicy's expression, which may build `JSONPatch` values and call
+    `jsonpatch.escapeKey`."""
     checked = program.checked
     refused = {**NOT_OFFERED, **(NOT_RUNNABLE if runnable else {})}
     found = [
         *_free_variables(checked, variables),
-        *_calls(checked, refused),
-        *_opaque(checked),
+        *_calls(checked, refused, patches=patches),
+        *_opaque(checked, patches=patches),
         *_mixed_literals(checked),
     ]
     return sorted(found, key=lambda p: p.offset)
@@ -107,10 +115,12 @@ def _free_variables(checked: tree.Checked, variables: frozenset[str]) -> Iterato
             )
 
 
-def _calls(checked: tree.Checked, refused: dict[str, str]) -> Iterator[Problem]:
+def _calls(checked: tree.Checked, refused: dict[str, str], *, patches: bool) -> Iterator[Problem]:
     for node in checked.nodes():
         if not isinstance(node, tree.Call):
             continue
+        if node.function in PATCH_ONLY and not patches:
+            yield Problem(_ONLY_MUTATING.format(f"'{node.function}'"), _at(checked, node))
         _, overloads = checked.references.get(node.id, ("", ()))
         for overload in overloads:
             if overload in refused and len(overloads) == 1:
@@ -142,13 +152,21 @@ def _literal_problem(function: str, text: str) -> str:
     return ""
 
 
-def _opaque(checked: tree.Checked) -> Iterator[Problem]:
+_ONLY_MUTATING = "{} is only offered to a MutatingAdmissionPolicy's expressions"
+
+
+def _opaque(checked: tree.Checked, *, patches: bool) -> Iterator[Problem]:
     opaque = opaque_types()
+    buildable = message_types() if patches else frozenset()
     for node in checked.nodes():
         if isinstance(node, tree.Select) and checked.types.get(node.operand.id) in opaque:
             kind = checked.types[node.operand.id]
             yield Problem(f"a {kind} has no fields; use its functions", _at(checked, node))
-        if isinstance(node, tree.CreateStruct) and node.message:
+        if isinstance(node, tree.CreateStruct) and node.message in buildable:
+            continue
+        if isinstance(node, tree.CreateStruct) and node.message in PATCH_ONLY:
+            yield Problem(_ONLY_MUTATING.format(node.message), _at(checked, node))
+        elif isinstance(node, tree.CreateStruct) and node.message:
             yield Problem(f"{node.message} values cannot be built by name", _at(checked, node))
 
 

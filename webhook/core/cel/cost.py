@@ -367,6 +367,8 @@ def _strings(  # noqa: PLR0911, PLR0912 - one case per function, as Kubernetes l
         and first.kind == "string"
     ):
         return _tenth(walk.chars(first)), walk.chars(first), None
+    if function == "jsonpatch.escapeKey":  # each character escaped may take two
+        return _tenth(walk.chars(first)), 2 * walk.chars(first), None
     if function in ("startsWith", "endsWith"):
         return _tenth(walk.chars(operands[1])), None, None
     if function == "contains":  # linear in the runtime, not the product cel-go estimates

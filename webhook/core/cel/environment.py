@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cel_expr_python import cel
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, struct_pb2
 
 from policies.caching import short_lru_cache
 from webhook.core.cel import tree
 from webhook.core.cel.libraries import LIBRARIES
-from webhook.core.cel.library import Library, Opaque, Overload
+from webhook.core.cel.library import Library, Message, Opaque, Overload
 
 # The runtime's own extensions, by the names its configuration knows them.
 EXTENSIONS = ("strings", "optional", "sets", "lists", "cel.lib.ext.comprev2")
@@ -135,6 +135,11 @@ def opaque_types() -> frozenset[str]:
     return frozenset(t.name for library in LIBRARIES for t in library.types)
 
 
+def message_types() -> frozenset[str]:
+    """The names of the message types an expression may build by name (`JSONPatch`)."""
+    return frozenset(m.name for library in LIBRARIES for m in library.messages)
+
+
 def _compile_error(text: str) -> CompileError:
     """The runtime's first error (`ERROR: <input>:1:14: undeclared reference to 'i'`)."""
     for line in text.splitlines():
@@ -191,7 +196,44 @@ def _opaque_pool(libraries: tuple[Library, ...]) -> tuple[Any, dict[str, tuple[O
             pool.Add(file)
             descriptor = pool.FindMessageTypeByName(opaque.name)
             messages[opaque.name] = (opaque, message_factory.GetMessageClass(descriptor))
+    built = [m for library in libraries for m in library.messages]
+    if built:
+        struct = descriptor_pb2.FileDescriptorProto()
+        struct_pb2.DESCRIPTOR.CopyToProto(struct)
+        pool.Add(struct)
+    for message in built:
+        pool.Add(_message_file(message))
     return pool, messages
+
+
+_FIELD = descriptor_pb2.FieldDescriptorProto
+
+
+def _message_file(message: Message) -> descriptor_pb2.FileDescriptorProto:
+    """A proto file declaring `message`: a `string` field is a string, a `dyn` one a
+    google.protobuf.Value, which the runtime fills from any JSON-like value."""
+    package, _, name = message.name.rpartition(".")
+    file = descriptor_pb2.FileDescriptorProto(
+        name=f"initgate/{message.name}.proto",
+        package=package,
+        syntax="proto3",
+        dependency=["google/protobuf/struct.proto"],
+    )
+    declared = file.message_type.add(name=name)
+    for number, (field, kind) in enumerate(message.fields, start=1):
+        if kind == "dyn":
+            declared.field.add(
+                name=field,
+                number=number,
+                type=_FIELD.TYPE_MESSAGE,
+                type_name=".google.protobuf.Value",
+                label=_FIELD.LABEL_OPTIONAL,
+            )
+        else:
+            declared.field.add(
+                name=field, number=number, type=_FIELD.TYPE_STRING, label=_FIELD.LABEL_OPTIONAL
+            )
+    return file
 
 
 def _type(kind: str) -> Any:

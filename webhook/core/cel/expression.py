@@ -65,16 +65,18 @@ def compile_checked(
     bounds: cost.Bounds | None = None,
     max_length: int = MAX_LENGTH,
     runnable: bool = True,
+    patches: bool = False,
 ) -> Expression:
     """Compile `text` for a use that offers `variables` and expects one of `results` (any type
     when None; `dyn` is always taken: what a dynamic value is, only evaluation tells). Raises
     `CompileError`. `max_length` is raised, and `runnable` set false, only for text initgate
     writes itself for the API server to run (a generated admission policy wraps a rule's whole
-    expression, and may use what Kubernetes runs and initgate's runtime cannot)."""
+    expression, and may use what Kubernetes runs and initgate's runtime cannot). `patches`: a
+    MutatingAdmissionPolicy's expression, which may build `JSONPatch` values."""
     if len(text) > max_length:
         raise CompileError(f"longer than {max_length:,} characters ({len(text):,})")
     program = compile_expression(text)
-    found = checks.problems(program, variables=variables, runnable=runnable)
+    found = checks.problems(program, variables=variables, runnable=runnable, patches=patches)
     if found:
         raise CompileError(found[0].message, found[0].offset + 1)
     if results is not None and program.result != "dyn" and program.result not in results:

@@ -3,6 +3,7 @@
 from webhook.core.cel import (
     cidr_lib,
     ip_lib,
+    jsonpatch_lib,
     lists_lib,
     quantity_lib,
     regex_lib,
@@ -19,4 +20,5 @@ LIBRARIES: tuple[Library, ...] = (
     ip_lib.LIBRARY,
     cidr_lib.LIBRARY,
     semver_lib.LIBRARY,
+    jsonpatch_lib.LIBRARY,
 )

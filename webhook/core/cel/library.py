@@ -54,12 +54,23 @@ class Opaque:
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """A message type an expression builds by name, as a MutatingAdmissionPolicy builds
+    `JSONPatch{op: 'add', path: '/x', value: 1}`: its fields, each `string` or `dyn` (any JSON
+    value)."""
+
+    name: str
+    fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Library:
     """A set of functions offered together, named as Kubernetes names its library."""
 
     name: str
     functions: tuple[Function, ...]
     types: tuple[Opaque, ...] = ()
+    messages: tuple[Message, ...] = ()
     cost: dict[str, Callable[..., int]] = field(default_factory=dict)
     """Per overload id, its estimated cost from the sizes of its arguments (receiver first;
     None for a value without a size); overloads not listed cost 1."""

@@ -14,6 +14,7 @@ from webhook.core.cel.environment import compile_expression
 
 VARIABLES = frozenset(("object",))
 MIXED = "; Kubernetes requires one type per list, and per map's keys and values"
+ONLY_MUTATING = " is only offered to a MutatingAdmissionPolicy's expressions"
 
 
 def problems(text: str, variables: frozenset[str] = VARIABLES) -> list[tuple[str, int]]:
@@ -79,6 +80,9 @@ def problems(text: str, variables: frozenset[str] = VARIABLES) -> list[tuple[str
         ("quantity('1').value", [("a kubernetes.Quantity has no fields; use its functions", 14)]),
         ("kubernetes.Quantity{}", [("kubernetes.Quantity values cannot be built by name", 1)]),
         ("net.IP{value: 'x'}", [("net.IP values cannot be built by name", 1)]),
+        # What only a MutatingAdmissionPolicy's expressions may use.
+        ("JSONPatch{op: 'add'}", [("JSONPatch" + ONLY_MUTATING, 1)]),
+        ("jsonpatch.escapeKey('a')", [("'jsonpatch.escapeKey'" + ONLY_MUTATING, 20)]),
         # Several problems, in source order.
         (
             "oldObject.x + [1, 'a'].size() + duration('x').getSeconds()",
@@ -114,6 +118,21 @@ def test_each_refusal_says_what_and_where(text: str, found: list[tuple[str, int]
 )
 def test_what_kubernetes_accepts_passes(text: str) -> None:
     assert problems(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("[JSONPatch{op: 'add', path: '/a/' + jsonpatch.escapeKey('b'), value: 1}]", []),
+        ("kubernetes.Quantity{}", [("kubernetes.Quantity values cannot be built by name", 1)]),
+        ("google.protobuf.Value{}", [("google.protobuf.Value values cannot be built by name", 1)]),
+    ],
+)
+def test_a_mutating_policy_builds_json_patches_only(
+    text: str, found: list[tuple[str, int]]
+) -> None:
+    got = checks.problems(compile_expression(text), variables=VARIABLES, patches=True)
+    assert [(p.message, p.offset + 1) for p in got] == found
 
 
 def test_free_variables_are_those_an_expression_reads() -> None:

@@ -15,8 +15,8 @@ from policies.policy import Policy, PolicySettings
 from tests.support import reviews
 from webhook.audit.evaluate import Target, evaluate
 from webhook.core.config import Config
-from webhook.core.patch import PatchError, apply
 from webhook.core.exemptions import Who
+from webhook.core.patch import PatchError, apply
 from webhook.core.plan import Plan, Rule, compile_plan
 
 POD = reviews.pod(

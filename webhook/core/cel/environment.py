@@ -90,7 +90,10 @@ class Program:
 
     def evaluate(self, activation: Any) -> Any:
         """The expression's value as a plain Python value; raises `EvaluationError`."""
-        value = self.compiled.eval(activation)
+        try:
+            value = self.compiled.eval(activation)
+        except RuntimeError as error:  # the iteration budget is raised, not returned as an error
+            raise EvaluationError(_first_line(str(error))) from None
         if value.type() == cel.Type.ERROR:
             raise EvaluationError(_first_line(str(value.value())))
         try:

@@ -588,3 +588,14 @@ def test_a_rule_that_fails_is_a_policy_error_naming_the_rule_and_the_container(
     (failed,) = [e for e in decision.errors if e.policy == "hostile"]
     assert (failed.location, failed.error) == ('init "setup" (initContainers[0])', error)
     assert not decision.verdicts or all(v.policy != "hostile" for v in decision.verdicts)
+
+
+def test_a_pod_finding_exempt_by_several_image_exemptions_names_each_once() -> None:
+    config = {
+        "exemptions": {"images": [{"image": "busybox:*"}, {"image": "nginx:*", "reason": "x"}]},
+        "rules": [rule("no-pods", "false", scope="pod")],
+    }
+    init = reviews.container("setup", resources=reviews.LIMITED)
+    decision = judge(reviews.pod(init=[init]), config=config)
+    assert "no-pods" not in decision.policies
+    assert decision.exemptions == ["exemptions.images[0]", "exemptions.images[1]"]

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, create_model
 
 from policies import REGISTRY
 from policies.base import Mode
-from policies.policy import Exemptions, PolicySettings, Settings
+from policies.policy import Exemptions, NamespaceExemption, PolicySettings, Settings
 from webhook.core.configerrors import explain
 from webhook.core.rules import RuleSettings
 
@@ -28,7 +28,7 @@ DOCS_URL = "https://github.com/initgate/initgate/blob/main/docs/policies.md"
 class GlobalExemptions(Exemptions):
     """Exemptions from every policy."""
 
-    namespaces: tuple[str, ...] = DEFAULT_EXEMPT_NAMESPACES
+    namespaces: tuple[str | NamespaceExemption, ...] = DEFAULT_EXEMPT_NAMESPACES
     """Namespace names (globs). Listing namespaces here replaces the default list, so keep
     kube-system, kube-public and kube-node-lease unless you mean to police them."""
 

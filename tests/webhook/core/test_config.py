@@ -148,6 +148,23 @@ def test_listing_namespaces_replaces_the_default_list() -> None:
     )
 
 
+def test_global_namespace_exemptions_may_end_as_every_other_exemption() -> None:
+    text = """\
+exemptions:
+  namespaces:
+    - kube-system
+    - {namespace: legacy-*, expires: "2027-03-31", reason: INC-4711 until the migration}
+"""
+    (plain, ending) = parse_config(text, source="c.yaml").exemptions.namespaces
+    assert plain == "kube-system"
+    assert not isinstance(ending, str)
+    assert (ending.namespace, ending.expires, ending.reason) == (
+        "legacy-*",
+        "2027-03-31",
+        "INC-4711 until the migration",
+    )
+
+
 def test_default_yaml_is_plain_yaml() -> None:
     data = yaml.safe_load(render_default())
     assert data["policies"]["init-lint"]["mode"] == "warn"

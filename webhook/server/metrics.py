@@ -196,6 +196,13 @@ class Metrics(Exported):
             "Serving certificate loads and reloads, by result (success or failure).",
             ["result"],
         )
+        self.exemption_expiry = Snapshot(
+            "initgate_exemption_expiry_timestamp_seconds",
+            "When each exemption of the active configuration that has `expires` ends (Unix "
+            "time), by its place in the configuration (exemptions.images[0]).",
+            ["exemption"],
+        )
+        self.add(self.exemption_expiry)
 
 
 class Snapshot(Collector):

@@ -115,6 +115,15 @@ def test_camel_case_keys_in_yaml() -> None:
             "exemptions:\n  images:\n    - allow: [privileged]\n",
             "c.yaml:3: exemptions.images[0].image: required: a non-empty string",
         ),
+        (
+            "rules:\n  - {id: Init_Registry, description: D., expression: 'true'}\n",
+            "c.yaml:2: rules[0].id: expected a string such as init-registry matching "
+            "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, not 'Init_Registry'",
+        ),
+        (
+            f"rules:\n  - {{id: r, description: D., expression: '{'true || ' * 800}true'}}\n",
+            "c.yaml:2: rules[0].expression: at most 5,120 characters, not 6,404",
+        ),
         ("mode: [enforce\n", "c.yaml:2:1: not valid YAML"),
         ("- enforce\n", "c.yaml: the configuration must be a mapping, not list"),
     ],

@@ -69,7 +69,6 @@ def build_state(settings: ServerSettings, *, metrics: Metrics | None = None) -> 
     metrics = metrics if metrics is not None else Metrics()
 
     def reloaded(result: str, plan: Plan | None) -> None:
-        metrics.config_reloads.labels(result).inc()
         if plan is not None:
             metrics.config_last_success.set(time.time())
             # Exemptions without an end are not exported: nothing to alert on, and no series
@@ -78,6 +77,8 @@ def build_state(settings: ServerSettings, *, metrics: Metrics | None = None) -> 
                 (e.label,): e.expires for e in plan.exemptions.values() if e.expires is not None
             }
             metrics.exemption_expiry.replace(ends)
+        # Counted last: a scrape (another thread) that sees the count sees what it brought.
+        metrics.config_reloads.labels(result).inc()
 
     store = ConfigStore(settings.config_path, observer=reloaded)
     return AppState(settings=settings, store=store, metrics=metrics)

@@ -62,7 +62,7 @@ def stages(webhook: Webhook, *, rounds: int = 50, batch: int = 200) -> dict[str,
             answered = clock()
             orjson.dumps(review.complete(request.uid, response))
             encoded = clock()
-            observer.answered(handler, request, decision, 0.001)
+            observer.answered(handler, request, decision, 0.001, plan=plan)
             done = clock()
             totals["parse"] += parsed - start
             totals["checks"] += (decoded - parsed) - (parsed - start)

@@ -40,6 +40,7 @@ class Values:
     error_ratio: float
     p99_seconds: float
     expiry_days: int
+    exemption_days: int
     audit_minutes: int
 
 
@@ -53,6 +54,7 @@ def _thresholds(name: str, path: Path, args: tuple[str, ...]) -> Values:
         error_ratio=float(rule["errorRatio"]),
         p99_seconds=float(rule["latencyP99Seconds"]),
         expiry_days=int(rule["certificateExpiryDays"]),
+        exemption_days=int(rule["exemptionExpiryDays"]),
         audit_minutes=int(interval[:-1]),
     )
 
@@ -67,7 +69,7 @@ BOTH = (DEFAULTS, OVERRIDDEN)
 
 
 def test_the_overrides_move_every_threshold() -> None:
-    for field in ("error_ratio", "p99_seconds", "expiry_days", "audit_minutes"):
+    for field in ("error_ratio", "p99_seconds", "expiry_days", "exemption_days", "audit_minutes"):
         assert getattr(DEFAULTS, field) != getattr(OVERRIDDEN, field), field
 
 
@@ -183,12 +185,15 @@ def slow_answers(values: Values) -> Iterator[Case]:
         yield Case(f"p99 {p99:g}s", series, 20, fires)
 
 
+def days_around(threshold: Callable[[Values], int]) -> list[int]:
+    """A day less and a day more than the threshold, of the defaults and of the overrides."""
+    return sorted({threshold(values) + d for values in BOTH for d in (-1, 1)})
+
+
 def certificate_expiry(values: Values) -> Iterator[Case]:
     """Two replicas, one with a year left, the other with a day less and a day more than each
     threshold (at the evaluation, two hours in)."""
-    for days in sorted(
-        {t + d for t in (DEFAULTS.expiry_days, OVERRIDDEN.expiry_days) for d in (-1, 1)}
-    ):
+    for days in days_around(lambda v: v.expiry_days):
         expiry = "initgate_certificate_expiry_timestamp_seconds"
         series = {
             f"{expiry}{selector(pod='initgate-a')}": f"{7200 + 365 * 86400}x150",
@@ -196,6 +201,46 @@ def certificate_expiry(values: Values) -> Iterator[Case]:
         }
         fires = [{"severity": "critical"}] if days < values.expiry_days else []
         yield Case(f"{days} days left", series, 120, fires)
+
+
+EXEMPTION = "initgate_exemption_expiry_timestamp_seconds"
+
+
+def exemption_expires_soon(values: Values) -> Iterator[Case]:
+    """One exemption ending a day before and after each threshold (at the evaluation, two hours
+    in), as two replicas report it, one still on a configuration where it lasts a year; another
+    exemption that ends in a year, and one that has already ended (the other alert's)."""
+    label = "exemptions.images[0]"
+    year = f"{7200 + 365 * 86400}x150"
+    for days in days_around(lambda v: v.exemption_days):
+        series = {
+            f"{EXEMPTION}{selector(pod='initgate-a', exemption=label)}": f"{7200 + days * 86400}x150",
+            f"{EXEMPTION}{selector(pod='initgate-b', exemption=label)}": year,
+            f"{EXEMPTION}{selector(pod='initgate-a', exemption='rules[0].exemptions.users[1]')}": year,
+            f"{EXEMPTION}{selector(pod='initgate-a', exemption='exemptions.users[0]')}": "3600x150",
+        }
+        soon = days < values.exemption_days
+        yield Case(
+            f"ends in {days} days",
+            series,
+            120,
+            [{"severity": "warning", "exemption": label}] if soon else [],
+        )
+    ended = f"{EXEMPTION}{selector(pod='initgate-a', exemption='exemptions.users[0]')}"
+    yield Case("ended 5 minutes ago", {ended: "6900x150"}, 120, [])
+
+
+def exemption_expired(values: Values) -> Iterator[Case]:
+    """Exemptions that ended an hour ago (firing), ten minutes ago (pending: `for` is 15
+    minutes), that end in an hour, and one that ended and was then removed from the
+    configuration (its series stops)."""
+    label = "policies.init-privileged.exemptions.images[2]"
+    name = f"{EXEMPTION}{selector(pod='initgate-a', exemption=label)}"
+    fires = [{"severity": "warning", "exemption": label}]
+    yield Case("ended an hour ago", {name: "3600x150"}, 120, fires)
+    yield Case("ended 10 minutes ago", {name: "6600x150"}, 120, [])
+    yield Case("ends in an hour", {name: "10800x150"}, 120, [])
+    yield Case("ended, then removed", {name: "3600x80"}, 120, [])
 
 
 def any_increase(
@@ -248,6 +293,8 @@ CASES: dict[str, Callable[[Values], Iterator[Case]]] = {
     "InitgateCertificateExpiresSoon": certificate_expiry,
     "InitgateTLSHandshakeFailures": any_increase("initgate_tls_handshake_failures_total", {}, {}),
     "InitgateConfigRefused": config_refused,
+    "InitgateExemptionExpiresSoon": exemption_expires_soon,
+    "InitgateExemptionExpired": exemption_expired,
     "InitgateAuditStale": audit_stale,
 }
 

@@ -17,6 +17,7 @@ from webhook.cli.main import main
 pytestmark = pytest.mark.chart
 
 DOCS = (ROOT / "docs" / "configuration.md", ROOT / "docs" / "policies.md")
+COOKBOOK = ROOT / "docs" / "rules" / "cookbook.yaml"
 
 
 def documented() -> list[Any]:
@@ -29,6 +30,11 @@ def documented() -> list[Any]:
             if isinstance(data, dict) and "apiVersion" not in data:
                 found.append(pytest.param(data, id=f"{page.name}:{len(found)}"))
     return found
+
+
+def rule(**fields: Any) -> dict[str, Any]:
+    """A valid rule, with `fields` changed."""
+    return {"id": "init-digest", "description": "Pinned.", "expression": "true", **fields}
 
 
 BROKEN: list[Any] = [
@@ -51,6 +57,24 @@ BROKEN: list[Any] = [
     pytest.param({"exemptions": {"images": [{"allow": ["privileged"]}]}}, id="no-image"),
     pytest.param({"exemptions": {"images": [{"image": ""}]}}, id="empty-image"),
     pytest.param({"exemptions": {"namespaces": "kube-system"}}, id="namespaces-not-a-list"),
+    pytest.param({"exemptions": {"users": [{"user": "ci", "expires": "soon"}]}}, id="expires"),
+    pytest.param({"exemptions": {"users": [{"user": "ci", "until": "2027-01-01"}]}}, id="until"),
+    pytest.param({"exemptions": {"groups": [{"reason": "no group"}]}}, id="no-group"),
+    pytest.param({"exemptions": {"images": [{"image": "a", "reason": 7}]}}, id="reason-type"),
+    pytest.param({"rules": [rule(id="Init_Registry")]}, id="rule-id-case"),
+    pytest.param({"rules": [rule(id="r" * 64)]}, id="rule-id-long"),
+    pytest.param({"rules": [rule(id="init-lint")]}, id="rule-id-built-in"),
+    pytest.param({"rules": [rule(severity="high")]}, id="rule-unknown-key"),
+    pytest.param({"rules": [rule(roles="init")]}, id="rule-roles-not-a-list"),
+    pytest.param({"rules": [rule(roles=["init", "daemon"])]}, id="rule-unknown-role"),
+    pytest.param({"rules": [rule(scope="pod", roles=["init"])]}, id="rule-pod-with-roles"),
+    pytest.param({"rules": [rule(scope="namespace")]}, id="rule-scope"),
+    pytest.param({"rules": [rule(mode="loud")]}, id="rule-mode"),
+    pytest.param({"rules": [rule(expression=True)]}, id="rule-expression-not-text"),
+    pytest.param({"rules": [rule(expression="")]}, id="rule-expression-empty"),
+    pytest.param({"rules": [rule(expression="true && " * 700 + "true")]}, id="rule-too-long"),
+    pytest.param({"rules": [{"id": "r", "expression": "true"}]}, id="rule-no-description"),
+    pytest.param({"rules": {"r": rule()}}, id="rules-not-a-list"),
 ]
 ACCEPTED: list[Any] = [
     pytest.param({"policies": {"init-unbounded": {"maximum": {"memory": "4Gi", "cpu": "1.5"}}}}),
@@ -72,6 +96,21 @@ ACCEPTED: list[Any] = [
         id="null-entries",
     ),
     pytest.param({"policies": {"init-privileged": {"presets": {"istio": None}}}}, id="null-preset"),
+    pytest.param(yaml.safe_load(COOKBOOK.read_text()), id="cookbook-rules"),
+    pytest.param(
+        {
+            "exemptions": {
+                "namespaces": ["kube-system", {"namespace": "legacy-*", "reason": "INC-1"}],
+                "users": [{"user": "ci", "expires": "2027-03-31T18:00:00+02:00"}],
+                "images": [{"image": "vendor/*", "expires": "2027-03-31", "reason": "CNI"}],
+            },
+            "rules": [
+                rule(exemptions={"groups": ["ops", {"group": "sre", "expires": "2027-01-01"}]}),
+                rule(id="pod-rule", scope="pod", expression="has(object.spec)", mode="warn"),
+            ],
+        },
+        id="exemptions-that-end-and-rules",
+    ),
 ]
 # What a JSON schema cannot compare: one value against another. The service refuses these at
 # start-up or reload (keeping the last good configuration); `initgate config validate` finds them.
@@ -79,6 +118,20 @@ SERVICE_ONLY: list[Any] = [
     pytest.param(
         {"policies": {"default-resources": {"requests": {"memory": "1Gi"}}}},
         id="request-above-the-default-limit",
+    ),
+    # Nor can it share an id between two entries of a list, tell a date that does not exist, or
+    # compile CEL: the server refuses these at start (the rollout never becomes ready) and at
+    # reload (the last good configuration stays), naming the line and the CEL column.
+    pytest.param({"rules": [rule(), rule()]}, id="rule-id-twice"),
+    pytest.param({"exemptions": {"users": [{"user": "ci", "expires": "2027-02-30"}]}}, id="date"),
+    pytest.param({"rules": [rule(expression="container.name.startsWith(")]}, id="cel-syntax"),
+    pytest.param({"rules": [rule(expression="size(container.name)")]}, id="cel-not-a-bool"),
+    pytest.param({"rules": [rule(messageExpression="1 + 2")]}, id="cel-message-not-a-string"),
+    pytest.param({"rules": [rule(expression="container.frobnicate()")]}, id="cel-function"),
+    pytest.param({"rules": [rule(scope="pod", expression="container.name == ''")]}, id="cel-var"),
+    pytest.param(
+        {"rules": [rule(expression="container.args.all(a, container.command.all(b, b != a))")]},
+        id="cel-cost",
     ),
 ]
 

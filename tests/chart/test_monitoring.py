@@ -64,15 +64,18 @@ def test_alerts() -> None:
         "InitgateCertificateExpiresSoon",
         "InitgateConfigRefused",
         "InitgateTLSHandshakeFailures",
+        "InitgateExemptionExpiresSoon",
+        "InitgateExemptionExpired",
         "InitgateAuditStale",
     }
     for alert in rules.values():
         check_expression(alert["expr"])
         assert f'namespace="{NAMESPACE}"' in alert["expr"]
-    # Thresholds from values (full-values.yaml: 5 %, 1 s, 21 days).
+    # Thresholds from values (full-values.yaml: 5 %, 1 s, 21 days, 3 days).
     assert rules["InitgateAdmissionErrors"]["expr"].rstrip().endswith("> 0.05")
     assert rules["InitgateSlowAnswers"]["expr"].rstrip().endswith("> 1")
     assert rules["InitgateCertificateExpiresSoon"]["expr"].endswith(f"< {21 * 86400}")
+    assert rules["InitgateExemptionExpiresSoon"]["expr"].endswith(f"< {3 * 86400} > 0")
     assert "histogram_quantile(0.99" in rules["InitgateSlowAnswers"]["expr"]
     assert 'result="failure"' in rules["InitgateConfigRefused"]["expr"]
     # Three audit intervals (full-values.yaml: 30m) without a completed scan.

@@ -1,8 +1,9 @@
 """The dashboard and the alerts against a real Prometheus: it scrapes a real `initgate serve` and
 a real continuous `initgate audit --cluster --interval 1s` (against the replay API server),
 labelled as the chart's ServiceMonitors label them. Traffic produces every decision, a refused
-request, a policy error, a dropped TLS handshake, a configuration reload (good, then refused), a
-certificate rotation and failing audit scans, twice, so that every counter grows between scrapes.
+request, a policy error, a dropped TLS handshake, a configuration reload (good, with exemptions
+that end, then refused), a certificate rotation and failing audit scans, twice, so that every
+counter grows between scrapes.
 Then every query of the Grafana dashboard and every alert expression of the PrometheusRule is
 evaluated through the HTTP API: each returns the series it is meant to show, labelled as its
 legend expects. A metric or a label that a query names and initgate does not export fails."""
@@ -15,6 +16,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -181,8 +183,14 @@ def play(scene: Scene) -> None:
         lambda targets: len(targets) == 2 and all(t["health"] == "up" for t in targets),
     )
     scene.traffic()
-    # A configuration reload, then a configuration refused (the last good one stays).
-    served.config.write_text('messageFooter: "Ask the platform team."\n')
+    # A configuration reload (with an exemption that ends in three days and one that has
+    # ended), then a configuration refused (the last good one stays).
+    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3 * DAY))
+    served.config.write_text(
+        'messageFooter: "Ask the platform team."\n'
+        "exemptions:\n"
+        f'  users: [{{user: ci, expires: "{soon}", reason: INC-1}}, {{user: old, expires: "2020-01-01"}}]\n'
+    )
     scene.reaches("a reload", 'initgate_config_reloads_total{result="success"}', 2)
     served.config.write_text("mode: sometimes\n")
     scene.reaches("a refusal", 'initgate_config_reloads_total{result="failure"}', 1)
@@ -280,6 +288,11 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], Check]] = {
     ("Certificate expires in", "A"): ({"expires in"}, lambda v: 6 * DAY < v <= 7 * DAY),
     ("Replicas reporting", "A"): ({"replicas"}, lambda v: v == 1),
     ("Versions", "A"): ({__version__}, positive),
+    # exemptions.users[0] ends in three days, [1] ended in 2020.
+    ("Exemptions end in", "A"): (
+        {"exemptions.users[0]", "exemptions.users[1]"},
+        lambda v: v < 0 or 2 * DAY < v <= 3 * DAY,
+    ),
     ("Audit findings by policy and mode", "A"): (FINDINGS, positive),
     ("Namespaces with the most findings", "A"): (AUDITED, positive),
     ("Last completed scan", "A"): ({"ago"}, lambda v: 0 <= v < 30),
@@ -334,6 +347,8 @@ ALERTS: dict[str, list[dict[str, str]]] = {
     "InitgateTLSHandshakeFailures": [{}],
     # The refused configuration was the first: its series appeared at 1.
     "InitgateConfigRefused": [{}],
+    "InitgateExemptionExpiresSoon": [{"exemption": "exemptions.users[0]"}],
+    "InitgateExemptionExpired": [{"exemption": "exemptions.users[1]"}],
     # The audit scans every second: not stale, and its metric exists (else absent() fires).
     "InitgateAuditStale": [],
 }

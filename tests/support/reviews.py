@@ -108,6 +108,15 @@ def pod(
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": body}
 
 
+def init_review(
+    image: str, *, namespace: str = "demo", username: str = "alice", **fields: Any
+) -> dict[str, Any]:
+    """A review of a pod whose one init container `setup` runs `image` (within limits), with
+    `fields` added to that container."""
+    init = container("setup", image, resources=copy.deepcopy(LIMITED), **fields)
+    return review_of(pod(init=[init]), namespace=namespace, username=username)
+
+
 def workload(kind: str, template_spec: dict[str, Any], *, name: str = "web") -> dict[str, Any]:
     """A workload whose pod template has `template_spec`."""
     group, version, _ = _GROUPS[kind]

@@ -193,6 +193,20 @@ class Served:
                     return float(sample.value)
         return 0.0
 
+    def reloads(self, result: str) -> float:
+        """Configuration loads so far with `result` (success, failure), the start included."""
+        return self.metric("initgate_config_reloads_total", result=result)
+
+    def reconfigure(self, text: str, *, result: str) -> None:
+        """Replace the configuration file at once (a rename, as a ConfigMap volume swaps it) with
+        `text`, and wait until the server has judged it: `result` success or failure."""
+        count = self.reloads(result)
+        staging = self.config.with_suffix(".tmp")
+        staging.write_text(text)
+        staging.replace(self.config)
+        if eventually(lambda: self.reloads(result), lambda now: now > count) <= count:
+            raise TimeoutError(f"no configuration reload {result} after 10 s:\n{self.logs()}")
+
     def rss(self) -> int:
         """Resident memory of the server process, in bytes (from /proc)."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

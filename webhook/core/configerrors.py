@@ -58,6 +58,9 @@ def _message(error: ErrorDetails, loc: tuple[int | str, ...], schema: Schema) ->
         return f"{prefix}{error.get('ctx', {}).get('error', error['msg'])}{hint}"
     if kind == "missing":
         return f"{prefix}required" + (f": {expected}" if expected else "")
+    if kind == "string_too_long":
+        limit, length = error.get("ctx", {}).get("max_length"), len(error["input"])
+        return f"{prefix}at most {limit:,} characters, not {length:,}"
     if not expected:
         return f"{prefix}{error['msg']}"
     return f"{prefix}expected {expected}, not {_shown(error['input'])}{hint}"
@@ -160,6 +163,10 @@ def _scalar(node: Schema) -> str:
         if low is not None and high is not None:
             return f"{noun} from {low} to {high}"
         return noun + (f" of at least {low}" if low is not None else "")
+    if kind == "string" and node.get("pattern"):
+        example = (node.get("examples") or [""])[0]
+        such = f" such as {example}" if example else ""
+        return f"a string{such} matching {node['pattern']}"
     if kind == "string":
         return "a non-empty string" if node.get("minLength") else "a string"
     return "true or false" if kind == "boolean" else "a value"

@@ -144,11 +144,14 @@ def _findings(
 
 
 def _note(decision: Decision, policy: str, label: str) -> None:
-    if label not in decision.exemptions:
-        decision.exemptions.append(label)
+    # A finding about the pod is exempt when every container it concerns is: its label then
+    # names each exemption that covered one (`Rule.exempts` joins them), each listed here once.
     labels = decision.exempted.setdefault(policy, [])
-    if label not in labels:
-        labels.append(label)
+    for one in label.split(", "):
+        if one not in decision.exemptions:
+            decision.exemptions.append(one)
+        if one not in labels:
+            labels.append(one)
 
 
 def _new_only(findings: list[Finding], rule: Rule, old: PodView, context: Context) -> list[Finding]:

@@ -180,6 +180,36 @@ def _indexed(globs: list[str]) -> Callable[[str], int | None]:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """A configured exemption under the label decisions report it by: when it ends (seconds
+    since the epoch; None: never) and why it was granted (for the decision line and the expiry
+    gauge, which name it)."""
+
+    label: str
+    expires: float | None
+    reason: str
+
+    @classmethod
+    def of(cls, entry: Entry | ImageExemption, label: str) -> Listed:
+        if isinstance(entry, str):
+            return cls(label, None, "")
+        return cls(label, expiry_time(entry.expires) if entry.expires else None, entry.reason)
+
+
+def listed(exemptions: Exemptions, prefix: str) -> list[Listed]:
+    """The namespace, user and group exemptions of one level, labelled as `Who.of` labels them."""
+    return [
+        Listed.of(entry, f"{prefix}.{kind}[{index}]")
+        for kind, entries in (
+            ("namespaces", exemptions.namespaces),
+            ("users", exemptions.users),
+            ("groups", exemptions.groups),
+        )
+        for index, entry in enumerate(entries)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class Who:
     """Compiled namespace, user and group exemptions."""
 

@@ -15,7 +15,7 @@ from policies.caching import LONGEST
 from policies.policy import ImageExemption, Policy, PolicySettings
 from webhook.core import rules as user_rules
 from webhook.core.config import Config
-from webhook.core.exemptions import ImageRule, Scope, Who
+from webhook.core.exemptions import ImageRule, Listed, Scope, Who, listed
 
 # Image exemptions are matched once per image and plan, not once per finding: a cluster runs a
 # bounded set of images, and the presets alone are five globs tried on two spellings of each.
@@ -66,6 +66,9 @@ class Plan:
     mutate: tuple[Rule, ...]
     remedies: dict[str, str] = field(default_factory=dict, compare=False)
     """What a denial says to do, by policy or rule id."""
+    exemptions: dict[str, Listed] = field(default_factory=dict, compare=False)
+    """Every configured exemption by its label (`exemptions.images[0]`): what a decision's
+    `exemptions` name, with their reasons and ends."""
     _active: dict[tuple[str, Mode], tuple[tuple[Rule, Mode], ...]] = field(
         default_factory=dict, compare=False
     )
@@ -108,12 +111,18 @@ def compile_plan(config: Config) -> Plan:
     ]
     rules: list[Rule] = []
     rule_index = {rule.id: index for index, rule in enumerate(config.rules)}
+    catalogue = {e.label: e for e in listed(config.exemptions, "exemptions")}
     for policy, settings in configured:
         prefix = (
             f"rules[{rule_index[policy.id]}]"
             if policy.id in rule_index
             else f"policies.{policy.id}"
         )
+        images = _images(config, settings, prefix)
+        for entry in listed(settings.exemptions, f"{prefix}.exemptions"):
+            catalogue[entry.label] = entry
+        for exemption, label in images:  # the presets share one label, and have no end
+            catalogue.setdefault(label, Listed.of(exemption, label))
         rules.append(
             Rule(
                 policy=policy,
@@ -122,7 +131,7 @@ def compile_plan(config: Config) -> Plan:
                 who=Who.of(settings.exemptions, f"{prefix}.exemptions"),
                 images=tuple(
                     ImageRule.of(exemption, policy.renamed_keys, label=label)
-                    for exemption, label in _images(config, settings, prefix)
+                    for exemption, label in images
                 ),
             )
         )
@@ -132,4 +141,5 @@ def compile_plan(config: Config) -> Plan:
         validate=tuple(r for r in rules if r.policy.kind == "validate"),
         mutate=tuple(r for r in rules if r.policy.kind == "mutate"),
         remedies={r.policy.id: r.policy.remedy for r in rules},
+        exemptions=catalogue,
     )

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from policies import readonly_mounts
+from policies import REGISTRY, readonly_mounts
 from policies.base import Container, Context, Finding, PodView, Role, text
 from policies.base import writes as writes_to
 from policies.policy import Policy, PolicySettings
 from webhook.core.cel.cost import Read
 from webhook.core.cel.environment import CompileError, EvaluationError, activation
-from webhook.core.cel.expression import Expression, compile_checked
+from webhook.core.cel.expression import MAX_LENGTH, Expression, compile_checked
 from webhook.core.cel.pruning import Shape, prune, shapes
 
 CONTAINER_VARIABLES = frozenset(
@@ -67,12 +67,29 @@ def _checked(value: str, info: ValidationInfo, *, message: bool) -> str:
     return value
 
 
+def _schema(schema: dict[str, Any]) -> None:
+    """What `config._conflicts` refuses of one rule alone, in the JSON schema too (so that the
+    chart refuses it at `helm install`): a pod-scoped rule that lists roles."""
+    schema["if"] = {"properties": {"scope": {"const": "pod"}}, "required": ["scope"]}
+    schema["then"] = {"not": {"required": ["roles"]}}
+
+
 class RuleSettings(PolicySettings):
     """One rule. Its findings are named by its `id`, as a built-in policy's are."""
 
+    model_config = ConfigDict(json_schema_extra=_schema)
+
     allowed_roles: ClassVar[tuple[Role, ...]] = tuple(Role)
 
-    id: str = Field(json_schema_extra={"pattern": _ID.pattern, "maxLength": 63})
+    id: str = Field(
+        json_schema_extra={
+            "pattern": _ID.pattern,
+            "maxLength": 63,
+            # Refused by `config._conflicts` with its line; here for the chart's schema.
+            "not": {"enum": [policy.id for policy in REGISTRY]},
+            "examples": ["init-registry"],
+        }
+    )
     """Kebab-case, unique, not a built-in policy's id: the finding key, the metric label and
     what an exemption names."""
     description: str = Field(min_length=1)
@@ -81,11 +98,11 @@ class RuleSettings(PolicySettings):
     """container: judge each container whose role is in `roles`; pod: judge the pod once."""
     roles: tuple[Role, ...] = (Role.INIT, Role.SIDECAR)
     """Container roles the rule judges: init, sidecar, app, ephemeral."""
-    expression: str = Field(min_length=1)
+    expression: str = Field(min_length=1, max_length=MAX_LENGTH)
     """CEL, true when the container (or pod) complies."""
     message: str = ""
     """What the person who applied the object reads; empty: the description."""
-    message_expression: str = ""
+    message_expression: str = Field("", max_length=MAX_LENGTH)
     """CEL giving the message as a string (it may name what the container holds); when it fails
     or gives nothing, `message` is used."""
 

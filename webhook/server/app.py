@@ -29,6 +29,7 @@ from policies.base import Mode
 from webhook._version import __version__
 from webhook.core.engine import WEBHOOKS
 from webhook.core.handler import Handler
+from webhook.core.plan import Plan
 from webhook.server.endpoint import BadRequest, Endpoint, problem, quoted
 from webhook.server.instrumentation import Instrumentation
 from webhook.server.logs import LOG, event
@@ -74,10 +75,17 @@ def build_state(settings: ServerSettings, *, metrics: Metrics | None = None) -> 
     """Load the configuration (raises `ConfigError` if the file is invalid) and set up metrics."""
     metrics = metrics if metrics is not None else Metrics()
 
-    def reloaded(result: str) -> None:
-        metrics.config_reloads.labels(result).inc()
-        if result == "success":
+    def reloaded(result: str, plan: Plan | None) -> None:
+        if plan is not None:
             metrics.config_last_success.set(time.time())
+            # Exemptions without an end are not exported: nothing to alert on, and no series
+            # whose absence would have to be told from a missing scrape.
+            ends: dict[tuple[str, ...], float] = {
+                (e.label,): e.expires for e in plan.exemptions.values() if e.expires is not None
+            }
+            metrics.exemption_expiry.replace(ends)
+        # Counted last: a scrape (another thread) that sees the count sees what it brought.
+        metrics.config_reloads.labels(result).inc()
 
     store = ConfigStore(settings.config_path, observer=reloaded)
     return AppState(settings=settings, store=store, metrics=metrics)

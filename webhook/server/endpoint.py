@@ -22,6 +22,7 @@ from webhook.core import review
 from webhook.core.engine import Decision
 from webhook.core.handler import Handler
 from webhook.core.objects import Request
+from webhook.core.plan import Plan
 from webhook.server.logs import LOG
 
 # The API server refuses request bodies above 3 MiB, and an UPDATE review carries the object twice
@@ -258,6 +259,8 @@ class Observer(Protocol):
         request: Request,
         decision: Decision | None,
         seconds: float,
+        *,
+        plan: Plan | None,
     ) -> None: ...
 
 
@@ -326,22 +329,28 @@ class Endpoint:
             observer.bad_request(handler, refused)
             return Answer(refused.status, problem(refused), close=refused.close)
         decision: Decision | None = None
+        plan: Plan | None = None
         try:
             response, decision = handler.answer(request)
+            # The plan it decided with (a reload swaps plans on this event loop, never between
+            # these two lines): what the decision names, its exemptions, is looked up in it.
+            plan = handler.plan()
             out = orjson.dumps(review.complete(request.uid, response))
         except Exception as error:  # noqa: BLE001 - recovered, answered, logged and counted
             observer.failed(handler, request, error)
             decision = None
             out = orjson.dumps(review.complete(request.uid, _failure(handler)))
         seconds = time.perf_counter() - started
-        return Answer(200, out, request=request, decision=decision, seconds=seconds)
+        return Answer(200, out, request=request, decision=decision, seconds=seconds, plan=plan)
 
     def record(self, answer: Answer) -> None:
         """The metrics and the decision line of an answer, once it is sent."""
         if answer.request is None:
             return
         try:
-            self.observer.answered(self.handler, answer.request, answer.decision, answer.seconds)
+            self.observer.answered(
+                self.handler, answer.request, answer.decision, answer.seconds, plan=answer.plan
+            )
         except Exception:  # noqa: BLE001 - a metric or a log line must never cost the answer
             uid = answer.request.uid
             LOG.exception("could not record a decision", extra={"fields": {"uid": uid}})
@@ -359,6 +368,7 @@ class Answer:
     request: Request | None = None
     decision: Decision | None = None
     seconds: float = 0.0
+    plan: Plan | None = None
 
 
 def _failure(handler: Handler) -> review.Response:

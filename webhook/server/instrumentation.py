@@ -7,9 +7,10 @@ import logging
 
 from prometheus_client import Counter
 
-from webhook.core.engine import Decision
+from webhook.core.engine import Decision, PolicyError
 from webhook.core.handler import Handler
 from webhook.core.objects import Request
+from webhook.core.plan import Plan
 from webhook.server import logs
 from webhook.server.endpoint import BadRequest
 from webhook.server.logs import DECISIONS, LOG, event
@@ -64,7 +65,11 @@ class Instrumentation:
         request: Request,
         decision: Decision | None,
         seconds: float,
+        *,
+        plan: Plan | None,
     ) -> None:
+        """Count the answer and log its decision line; `plan` is the one the decision was made
+        with (None when evaluation failed)."""
         m = self.metrics
         name = handler.name
         outcome = decision.outcome if decision is not None else "error"
@@ -101,9 +106,30 @@ class Instrumentation:
                 "reason": decision.reason if decision is not None else "evaluation failed",
                 "policies": decision.policies if decision is not None else [],
                 "findings": len(decision.verdicts) if decision is not None else 0,
-                "errors": [f"{e.policy}: {e.error}" for e in decision.errors]
+                "exemptions": _exemptions(decision.exemptions, plan)
+                if decision is not None and decision.exemptions and plan is not None
+                else [],
+                "errors": [_error(e) for e in decision.errors]
                 if decision is not None and decision.errors
                 else [],
                 "durationMs": round(seconds * 1000, 3),
             }
         )
+
+
+def _exemptions(labels: list[str], plan: Plan) -> list[str]:
+    """The exemptions that applied, by their place in the configuration, each with the reason
+    it was granted for when one is written: `exemptions.images[0]: INC-4711 until the mesh`."""
+    shown = []
+    for label in labels:
+        listed = plan.exemptions.get(label)
+        shown.append(f"{label}: {listed.reason}" if listed is not None and listed.reason else label)
+    return shown
+
+
+def _error(error: PolicyError) -> str:
+    """`policy: error`, or for a rule that failed on one container (or the pod), `rule:
+    container: error`."""
+    if error.location:
+        return f"{error.policy}: {error.location}: {error.error}"
+    return f"{error.policy}: {error.error}"

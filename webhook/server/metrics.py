@@ -205,6 +205,13 @@ class Metrics(Exported):
             "one waiting longest to make room (max-connections).",
             ["reason"],
         )
+        self.exemption_expiry = Snapshot(
+            "initgate_exemption_expiry_timestamp_seconds",
+            "When each exemption of the active configuration that has `expires` ends (Unix "
+            "time), by its place in the configuration (exemptions.images[0]).",
+            ["exemption"],
+        )
+        self.add(self.exemption_expiry)
 
 
 class Snapshot(Collector):

@@ -37,8 +37,9 @@ class Loaded:
         return self.plan.config
 
 
-ReloadObserver = Callable[[str], None]
-"""Called with "success" or "failure" after each load attempt (metrics hook here)."""
+ReloadObserver = Callable[[str, Plan | None], None]
+"""Called after each load attempt with "success" and the plan now active, or "failure" and None
+(metrics hook here)."""
 
 
 class ConfigStore:
@@ -54,7 +55,7 @@ class ConfigStore:
             data = self._read()
             config = parse_config(data.decode("utf-8", "replace"), source=str(path))
             self._current = Loaded(compile_plan(config), str(path), _digest(data))
-        self._notify("success")
+        self._notify("success", self._current.plan)
 
     @property
     def current(self) -> Loaded:
@@ -127,7 +128,7 @@ class ConfigStore:
         self._current = Loaded(plan, str(self.path), digest)
         self._refused = ""
         event(LOG, "configuration reloaded", source=str(self.path), digest=digest[:12])
-        self._notify("success")
+        self._notify("success", plan)
         return True
 
     def _read(self) -> bytes:
@@ -149,12 +150,12 @@ class ConfigStore:
                 problem=problem,
                 active=self._current.digest[:12] or self._current.source,
             )
-            self._notify("failure")
+            self._notify("failure", None)
         return False
 
-    def _notify(self, result: str) -> None:
+    def _notify(self, result: str, plan: Plan | None) -> None:
         if self._observer is not None:
-            self._observer(result)
+            self._observer(result, plan)
 
 
 def _digest(data: bytes) -> str:

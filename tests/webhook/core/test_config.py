@@ -155,6 +155,15 @@ def test_camel_case_keys_in_yaml() -> None:
             "(did you mean 'procMount'?)",
         ),
         ("mode: strict\n", "not 'strict'\n"),  # nothing close: no guess
+        (
+            "rules:\n  - {id: Init_Registry, description: D., expression: 'true'}\n",
+            "c.yaml:2: rules[0].id: expected a kebab-case id such as init-registry (lowercase "
+            "letters, digits and dashes, at most 63), not 'Init_Registry'",
+        ),
+        (
+            f"rules:\n  - {{id: r, description: D., expression: '{'true || ' * 800}true'}}\n",
+            "c.yaml:2: rules[0].expression: at most 5,120 characters, not 6,404",
+        ),
         ("mode: [enforce\n", "c.yaml:2:1: not valid YAML"),
         ("- enforce\n", "c.yaml: the configuration must be a mapping, not list"),
     ],
@@ -185,6 +194,23 @@ def test_listing_namespaces_replaces_the_default_list() -> None:
         "kube-system",
         "kube-public",
         "kube-node-lease",
+    )
+
+
+def test_global_namespace_exemptions_may_end_as_every_other_exemption() -> None:
+    text = """\
+exemptions:
+  namespaces:
+    - kube-system
+    - {namespace: legacy-*, expires: "2027-03-31", reason: INC-4711 until the migration}
+"""
+    (plain, ending) = parse_config(text, source="c.yaml").exemptions.namespaces
+    assert plain == "kube-system"
+    assert not isinstance(ending, str)
+    assert (ending.namespace, ending.expires, ending.reason) == (
+        "legacy-*",
+        "2027-03-31",
+        "INC-4711 until the migration",
     )
 
 

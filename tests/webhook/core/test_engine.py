@@ -594,3 +594,43 @@ def test_a_long_patch_kept_back_is_counted_not_copied_into_the_audit_annotation(
     note = decision.audit_annotations["would-patch"]
     assert note.startswith("300 operations (")
     assert note.endswith("characters); initgate mutate -f --patch shows them")
+
+
+# ---- rules that fail, exemptions that applied --------------------------------------------------
+
+TEN = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
+BOMB = f"{TEN}.all(a, {TEN}.all(b, {TEN}.all(c, {TEN}.all(d, {TEN}.all(e, true)))))"
+"""A hundred thousand iterations whose estimate (about 455,000 units) is within the budget:
+only the runtime's iteration limit stops it."""
+
+
+def rule(rule_id: str, expression: str, **fields: Any) -> dict[str, Any]:
+    return {"id": rule_id, "description": "A rule.", "expression": expression, **fields}
+
+
+@pytest.mark.parametrize(
+    ("expression", "error"),
+    [
+        (BOMB, "exceeded the cost limit (10,000 comprehension iterations in one evaluation)"),
+        ("container.livenessProbe.periodSeconds < 30", 'Key not found in map : "livenessProbe"'),
+    ],
+    ids=["iteration-budget", "missing-field"],
+)
+def test_a_rule_that_fails_is_a_policy_error_naming_the_rule_and_the_container(
+    expression: str, error: str
+) -> None:
+    decision = judge(BAD_POD, config={"rules": [rule("hostile", expression)]})
+    (failed,) = [e for e in decision.errors if e.policy == "hostile"]
+    assert (failed.location, failed.error) == ('init "setup" (initContainers[0])', error)
+    assert not decision.verdicts or all(v.policy != "hostile" for v in decision.verdicts)
+
+
+def test_a_pod_finding_exempt_by_several_image_exemptions_names_each_once() -> None:
+    config = {
+        "exemptions": {"images": [{"image": "busybox:*"}, {"image": "nginx:*", "reason": "x"}]},
+        "rules": [rule("no-pods", "false", scope="pod")],
+    }
+    init = reviews.container("setup", resources=reviews.LIMITED)
+    decision = judge(reviews.pod(init=[init]), config=config)
+    assert "no-pods" not in decision.policies
+    assert decision.exemptions == ["exemptions.images[0]", "exemptions.images[1]"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from policies.base import Mode
 from webhook.core.config import ConfigError
+from webhook.server.app import build_state
+from webhook.server.settings import ServerSettings
 from webhook.server.store import ConfigStore, _digest
 
 
@@ -19,7 +22,7 @@ def mode(store: ConfigStore) -> Mode:
 
 def test_built_in_default_without_a_file() -> None:
     results: list[str] = []
-    store = ConfigStore(observer=results.append)
+    store = ConfigStore(observer=lambda result, _: results.append(result))
     assert store.current.source == "built-in default"
     assert store.reload() is None
     assert results == ["success"]
@@ -43,7 +46,7 @@ def test_reload_applies_changes_and_keeps_the_last_good(
     path = tmp_path / "config.yaml"
     path.write_text("mode: enforce\n")
     results: list[str] = []
-    store = ConfigStore(path, observer=results.append)
+    store = ConfigStore(path, observer=lambda result, _: results.append(result))
     first = store.plan
     assert store.reload() is None  # unchanged content
     assert store.plan is first
@@ -122,7 +125,7 @@ def test_a_changed_file_is_taken_once_it_settles(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("mode: enforce\n")
     results: list[str] = []
-    store = ConfigStore(path, observer=results.append)
+    store = ConfigStore(path, observer=lambda result, _: results.append(result))
 
     async def change() -> None:
         watcher = asyncio.create_task(store.watch(0.02, settle=0.05))
@@ -136,3 +139,39 @@ def test_a_changed_file_is_taken_once_it_settles(tmp_path: Path) -> None:
     asyncio.run(change())
     assert mode(store) is Mode.AUDIT
     assert results == ["success", "success"]
+
+
+def test_the_exemption_expiry_gauge_follows_the_active_configuration(tmp_path: Path) -> None:
+    """Set at start and at every reload (app.build_state's observer); exemptions without an end
+    are not exported, and a refused file leaves the gauge as the active configuration has it."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "exemptions:\n"
+        '  users: [ci, {user: deployer, expires: "2027-03-31", reason: INC-1}]\n'
+        "  images: [{image: 'vendor/*', expires: '2027-04-01T12:00:00+02:00'}]\n"
+    )
+    state = build_state(ServerSettings(config_path=path))
+
+    def gauge() -> dict[str, float]:
+        family = state.metrics.exemption_expiry.collect()
+        return {s.labels["exemption"]: s.value for f in family for s in f.samples}
+
+    start = {
+        "exemptions.users[1]": datetime(2027, 3, 31, tzinfo=UTC).timestamp(),
+        "exemptions.images[0]": datetime(2027, 4, 1, 10, tzinfo=UTC).timestamp(),
+    }
+    assert gauge() == start
+    path.write_text(
+        "rules:\n  - {id: r, description: R., expression: 'true',\n"
+        "     exemptions: {groups: [{group: g, expires: '2030-01-01'}]}}\n"
+    )
+    assert state.store.reload() is True
+    assert gauge() == {
+        "rules[0].exemptions.groups[0]": datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    }
+    path.write_text("exemptions: {users: [{user: x, expires: '2027-02-30'}]}\n")
+    assert state.store.reload() is False
+    assert list(gauge()) == ["rules[0].exemptions.groups[0]"]
+    path.write_text("mode: warn\n")
+    assert state.store.reload() is True
+    assert gauge() == {}

@@ -5,6 +5,7 @@ every outcome (with the connection and the certificate it was answered over)."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,13 @@ from typing import Any
 import httpx
 from cryptography import x509
 
+from policies.base import Mode
 from tests.support.server import Served
+from webhook.core import review
+from webhook.core.config import parse_config
+from webhook.core.engine import Webhook
+from webhook.core.handler import Handler
+from webhook.core.plan import compile_plan
 
 JSON = {"content-type": "application/json"}
 
@@ -178,3 +185,17 @@ def wait_until(predicate: Any, *, timeout: float = 10, what: str = "condition") 
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def expected_answers(config: str, requests: Sequence[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """What the engine answers to each of `requests` (path, body) under `config`, in process:
+    the wire review, as JSON, to compare with what a server answered."""
+    plan = compile_plan(parse_config(config, source="test"))
+    expected = []
+    for path, body in requests:
+        webhook: Webhook = "mutate" if path.startswith("/mutate") else "validate"
+        handler = Handler(webhook=webhook, cap=Mode.ENFORCE, plan=lambda: plan)
+        request = review.AdmissionReview.model_validate_json(body).request
+        response, _ = handler.handle(request)
+        expected.append(json.loads(json.dumps(review.complete(request.uid, response))))
+    return expected

@@ -8,7 +8,6 @@ in process by the same engine, from the same files.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +15,9 @@ from typing import Any
 
 import pytest
 
-from policies.base import Mode
 from tests.support import reviews, server
-from tests.webhook.server.resilience.load import failures, running, wait_until
-from webhook.core import review
-from webhook.core.config import parse_config
+from tests.webhook.server.resilience.load import expected_answers, failures, running, wait_until
 from webhook.core.engine import WEBHOOKS
-from webhook.core.handler import Handler
-from webhook.core.plan import compile_plan
 
 pytestmark = pytest.mark.integration
 
@@ -58,15 +52,7 @@ RELOAD_INTERVAL = 0.2  # tests.support.server starts the server with --reload-in
 
 
 def answers(config: str) -> list[dict[str, Any]]:
-    """What the engine answers to each of REQUESTS under `config` (the wire review, as JSON)."""
-    plan = compile_plan(parse_config(config, source="test"))
-    expected = []
-    for path, body in REQUESTS:
-        handler = Handler(webhook=path.strip("/"), cap=Mode.ENFORCE, plan=lambda: plan)  # type: ignore[arg-type]
-        request = review.AdmissionReview.model_validate_json(body).request
-        response, _ = handler.handle(request)
-        expected.append(json.loads(json.dumps(review.complete(request.uid, response))))
-    return expected
+    return expected_answers(config, REQUESTS)
 
 
 EXPECTED = {"strict": answers(STRICT), "relaxed": answers(RELAXED)}

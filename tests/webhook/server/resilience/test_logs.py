@@ -32,23 +32,6 @@ def client() -> Iterator[TestClient]:
         yield http
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    """Every log line the app writes during the test, formatted as in production."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(JSONFormatter())
-    logger = logging.getLogger("initgate")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield out
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 def secretive_review() -> dict[str, Any]:
     """A pod with a secret in an env var, data in annotations and a password in an argument,
     whose init container breaks policies (so that the decision has much to say)."""

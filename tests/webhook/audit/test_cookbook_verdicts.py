@@ -168,7 +168,7 @@ def through_review(
         file = tmp_path / f"object-{index}.yaml"
         file.write_text(yaml.safe_dump(obj))
         mode = "warn" if obj["metadata"]["namespace"] in WARNED else "enforce"
-        main(["review", str(file), "--config", str(config), "--mode", mode])
+        main(["review", str(file), "--config", str(config), "--mode", mode, "-o", "json"])
         answers = json.loads(capsys.readouterr().out)
         found[key(obj)] = from_answer(answers["validate"]["response"], obj)
     return found

@@ -529,8 +529,10 @@ def test_switching_one_preset_off_keeps_the_other() -> None:
     settings = InitPrivilegedSettings.model_validate({"presets": {"istio": False}})
     assert settings.presets == {"istio": False, "linkerd": True}
     assert {e.image for e in settings.image_exemptions()} == {
-        "cr.l5d.io/linkerd/proxy-init[:@]*",
-        "ghcr.io/linkerd/proxy-init[:@]*",
+        "cr.l5d.io/linkerd/proxy-init:*",
+        "cr.l5d.io/linkerd/proxy-init@*",
+        "ghcr.io/linkerd/proxy-init:*",
+        "ghcr.io/linkerd/proxy-init@*",
     }
     assert all(e.except_host_network for e in settings.image_exemptions())
 

@@ -5,9 +5,9 @@ with Kubernetes' semantics (docs/native-policies.md and /k8s references there):
 - a binding applies when its namespaceSelector selects the namespace, its policy's
   resourceRules match and every matchCondition is true (an error: failurePolicy decides);
 - variables are evaluated in order, each once; one that fails makes what reads it fail;
-- a validation that is not true fails with its messageExpression's text (one line, not empty),
-  else its message, else `failed expression: ...`; an evaluation error is a failure under
-  failurePolicy Fail and nothing under Ignore;
+- a validation that is not true fails with its messageExpression's text (one line, not empty,
+  at most 5,120 bytes), else its message, else `failed expression: ...`; an evaluation error is
+  a failure under failurePolicy Fail and nothing under Ignore;
 - the binding's actions say what a failure does: Deny, Warn, Audit.
 """
 
@@ -82,6 +82,11 @@ def request_for(
     }
 
 
+_OMITTED = {"subResource": "", "requestSubResource": "", "name": "", "namespace": ""}
+"""Fields a review leaves out when empty (as the captured ones do), which the API server's CEL
+`request` always has (admission/plugin/cel: CreateAdmissionRequest)."""
+
+
 @functools.cache
 def _compiled(text: str) -> Expression:
     return compile_checked(text, variables=POLICY_VARIABLES, results=None, budget=NO_LIMIT)
@@ -89,7 +94,7 @@ def _compiled(text: str) -> Expression:
 
 def _matches(rules: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> bool:
     resource = request["resource"]["resource"]
-    if request["subResource"]:
+    if request.get("subResource"):
         resource += "/" + request["subResource"]
     return any(
         request["kind"]["group"] in rule["apiGroups"]
@@ -145,7 +150,10 @@ def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     data: dict[str, Any] = {
         "object": request["object"],
         "oldObject": request["oldObject"],
-        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        "request": {
+            **_OMITTED,
+            **{k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        },
         "params": None,
         "namespaceObject": None,
     }
@@ -178,12 +186,21 @@ def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     return messages
 
 
+MESSAGE_LIMIT = 5 * 1024
+"""Bytes of a messageExpression's result the API server shows (celconfig
+MaxEvaluatedMessageExpressionSizeBytes); past it, the static message."""
+
+
+def _usable(text: str) -> bool:
+    return bool(text) and "\n" not in text and len(text.encode()) <= MESSAGE_LIMIT
+
+
 def _message(validation: Mapping[str, str], data: Mapping[str, Any]) -> str:
     if "messageExpression" in validation:
         try:
             text = _evaluate(validation["messageExpression"], data)
         except _FailedError:
             text = None
-        if isinstance(text, str) and text.strip() and "\n" not in text.strip():
+        if isinstance(text, str) and _usable(text.strip()):
             return text.strip()
     return validation.get("message") or f"failed expression: {validation['expression']}"

@@ -14,6 +14,7 @@ with Kubernetes' semantics (docs/native-policies.md and /k8s references there):
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,7 +143,17 @@ def validate(
 
 
 def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
-    """The messages of the validations that fail (errors count under failurePolicy Fail)."""
+    """The messages of the validations that fail (errors count under failurePolicy Fail),
+    worked out once per policy and request: the bindings of every namespace cap share them."""
+    return list(_failures(json.dumps(policy, sort_keys=True), json.dumps(request, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=32)
+def _failures(policy_json: str, request_json: str) -> tuple[str, ...]:
+    return tuple(_evaluated(json.loads(policy_json), json.loads(request_json)))
+
+
+def _evaluated(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     spec = policy["spec"]
     if not _matches(spec["matchConstraints"]["resourceRules"], request):
         return []

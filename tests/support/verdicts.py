@@ -61,9 +61,18 @@ def webhook(config: Config, review: Mapping[str, Any], cap: Mode) -> Verdict:
     return Verdict({k: {p: frozenset(c) for p, c in v.items()} for k, v in actions.items()})
 
 
-@functools.lru_cache(maxsize=64)
+_GENERATED: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
 def _generated(config: str, options: Options | None) -> list[dict[str, Any]]:
-    return generate(Config.model_validate_json(config), options).objects
+    """The objects of a configuration, generated once (keyed by the options' repr: they hold a
+    dict, and are not hashable)."""
+    key = (config, repr(options))
+    if key not in _GENERATED:
+        if len(_GENERATED) >= 64:
+            _GENERATED.clear()
+        _GENERATED[key] = generate(Config.model_validate_json(config), options).objects
+    return _GENERATED[key]
 
 
 @functools.lru_cache(maxsize=64)

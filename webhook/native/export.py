@@ -18,7 +18,7 @@ from policies.policy import PolicySettings
 from webhook.core.cel.environment import CompileError
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native import bindings, builders, literals, pods, unbounded
+from webhook.native import bindings, builders, literals, pods, privileged, unbounded
 from webhook.native.builders import Expression
 from webhook.native.literals import Setting
 
@@ -75,6 +75,12 @@ class Validating:
 Generator = Callable[[Config, Any], Validating]
 
 _VALIDATING: dict[str, Generator] = {
+    privileged.ID: lambda _config, s: Validating(
+        privileged.settings_of(s),
+        privileged.VARIABLES,
+        privileged.VALIDATIONS,
+        renamed=privileged.RENAMED,
+    ),
     unbounded.ID: lambda _config, s: Validating(
         unbounded.settings_of(s), unbounded.VARIABLES, unbounded.VALIDATIONS
     ),

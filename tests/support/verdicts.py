@@ -64,9 +64,13 @@ def webhook(config: Config, review: Mapping[str, Any], cap: Mode) -> Verdict:
 _GENERATED: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 
+def generated(config: Config, options: Options | None = None) -> list[dict[str, Any]]:
+    """The objects of a configuration, generated once (generating compiles every expression;
+    kept by the options' repr: they hold a dict, and are not hashable)."""
+    return _generated(config.model_dump_json(by_alias=True), options)
+
+
 def _generated(config: str, options: Options | None) -> list[dict[str, Any]]:
-    """The objects of a configuration, generated once (keyed by the options' repr: they hold a
-    dict, and are not hashable)."""
     key = (config, repr(options))
     if key not in _GENERATED:
         if len(_GENERATED) >= 64:
@@ -83,7 +87,7 @@ def _plan(config: str) -> Plan:
 def native(
     config: Config, review: Mapping[str, Any], cap: Mode, options: Options | None = None
 ) -> Verdict:
-    objects = _generated(config.model_dump_json(by_alias=True), options)
+    objects = generated(config, options)
     labels = {"kubernetes.io/metadata.name": review["namespace"], "initgate.io/mode": cap.value}
     outcome = admission_policies.validate(objects, review, labels)
     actions: dict[str, dict[str, set[str]]] = {"deny": {}, "warn": {}, "audit": {}}

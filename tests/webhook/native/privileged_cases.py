@@ -11,12 +11,12 @@ from policies.base import Mode
 from tests.policies.pod_security import Level
 from tests.support import admission_policies
 from tests.support.admission_policies import request_for
-from tests.support.verdicts import native, webhook
+from tests.support.verdicts import generated, native, webhook
 from webhook.core.config import Config
 from webhook.core.engine import decide
 from webhook.core.objects import Request
-from webhook.core.plan import compile_plan
-from webhook.native.export import Options, generate
+from webhook.core.plan import Plan, compile_plan
+from webhook.native.export import Options
 
 ID = "init-privileged"
 CAPS = (Mode.ENFORCE, Mode.WARN, Mode.AUDIT)
@@ -42,26 +42,21 @@ def level_config(level: Level, **settings: Any) -> Config:
     return Config.model_validate({"policies": {ID: {"level": level, **settings}}})
 
 
-@functools.lru_cache(maxsize=8)
-def _generated(config: str) -> list[dict[str, Any]]:
-    return generate(Config.model_validate_json(config)).objects
-
-
-def objects(config: Config) -> list[dict[str, Any]]:
-    """The generated objects of `config` (generated once: it compiles every expression)."""
-    return _generated(config.model_dump_json(by_alias=True))
+@functools.lru_cache(maxsize=64)
+def _plan(config: str) -> Plan:
+    return compile_plan(Config.model_validate_json(config))
 
 
 def texts(config: Config, obj: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The webhook's denial lines of this policy and the generated messages' findings, each as
-    `<location> (<field>): <message>`."""
-    plan = compile_plan(config)
+    """The webhook's denial lines of this policy and the generated messages' findings about a
+    Pod, each as `<location> (<field>): <message>`."""
+    plan = _plan(config.model_dump_json(by_alias=True))
     decision = decide(Request(obj, namespace="demo", username="alice"), plan, webhook="validate")
     prefix = f"- {ID}: "
     lines = [
         line[len(prefix) :] for line in decision.message.splitlines() if line.startswith(prefix)
     ]
-    outcome = admission_policies.validate(objects(config), request_for(obj), ENFORCED)
+    outcome = admission_policies.validate(generated(config), request_for(obj), ENFORCED)
     found = [
         text
         for message in outcome.denied

@@ -11,8 +11,8 @@ from tests.policies import pods
 from tests.policies.pod_security import neutral
 from tests.support import admission_policies, reviews
 from tests.support.admission_policies import request_for
-from tests.support.verdicts import native, webhook
-from tests.webhook.native.privileged_cases import ENFORCED, ID, objects, only, same, texts
+from tests.support.verdicts import generated, native, webhook
+from tests.webhook.native.privileged_cases import ENFORCED, ID, only, same, texts
 from webhook.core.config import Config
 from webhook.native.controls import LIMIT
 
@@ -119,7 +119,7 @@ def test_known_difference_message_size() -> None:
 def test_known_difference_first_denial() -> None:
     """One failing validation per control: the API server shows the first."""
     obj = reviews.pod(init=[_init("setup", privileged=True, procMount="Unmasked")])
-    outcome = admission_policies.validate(objects(Config()), request_for(obj), ENFORCED)
+    outcome = admission_policies.validate(generated(Config()), request_for(obj), ENFORCED)
     assert [m.split(": ", 2)[2] for m in outcome.denied if m.startswith(ID)] == [
         "securityContext.privileged is true; remove it",
         "securityContext.procMount is Unmasked; remove it",

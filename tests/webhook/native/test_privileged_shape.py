@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.webhook.native.privileged_cases import ID, objects
+from tests.support.verdicts import generated
+from tests.webhook.native.privileged_cases import ID
 from webhook.core.cel import tree
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
@@ -130,10 +131,10 @@ CONFIGS = {
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
 def test_every_expression_has_its_stated_shape(config: dict[str, Any]) -> None:
-    generated = objects(Config.model_validate(config))
+    made = generated(Config.model_validate(config))
     (policy,) = (
         o
-        for o in generated
+        for o in made
         if o["kind"] == "ValidatingAdmissionPolicy"
         and o["metadata"]["labels"]["initgate.io/policy"] == ID
     )

@@ -7,6 +7,7 @@ for Kubernetes before 1.33 too. The objects are valid Kubernetes objects."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from tests.policies import pods
 from tests.support import kube, reviews
 from tests.support.admission_policies import request_for
-from tests.webhook.native.privileged_cases import ID, same
+from tests.webhook.native.privileged_cases import ID, same, texts
 from webhook.core.config import Config
 from webhook.native.export import Options, generate
 
@@ -141,8 +142,17 @@ CONFIGS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("settings", CONFIGS.values(), ids=CONFIGS.keys())
 @pytest.mark.parametrize("obj", PODS.values(), ids=PODS.keys())
 def test_configurations(settings: dict[str, Any], obj: dict[str, Any]) -> None:
+    """The verdicts, and for a Pod the words but for the names of who inherits a pod-level
+    field (test_privileged_differences.py: `overridden`, `all-names`)."""
     config = Config.model_validate({"policies": {ID: settings}})
     same(config, request_for(obj, groups=["ops"]))
+    if obj["kind"] == "Pod":
+        lines, found = texts(config, obj)
+        assert sorted(map(_unnamed, found)) == sorted(map(_unnamed, lines))
+
+
+def _unnamed(text: str) -> str:
+    return re.sub(r" \((inherited|overridden) by [^)]*\)$", "", text)
 
 
 GLOBAL = {

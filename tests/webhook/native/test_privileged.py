@@ -65,6 +65,35 @@ def test_kubectl_debug_judges_only_the_new_ephemeral_container() -> None:
     same(config, request)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"roles": ["init", "sidecar", "ephemeral"]},
+        {"roles": ["ephemeral"], "level": "restricted"},
+        {
+            "roles": ["ephemeral"],
+            "exemptions": {"images": [{"image": "busybox:*", "allow": ["hostNamespaces"]}]},
+        },
+    ],
+)
+def test_a_new_ephemeral_container_inherits_the_pods_fields(settings: dict[str, Any]) -> None:
+    """On `kubectl debug`, the pod-level findings are about the new container alone."""
+    old = reviews.pod(
+        init=[{"name": "setup", "image": pods.BUSYBOX, "securityContext": {"privileged": True}}],
+        hostPID=True,
+        securityContext={"sysctls": [{"name": "kernel.msgmax", "value": "65536"}]},
+    )
+    new = copy.deepcopy(old)
+    debugger = {"name": "debugger", "image": pods.BUSYBOX, "targetContainerName": "app"}
+    new["spec"]["ephemeralContainers"] = [debugger]
+    review = request_for(new, operation="UPDATE", old=old, subresource="ephemeralcontainers")
+    config = Config.model_validate({"policies": {ID: settings}})
+    assert only(native(config, review, Mode.ENFORCE).actions)["deny"] == {
+        ID: frozenset({'ephemeral "debugger"'})
+    }
+    same(config, review)
+
+
 def _replicas(workload: dict[str, Any]) -> dict[str, Any]:
     scaled = copy.deepcopy(workload)
     scaled["spec"]["replicas"] = 3

@@ -15,7 +15,7 @@ from tests.webhook.native.privileged_cases import ID
 from webhook.core.cel import tree
 from webhook.core.cel.expression import compile_checked
 from webhook.core.config import Config
-from webhook.native.export import NO_LIMIT, POLICY_VARIABLES
+from webhook.native.export import NO_LIMIT, POLICY_VARIABLES, Options
 
 _ROOTS = frozenset(("object", "oldObject", "request", "namespaceObject", "params"))
 
@@ -143,3 +143,26 @@ def test_every_expression_has_its_stated_shape(config: dict[str, Any]) -> None:
     assert found == {
         name: 0 if name in FLAT or name.startswith("validations[") else 1 for name in found
     }
+
+
+LATER = frozenset(("slice", "flatten", "lists.range", "distinct", "sort", "reverse", "sortBy"))
+"""Functions Kubernetes offers only from 1.34 on (cel-go's lists extension, version 3)."""
+
+
+def test_what_kubernetes_1_30_offers() -> None:
+    """Generated for 1.30: no function of a later Kubernetes, no two-variable comprehension
+    (1.33); initgate's environment is the newest one's, so nothing else would say so."""
+    made = generated(Config(), Options(kubernetes=(1, 30)))
+    (policy,) = (
+        o for o in made if o["kind"] == "ValidatingAdmissionPolicy" and ID in o["metadata"]["name"]
+    )
+    spec = policy["spec"]
+    texts = [
+        *(c["expression"] for c in spec["matchConditions"]),
+        *(v["expression"] for v in spec["variables"]),
+        *(v[key] for v in spec["validations"] for key in ("expression", "messageExpression")),
+    ]
+    for text in texts:
+        nodes = list(tree.descendants(_tree(text)))
+        assert not {n.function for n in nodes if isinstance(n, tree.Call)} & LATER, text
+        assert not [n for n in nodes if isinstance(n, tree.Comprehension) and n.iter_var2], text

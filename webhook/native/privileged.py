@@ -22,6 +22,12 @@ from webhook.native.pod_facts import FACTS
 
 ID = reference.POLICY.id
 RENAMED = reference.POLICY.renamed_keys
+"""Finding keys of an earlier initgate: an image exemption's `allow` naming the old one covers
+the new one. The `exemptions` variable (`literals.exemptions`; the chart's
+`initgate.nativeImages` helper) then holds, for this policy: the global image exemptions, the
+policy's own, and the images of each preset switched on (`reference.PRESETS`: each repository
+followed by `:*` and by `@*`, allowing the mesh keys, except on the node's network), each
+`allow` extended with these renamed keys."""
 _AT = ("policies", ID)
 
 

@@ -114,21 +114,26 @@ ExtraCheck = Literal["allowPrivilegeEscalation", "procMount"]
 # NET_ADMIN and NET_RAW and, for Istio, runs as root: nothing else. Never in a pod with
 # hostNetwork: true, where those capabilities rewrite the node's own network. Only the projects'
 # own registries are trusted: a glob such as `*/istio/proxyv2*` would match an image anybody can
-# push anywhere.
+# push anywhere. A tag or a digest follows the repository: one glob each, as only `*` and `?`
+# mean the same to fnmatch and to the RE2 the generated admission policies match with.
 _MESH_KEYS = ("capability:NET_ADMIN", "capability:NET_RAW", "runAsNonRoot", "runAsUser")
-PRESETS: dict[str, tuple[ImageExemption, ...]] = {
-    "istio": tuple(
-        ImageExemption(image=image, allow=_MESH_KEYS, except_host_network=True)
-        for image in (
-            "docker.io/istio/proxyv2[:@]*",
-            "gcr.io/istio-release/proxyv2[:@]*",
-            "gcr.io/istio-testing/proxyv2[:@]*",
+
+
+def _preset(*repositories: str) -> tuple[ImageExemption, ...]:
+    return tuple(
+        ImageExemption(
+            image=f"{repository}{separator}*", allow=_MESH_KEYS, except_host_network=True
         )
+        for repository in repositories
+        for separator in (":", "@")
+    )
+
+
+PRESETS: dict[str, tuple[ImageExemption, ...]] = {
+    "istio": _preset(
+        "docker.io/istio/proxyv2", "gcr.io/istio-release/proxyv2", "gcr.io/istio-testing/proxyv2"
     ),
-    "linkerd": tuple(
-        ImageExemption(image=image, allow=_MESH_KEYS, except_host_network=True)
-        for image in ("cr.l5d.io/linkerd/proxy-init[:@]*", "ghcr.io/linkerd/proxy-init[:@]*")
-    ),
+    "linkerd": _preset("cr.l5d.io/linkerd/proxy-init", "ghcr.io/linkerd/proxy-init"),
 }
 
 

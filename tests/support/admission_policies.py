@@ -5,9 +5,9 @@ with Kubernetes' semantics (docs/native-policies.md and /k8s references there):
 - a binding applies when its namespaceSelector selects the namespace, its policy's
   resourceRules match and every matchCondition is true (an error: failurePolicy decides);
 - variables are evaluated in order, each once; one that fails makes what reads it fail;
-- a validation that is not true fails with its messageExpression's text (one line, not empty),
-  else its message, else `failed expression: ...`; an evaluation error is a failure under
-  failurePolicy Fail and nothing under Ignore;
+- a validation that is not true fails with its messageExpression's text (one line, not empty,
+  at most 5,120 bytes), else its message, else `failed expression: ...`; an evaluation error is
+  a failure under failurePolicy Fail and nothing under Ignore;
 - the binding's actions say what a failure does: Deny, Warn, Audit;
 - the MutatingAdmissionPolicies' side is in tests/support/mutating_policies.py.
 """
@@ -15,6 +15,7 @@ with Kubernetes' semantics (docs/native-policies.md and /k8s references there):
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,11 @@ def captured(request: Mapping[str, Any]) -> dict[str, Any]:
     return {"subResource": "", "requestSubResource": "", "dryRun": False, "options": {}, **request}
 
 
+_OMITTED = {"subResource": "", "requestSubResource": "", "name": "", "namespace": ""}
+"""Fields a review leaves out when empty (as the captured ones do), which the API server's CEL
+`request` always has (admission/plugin/cel: CreateAdmissionRequest)."""
+
+
 @functools.cache
 def _compiled(text: str, *, patches: bool = False) -> Expression:
     return compile_checked(
@@ -99,7 +105,7 @@ def _compiled(text: str, *, patches: bool = False) -> Expression:
 def matches(rules: Sequence[Mapping[str, Any]], request: Mapping[str, Any]) -> bool:
     """Whether a policy's resourceRules match the request (group, operation, resource)."""
     resource = request["resource"]["resource"]
-    if request["subResource"]:
+    if request.get("subResource"):
         resource += "/" + request["subResource"]
     return any(
         request["kind"]["group"] in rule["apiGroups"]
@@ -159,7 +165,17 @@ def validate(
 
 
 def _policy(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
-    """The messages of the validations that fail (errors count under failurePolicy Fail)."""
+    """The messages of the validations that fail (errors count under failurePolicy Fail),
+    worked out once per policy and request: the bindings of every namespace cap share them."""
+    return list(_failures(json.dumps(policy, sort_keys=True), json.dumps(request, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=32)
+def _failures(policy_json: str, request_json: str) -> tuple[str, ...]:
+    return tuple(_evaluated(json.loads(policy_json), json.loads(request_json)))
+
+
+def _evaluated(policy: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     spec = policy["spec"]
     if not matches(spec["matchConstraints"]["resourceRules"], request):
         return []
@@ -187,7 +203,10 @@ def data_of(request: Mapping[str, Any], obj: Any) -> dict[str, Any]:
     return {
         "object": obj,
         "oldObject": request["oldObject"],
-        "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        "request": {
+            **_OMITTED,
+            **{k: v for k, v in request.items() if k not in ("object", "oldObject")},
+        },
         "params": None,
         "namespaceObject": None,
     }
@@ -219,12 +238,21 @@ def variables_of(spec: Mapping[str, Any], data: Mapping[str, Any], *, patches: b
     return variables
 
 
+MESSAGE_LIMIT = 5 * 1024
+"""Bytes of a messageExpression's result the API server shows (celconfig
+MaxEvaluatedMessageExpressionSizeBytes); past it, the static message."""
+
+
+def _usable(text: str) -> bool:
+    return bool(text) and "\n" not in text and len(text.encode()) <= MESSAGE_LIMIT
+
+
 def _message(validation: Mapping[str, str], data: Mapping[str, Any]) -> str:
     if "messageExpression" in validation:
         try:
             text = evaluate(validation["messageExpression"], data)
         except FailedError:
             text = None
-        if isinstance(text, str) and text.strip() and "\n" not in text.strip():
+        if isinstance(text, str) and _usable(text.strip()):
             return text.strip()
     return validation.get("message") or f"failed expression: {validation['expression']}"

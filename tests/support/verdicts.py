@@ -16,7 +16,7 @@ from webhook.core.config import Config
 from webhook.core.engine import Decision, Webhook, decide
 from webhook.core.objects import Request
 from webhook.core.plan import Plan, compile_plan
-from webhook.native.export import NEWEST, Options, generate
+from webhook.native.export import Options, generate
 
 _NAMED = re.compile(r'(?:^|: |\| )((?:init|sidecar|app|ephemeral|volume) "[^"]*"|pod)(?: \(|:)')
 """What a generated policy's message names: `init "setup" (spec.initContainers[0]): ...`
@@ -75,16 +75,22 @@ def webhook(
     return Verdict({k: {p: frozenset(c) for p, c in v.items()} for k, v in actions.items()})
 
 
+_GENERATED: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def generated(config: Config, options: Options | None = None) -> list[dict[str, Any]]:
+    """The objects of a configuration, generated once (generating compiles every expression;
+    kept by the options' repr: they hold a dict, and are not hashable)."""
+    return _generated(config.model_dump_json(by_alias=True), options)
+
+
 def _generated(config: str, options: Options | None) -> list[dict[str, Any]]:
-    if options is None or options == Options(kubernetes=options.kubernetes, now=options.now):
-        return _cached(config, options.kubernetes if options else NEWEST)
-    return generate(Config.model_validate_json(config), options).objects
-
-
-@functools.lru_cache(maxsize=64)
-def _cached(config: str, kubernetes: tuple[int, int]) -> list[dict[str, Any]]:
-    """Options hold a dict (unhashable): the common ones are cached by what they say."""
-    return generate(Config.model_validate_json(config), Options(kubernetes=kubernetes)).objects
+    key = (config, repr(options))
+    if key not in _GENERATED:
+        if len(_GENERATED) >= 64:
+            _GENERATED.clear()
+        _GENERATED[key] = generate(Config.model_validate_json(config), options).objects
+    return _GENERATED[key]
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,7 +101,7 @@ def _plan(config: str) -> Plan:
 def native(
     config: Config, review: Mapping[str, Any], cap: Mode, options: Options | None = None
 ) -> Verdict:
-    objects = _generated(config.model_dump_json(by_alias=True), options)
+    objects = generated(config, options)
     labels = {"kubernetes.io/metadata.name": review["namespace"], "initgate.io/mode": cap.value}
     return named(admission_policies.validate(objects, review, labels))
 

@@ -18,7 +18,7 @@ from webhook.core.config import Config
 from webhook.core.exemptions import ImageRule, Listed, Scope, Who, listed
 
 # Image exemptions are matched once per image and plan, not once per finding: a cluster runs a
-# bounded set of images, and the presets alone are five globs tried on two spellings of each.
+# bounded set of images, and the presets alone are ten globs tried on two spellings of each.
 _IMAGE_CACHE_LIMIT = 4096
 
 

@@ -26,6 +26,7 @@ from webhook.native import (
     notes,
     own_rules,
     pods,
+    privileged,
     readonly,
     resources,
     sizelimit,
@@ -87,6 +88,12 @@ class Export:
 Generator = Callable[[Config, Any], Validating]
 
 _VALIDATING: dict[str, Generator] = {
+    privileged.ID: lambda _config, s: Validating(
+        privileged.settings_of(s),
+        privileged.VARIABLES,
+        privileged.VALIDATIONS,
+        renamed=privileged.RENAMED,
+    ),
     unbounded.ID: lambda _config, s: Validating(
         unbounded.settings_of(s), unbounded.VARIABLES, unbounded.VALIDATIONS
     ),

@@ -91,6 +91,7 @@ def test_fills_and_reads_from(obj: dict[str, Any], preparing: bool) -> None:
             "policies": {
                 "init-unbounded": {"mode": "off"},
                 "init-lint": {"mode": "off"},
+                "init-privileged": {"mode": "off"},
                 "readonly-mounts": {"ignorePreparingInits": preparing},
             },
         }

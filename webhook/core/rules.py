@@ -23,7 +23,7 @@ from policies import REGISTRY, readonly_mounts
 from policies.base import Container, Context, Finding, PodView, Role, text
 from policies.base import writes as writes_to
 from policies.policy import Policy, PolicySettings
-from webhook.core.cel.cost import Read
+from webhook.core.cel.cost import BUDGET, Read
 from webhook.core.cel.environment import CompileError, EvaluationError, activation
 from webhook.core.cel.expression import MAX_LENGTH, Expression, compile_checked
 from webhook.core.cel.pruning import Shape, prune, shapes
@@ -35,6 +35,15 @@ POD_VARIABLES = frozenset(("object", "request"))
 _ID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MESSAGE_LIMIT = 5 * 1024
 """Characters of an evaluated messageExpression, as Kubernetes bounds one (5 KiB)."""
+REQUEST_BUDGET = 10 * BUDGET
+"""Units every rule together may spend on one request, each evaluation charged its estimated
+cost: Kubernetes' budget for one admission request (RuntimeCELCostBudget, 10,000,000). The
+per-evaluation budget bounds one container; this bounds a pod of a thousand of them."""
+EVALUATION_FLOOR = 100
+"""Units an evaluation is charged at the least: its fixed cost (a few microseconds, about what
+100 units of work take), which an estimate of 1 would leave a pod of 40,000 containers free to
+multiply (docs/performance.md)."""
+_SPENT = "rules-spent"
 
 
 class RuleError(Exception):
@@ -194,7 +203,23 @@ def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet
     return found
 
 
+def _charged(variables: _Variables, expression: Expression) -> bool:
+    """Whether the request's rule budget covers one more evaluation of `expression` (charged
+    then)."""
+    spent = variables.pod.memo.get(_SPENT, 0) + max(expression.estimate.cost, EVALUATION_FLOOR)
+    if spent > REQUEST_BUDGET:
+        return False
+    variables.pod.memo[_SPENT] = spent
+    return True
+
+
 def _complies(rule: RuleSettings, variables: _Variables, where: str) -> bool:
+    if not _charged(variables, rule.check):
+        raise RuleError(
+            where,
+            f"not evaluated: the rules' budget for one request ({REQUEST_BUDGET:,} units, "
+            "Kubernetes' per-request limit) is spent; make the costliest rules cheaper",
+        )
     data, bound = variables.data()
     try:
         result = rule.check.evaluate(data, bound)
@@ -209,7 +234,7 @@ def _message(rule: RuleSettings, variables: _Variables) -> str:
     """Kubernetes' order: the messageExpression's text when it gives one on a single line,
     else `message`, else (initgate's addition) the description."""
     fallback = rule.message or rule.description
-    if rule.explain is None:
+    if rule.explain is None or not _charged(variables, rule.explain):
         return fallback
     data, bound = variables.data()
     try:

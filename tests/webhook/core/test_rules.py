@@ -300,6 +300,44 @@ def test_an_object_beyond_what_the_estimate_assumed_is_not_evaluated() -> None:
     ]
 
 
+ENV_NAMES = "container.?env.orValue([]).all(e, e.name.matches('^[A-Z_]+$'))"
+"""Estimated at 101,014 units an evaluation: 98 fit in the request's budget of 10,000,000."""
+
+
+def test_the_rules_of_one_request_share_kubernetes_budget() -> None:
+    """Each evaluation is charged its estimate; once the request's budget is spent, a rule that
+    would overspend it fails as a policy error (onPolicyError decides), naming where it stopped;
+    a cheap rule still fits in what is left."""
+    assert rules.compiled(ENV_NAMES, pod=False, message=False).estimate.cost == 101_014
+    crowded = reviews.pod(init=[reviews.container(f"i{n}") for n in range(120)])
+    text = configured(rule("env", ENV_NAMES, roles=["init"]), rule("other", "true"))
+    decision = judge(crowded, text)
+    assert [(e.policy, e.location) for e in decision.errors] == [
+        ("env", 'init "i98" (initContainers[98])')
+    ]
+    assert decision.errors[0].error == (
+        "not evaluated: the rules' budget for one request (10,000,000 units, Kubernetes' "
+        "per-request limit) is spent; make the costliest rules cheaper"
+    )
+    assert (
+        'initgate env: init "i98" (initContainers[98]): could not evaluate; allowed anyway'
+        " (onPolicyError)"
+    ) in decision.warnings
+    assert (
+        judge(reviews.pod(init=[reviews.container(f"i{n}") for n in range(98)]), text).errors == []
+    )
+
+
+def test_an_evaluation_costs_at_least_its_fixed_cost() -> None:
+    """100 units each: the budget holds 100,000 evaluations, however cheap, for one request."""
+    assert rules.compiled("container.name != ''", pod=False, message=False).estimate.cost == 3
+    crowded = reviews.pod(init=[{"name": f"i{n}", "image": "b"} for n in range(20_001)])
+    listed = [rule(f"r{n}", "container.name != ''", roles=["init"]) for n in range(5)]
+    assert [(e.policy, e.location) for e in judge(crowded, configured(*listed)).errors] == [
+        ("r4", 'init "i19996" (initContainers[19996])')  # 4 x 20,001 + 19,996 = 100,000
+    ]
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [

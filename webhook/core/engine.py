@@ -16,7 +16,7 @@ from webhook.core import messages
 from webhook.core.exemptions import Scope
 from webhook.core.objects import Request, Subject, subject_of
 from webhook.core.plan import Plan, Rule
-from webhook.core.rules import RuleError
+from webhook.core.rules import RuleFailedError
 
 Webhook = Literal["validate", "mutate"]
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
@@ -113,9 +113,6 @@ def decide(
                 continue
         try:
             findings = _findings(rule, subject, context, scope, decision)
-        except RuleError as error:
-            decision.errors.append(PolicyError(rule.policy.id, error.detail, error.location))
-            continue
         except Exception as error:  # noqa: BLE001 - one policy's bug must not stop admission
             decision.errors.append(PolicyError(rule.policy.id, f"{type(error).__name__}: {error}"))
             continue
@@ -128,7 +125,13 @@ def decide(
 def _findings(
     rule: Rule, subject: Subject, context: Context, scope: Scope, decision: Decision
 ) -> list[Finding]:
-    findings = rule.policy.evaluate(subject.pod, context, rule.settings)
+    """The rule's findings that no image exemption covers (each exemption that covers one
+    noted), and on an update those the change brought."""
+    try:
+        findings = rule.policy.evaluate(subject.pod, context, rule.settings)
+    except RuleFailedError as failed:
+        _failed(failed, rule, scope, decision)
+        findings = failed.findings
     if findings and rule.images:
         kept = []
         for finding in findings:
@@ -141,6 +144,17 @@ def _findings(
     if subject.old is not None and findings:
         findings = _new_only(findings, rule, subject.old, context)
     return findings
+
+
+def _failed(failed: RuleFailedError, rule: Rule, scope: Scope, decision: Decision) -> None:
+    """A user rule that could not judge some containers: an error on a container its image
+    exemptions cover is no error (the container is not judged); the first other one is the
+    rule's policy error. Its findings on the other containers stand."""
+    errors = [error for error, finding in failed.errors if rule.exempts(finding, scope) is None]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        decision.errors.append(PolicyError(rule.policy.id, first.detail + more, first.location))
 
 
 def _note(decision: Decision, policy: str, label: str) -> None:

@@ -55,6 +55,17 @@ class RuleError(Exception):
         self.detail = detail
 
 
+class RuleFailedError(Exception):
+    """A rule that could not judge some containers (or the pod): each error with the finding it
+    stands for (so that an image exemption of that container covers it), and the findings on
+    the containers it could judge."""
+
+    def __init__(self, errors: list[tuple[RuleError, Finding]], findings: list[Finding]) -> None:
+        super().__init__("; ".join(str(error) for error, _ in errors))
+        self.errors = errors
+        self.findings = findings
+
+
 @functools.lru_cache(maxsize=1024)
 def compiled(text_: str, *, pod: bool, message: bool) -> Expression:
     """An expression of a rule, compiled once per text (a reload compiles only what changed)."""
@@ -185,22 +196,35 @@ def policy(rule: RuleSettings, rules: RuleSet) -> Policy[Any]:
 
 
 def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet) -> list[Finding]:
+    """The rule's findings; `RuleFailedError` when it could not judge a container (or the pod)."""
     if rule.scope == "pod":
         variables = _Variables(pod, context, rules, None)
-        if _complies(rule, variables, "pod"):
-            return []
+        try:
+            if _complies(rule, variables, "pod"):
+                return []
+        except RuleError as error:
+            failed = Finding(key=rule.id, message=error.detail, role=None, containers=pod.judged)
+            raise RuleFailedError([(error, failed)], []) from None
         message = _message(rule, variables)
         return [Finding(key=rule.id, message=message, role=None, containers=pod.judged)]
-    found = []
+    found, errors = [], []
     for container in pod.select(rule.role_set):
         variables = _Variables(pod, context, rules, container)
         where = f"{container.label} ({container.field})"
-        if not _complies(rule, variables, where):
-            message = _message(rule, variables)
-            found.append(
-                Finding(key=rule.id, message=message, role=container.role, container=container)
-            )
+        try:
+            complies = _complies(rule, variables, where)
+        except RuleError as error:
+            errors.append((error, _finding(rule, error.detail, container)))
+            continue
+        if not complies:
+            found.append(_finding(rule, _message(rule, variables), container))
+    if errors:
+        raise RuleFailedError(errors, found)
     return found
+
+
+def _finding(rule: RuleSettings, message: str, container: Container) -> Finding:
+    return Finding(key=rule.id, message=message, role=container.role, container=container)
 
 
 def _charged(variables: _Variables, expression: Expression) -> bool:

@@ -271,7 +271,11 @@ def test_a_rule_failing_on_a_value_is_a_policy_error_naming_the_container() -> N
     decision = judge(POD, text)
     assert decision.allowed
     assert [(e.policy, e.location, e.error) for e in decision.errors] == [
-        ("root", 'init "fill" (initContainers[0])', 'Key not found in map : "securityContext"')
+        (
+            "root",
+            'init "fill" (initContainers[0])',
+            'Key not found in map : "securityContext" (and 2 more)',
+        )
     ]
     assert decision.warnings[-1] == (
         'initgate root: init "fill" (initContainers[0]): could not evaluate; allowed anyway'
@@ -284,10 +288,38 @@ def test_a_rule_failing_on_a_value_is_a_policy_error_naming_the_container() -> N
     )
 
 
+def test_an_exempt_container_s_error_is_no_error_and_other_findings_stand() -> None:
+    """A rule that cannot judge a vendor's image its exemptions cover is no policy error there;
+    it goes on to the other containers, whose findings and errors stand."""
+    vendor = reviews.container("vendor", "vendor.example/agent:1")
+    rooted = reviews.container("rooted", securityContext={"runAsUser": 0})
+    kept = reviews.container("kept", securityContext={"runAsUser": 1000})
+    obj = reviews.pod(init=[vendor, rooted, kept, reviews.container("bare")])
+    text = configured(
+        rule(
+            "root",
+            "container.securityContext.runAsUser != 0",
+            exemptions={"images": [{"image": "vendor.example/*", "reason": "VEND-1"}]},
+        )
+    )
+    decision = judge(obj, text)
+    assert found(decision, "root") == [('init "rooted"', "root holds.")]
+    assert [(e.location, e.error) for e in decision.errors] == [
+        ('init "bare" (initContainers[3])', 'Key not found in map : "securityContext"')
+    ]
+    assert "rules[0].exemptions.images[0]" not in decision.exemptions  # exempt from nothing found
+    two = judge(reviews.pod(init=[reviews.container("a"), reviews.container("b")]), text)
+    assert [(e.location, e.error) for e in two.errors] == [
+        ('init "a" (initContainers[0])', 'Key not found in map : "securityContext" (and 1 more)')
+    ]
+
+
 def test_a_result_that_is_not_a_bool_is_a_policy_error() -> None:
     text = configured(rule("dyn", "container.image"))
     decision = judge(POD, text)
-    assert [e.error for e in decision.errors] == ["the expression gave 'busybox:1.36', not a bool"]
+    assert [e.error for e in decision.errors] == [
+        "the expression gave 'busybox:1.36', not a bool (and 2 more)"
+    ]
 
 
 def test_an_object_beyond_what_the_estimate_assumed_is_not_evaluated() -> None:
@@ -317,7 +349,7 @@ def test_the_rules_of_one_request_share_kubernetes_budget() -> None:
     ]
     assert decision.errors[0].error == (
         "not evaluated: the rules' budget for one request (10,000,000 units, Kubernetes' "
-        "per-request limit) is spent; make the costliest rules cheaper"
+        "per-request limit) is spent; make the costliest rules cheaper (and 21 more)"
     )
     assert (
         'initgate env: init "i98" (initContainers[98]): could not evaluate; allowed anyway'

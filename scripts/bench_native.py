@@ -1,7 +1,8 @@
 """`make bench` (beside bench.py): what the generated admission policies cost.
 
-- Per pod: median time to evaluate every generated ValidatingAdmissionPolicy bound to an
-  enforced namespace on the captured `pod-create-two-init` review, with initgate's own CEL
+- Per pod: median time to evaluate every generated ValidatingAdmissionPolicy and
+  MutatingAdmissionPolicy bound to an enforced namespace on the captured `pod-create-two-init`
+  review (no result is cached between rounds), with initgate's own CEL
   runtime and the test suite's model of the API server (tests/support/admission_policies.py:
   matchConditions, then every variable (the API server evaluates one only when it is read), then
   the validations, and the messages of those that fail), for the default configuration and for
@@ -34,7 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import admission_policies, reviews  # noqa: E402
+from tests.support import admission_policies, mutating_policies, reviews  # noqa: E402
 from webhook.core.cel import cost  # noqa: E402
 from webhook.core.cel.environment import compile_expression  # noqa: E402
 from webhook.core.config import Config  # noqa: E402
@@ -52,13 +53,20 @@ CONFIGS = {
 }
 
 
+def _evaluate(objects: list[dict[str, Any]], request: dict[str, Any]) -> None:
+    """The validating policies bound to an enforced namespace, then the mutating ones (which
+    the API server runs first; here each on the pod as sent)."""
+    admission_policies.validate(objects, request, ENFORCED, cached=False)
+    mutating_policies.mutate(objects, request, ENFORCED, rounds=1)
+
+
 def per_pod_ms(objects: list[dict[str, Any]], request: dict[str, Any], rounds: int) -> float:
     """Median milliseconds to evaluate `objects` on the request."""
-    admission_policies.validate(objects, request, ENFORCED)  # compiles every expression once
+    _evaluate(objects, request)  # compiles every expression once
     samples = []
     for _ in range(rounds):
         started = time.perf_counter_ns()
-        admission_policies.validate(objects, request, ENFORCED)
+        _evaluate(objects, request)
         samples.append((time.perf_counter_ns() - started) / 1e6)
     return statistics.median(samples)
 
@@ -73,9 +81,13 @@ def expressions(policy: dict[str, Any]) -> list[tuple[str, str]]:
         *((f"variables.{v['name']}", v["expression"]) for v in spec.get("variables", [])),
         *(
             (f"validations[{i}].{key}", v[key])
-            for i, v in enumerate(spec["validations"])
+            for i, v in enumerate(spec.get("validations", []))
             for key in ("expression", "messageExpression")
             if key in v
+        ),
+        *(
+            (f"mutations[{i}]", m["jsonPatch"]["expression"])
+            for i, m in enumerate(spec.get("mutations", []))
         ),
     ]
 
@@ -91,7 +103,14 @@ def shown(units: int) -> str:
 
 def report(name: str, config: Config, *, rounds: int, each: bool) -> None:
     objects = generate(config, Options(now=1.0)).objects
-    policies = [o for o in objects if o["kind"] == "ValidatingAdmissionPolicy"]
+    # A mutating policy's companion VAP (same name) acts only in warn and audit namespaces.
+    mutating = {o["metadata"]["name"] for o in objects if o["kind"] == "MutatingAdmissionPolicy"}
+    policies = [
+        o
+        for o in objects
+        if o["kind"] == "MutatingAdmissionPolicy"
+        or (o["kind"] == "ValidatingAdmissionPolicy" and o["metadata"]["name"] not in mutating)
+    ]
     request = admission_policies.captured(reviews.captured(FIXTURE, "validate")["request"])
     total = per_pod_ms(objects, request, rounds)
     print(f"{name}: {len(policies)} policies, {total:.2f} ms per pod ({FIXTURE}, median)")
@@ -99,7 +118,7 @@ def report(name: str, config: Config, *, rounds: int, each: bool) -> None:
         binding = [
             o
             for o in objects
-            if o["kind"] == "ValidatingAdmissionPolicyBinding"
+            if o["kind"] == f"{policy['kind']}Binding"
             and o["spec"]["policyName"] == policy["metadata"]["name"]
         ]
         alone = per_pod_ms([policy, *binding], request, max(rounds // 4, 5))

@@ -55,6 +55,10 @@ class RuleError(Exception):
         self.detail = detail
 
 
+class BudgetSpentError(RuleError):
+    """The request's rule budget is spent: nothing more is evaluated for it."""
+
+
 class RuleFailedError(Exception):
     """A rule that could not judge some containers (or the pod): each error with the finding it
     stands for (so that an image exemption of that container covers it), and the findings on
@@ -215,6 +219,8 @@ def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet
             complies = _complies(rule, variables, where)
         except RuleError as error:
             errors.append((error, _finding(rule, error.detail, container)))
+            if isinstance(error, BudgetSpentError):
+                break  # the containers after it are not judged either: the error says so
             continue
         if not complies:
             found.append(_finding(rule, _message(rule, variables), container))
@@ -239,7 +245,7 @@ def _charged(variables: _Variables, expression: Expression) -> bool:
 
 def _complies(rule: RuleSettings, variables: _Variables, where: str) -> bool:
     if not _charged(variables, rule.check):
-        raise RuleError(
+        raise BudgetSpentError(
             where,
             f"not evaluated: the rules' budget for one request ({REQUEST_BUDGET:,} units, "
             "Kubernetes' per-request limit) is spent; make the costliest rules cheaper",

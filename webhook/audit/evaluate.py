@@ -278,7 +278,7 @@ class _Run:
                 self.audited.items.append(item)
         self.note(decision, applies_to)
         for error in decision.errors:
-            # A rule says the container it failed on (`init "setup" (initContainers[0])`).
+            # A rule says the container it failed on (`init "setup" (spec.initContainers[0])`).
             where = f"{error.location}: " if error.location else ""
             line = f"{error.policy}: {where}{error.error}"
             if line not in self.audited.errors:

@@ -83,12 +83,20 @@ def compiled(text_: str, *, pod: bool, message: bool) -> Expression:
 def _checked(value: str, info: ValidationInfo, *, message: bool) -> str:
     if not value and message:
         return value
+    pod = info.data.get("scope") == "pod"
     try:
-        compiled(value, pod=info.data.get("scope") == "pod", message=message)
+        compiled(value, pod=pod, message=message)
     except CompileError as error:
         where = f" (column {error.column} of the expression)" if error.column else ""
-        raise ValueError(f"{error.message}{where}") from None
+        hint = _COSTLY_POD_RULE if pod and "comprehension" in error.message else ""
+        raise ValueError(f"{error.message}{where}{hint}") from None
     return value
+
+
+_COSTLY_POD_RULE = (
+    "; a container rule (roles instead of scope: pod) reads one container's lists at a time"
+    " (docs/rules.md, The cost limit)"
+)
 
 
 def _schema(schema: dict[str, Any]) -> None:
@@ -214,7 +222,7 @@ def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet
     found, errors = [], []
     for container in pod.select(rule.role_set):
         variables = _Variables(pod, context, rules, container)
-        where = f"{container.label} ({container.field})"
+        where = f"{container.label} ({_VARIABLES['path'](variables)})"  # as findings name it
         try:
             complies = _complies(rule, variables, where)
         except RuleError as error:

@@ -307,5 +307,5 @@ def test_a_rule_that_fails_names_the_container_it_failed_on() -> None:
     pod = reviews.pod(init=[{**PRIVILEGED, "securityContext": {}}], app=[READER])
     audited = evaluate(Target(obj=pod, namespace="demo"), plan_of(rules=[rule]))
     (error,) = audited.errors
-    assert error.startswith('no-busybox: init "sysctl" (initContainers[0]): ')
+    assert error.startswith('no-busybox: init "sysctl" (spec.initContainers[0]): ')
     assert "runAsUser" in error

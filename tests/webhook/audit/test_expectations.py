@@ -135,7 +135,7 @@ CASES: dict[str, tuple[dict[str, Any], str, Result, tuple[str, ...]]] = {
         "run-as",
         "error",
         (
-            'could not evaluate: init "setup" (initContainers[0]): Key not found in map : '
+            'could not evaluate: init "setup" (spec.initContainers[0]): Key not found in map : '
             '"runAsUser"',
         ),
     ),

@@ -212,7 +212,7 @@ def test_rules_are_policies_of_their_own_id(replay: Replay, cluster: Cluster) ->
         ),
         ("migrate", "run-as"): (
             "error",
-            f'{wait_for_db} (initContainers[0]): Key not found in map : "securityContext"',
+            f'{wait_for_db} (spec.initContainers[0]): Key not found in map : "securityContext"',
         ),
         ("standalone", "init-registry"): ("skip", "exempt: rules[0].exemptions.images[0]"),
         ("standalone", "init-digest"): (

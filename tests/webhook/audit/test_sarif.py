@@ -233,7 +233,7 @@ def test_a_rule_that_could_not_evaluate_is_a_notification(
                 "level": "warning",
                 "message": {
                     "text": 'Pod default/model-server: run-as: init "download-model" '
-                    '(initContainers[0]): Key not found in map : "securityContext"'
+                    '(spec.initContainers[0]): Key not found in map : "securityContext"'
                 },
                 "locations": [
                     {

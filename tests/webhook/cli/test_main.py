@@ -256,7 +256,7 @@ rules:
             {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
             [
                 "validate: init-privileged exempt: exemptions.images[0]",
-                'validate: run-as could not evaluate: init "istio-init" (initContainers[0]): '
+                'validate: run-as could not evaluate: init "istio-init" (spec.initContainers[0]): '
                 'Key not found in map : "runAsUser"',
             ],
             id="an-image-exemption-and-a-rule-that-fails",

@@ -623,7 +623,7 @@ def test_a_rule_that_fails_is_a_policy_error_naming_the_rule_and_the_container(
     (failed,) = [e for e in decision.errors if e.policy == "hostile"]
     # the app container fails alike: counted, not repeated
     assert (failed.location, failed.error) == (
-        'init "setup" (initContainers[0])',
+        'init "setup" (spec.initContainers[0])',
         f"{error} (and 1 more)",
     )
     assert not decision.verdicts or all(v.policy != "hostile" for v in decision.verdicts)

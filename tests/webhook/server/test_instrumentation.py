@@ -81,7 +81,7 @@ def test_a_rule_finding_and_a_rule_error_are_counted_and_named(
     assert line["policies"] == ["init-digest"]
     assert line["exemptions"] == []
     assert line["errors"] == [
-        'probe-period: init "setup" (initContainers[0]): Key not found in map : "livenessProbe"'
+        'probe-period: init "setup" (spec.initContainers[0]): Key not found in map : "livenessProbe"'
     ]
     assert sample(client, "initgate_findings_total", **found) == before + 1
     assert sample(client, "initgate_policy_errors_total", policy="probe-period") == errors + 1

@@ -225,11 +225,13 @@ def test_hostile_rules_are_policy_errors_while_other_requests_are_answered(
         # The answer names the rule and the container, as a warning (onPolicyError: allow).
         first = list(sent).index(rule) * len(reviewed)
         warning = (
-            f'initgate {rule}: init "setup" (initContainers[0]): could not evaluate; '
+            f'initgate {rule}: init "setup" (spec.initContainers[0]): could not evaluate; '
             "allowed anyway (onPolicyError)"
         )
         assert warning in expected[len(LOAD) + first]["response"]["warnings"]
         uid = reviewed[0]["request"]["uid"]
         (line,) = [e for e in served.log_entries() if e.get("uid") == uid]
         (error,) = line["errors"]
-        assert error.startswith(f'{rule}: init "setup" (initContainers[0]): {ERRORS[rule]}'), line
+        assert error.startswith(f'{rule}: init "setup" (spec.initContainers[0]): {ERRORS[rule]}'), (
+            line
+        )

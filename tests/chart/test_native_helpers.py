@@ -145,7 +145,10 @@ def test_image_exemptions_with_presets_and_renamed_keys(
     pairs = json.dumps(json.dumps([list(pair) for pair in renamed]))
     (got,) = probe(
         config,
-        [f'include "initgate.nativeImages" (list $config $native "{policy_id}" {pairs})'],
+        [
+            'include "initgate.nativeImages" (list $config $native'
+            f' (index $config "policies" "{policy_id}") "{policy_id}" {pairs})'
+        ],
     )
     parsed = Config.model_validate(config)
     expected = literals.images(parsed, parsed.policy(policy_id), time.time(), renamed)

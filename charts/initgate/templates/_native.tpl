@@ -77,14 +77,15 @@ out. Only `*` and `?` are special, as literals.glob_regex writes them.
 
 {{/*
 A policy's image exemptions as literals.images() writes them, as JSON: (list $config $native
-"policy-id" "renamed keys as a JSON list of [old, new]"). The global ones, the policy's own, then
-the presets switched on; ended ones and those with an empty `allow` (they lift nothing) left out.
+$settings "policy-id" "renamed keys as a JSON list of [old, new]"), where $settings are the
+policy's (or a user rule's) settings in $config. The global ones, the policy's own, then the
+presets switched on; ended ones and those with an empty `allow` (they lift nothing) left out.
 */}}
 {{- define "initgate.nativeImages" -}}
 {{- $config := index . 0 }}
-{{- $policy := index . 2 }}
-{{- $renamed := index . 3 | fromJsonArray }}
-{{- $settings := get (get $config "policies") $policy }}
+{{- $settings := index . 2 }}
+{{- $policy := index . 3 }}
+{{- $renamed := index . 4 | fromJsonArray }}
 {{- $listed := concat (dig "exemptions" "images" list $config) (dig "exemptions" "images" list $settings) }}
 {{- $switches := get $settings "presets" | default dict }}
 {{- range dig "presets" $policy list (index . 1) }}

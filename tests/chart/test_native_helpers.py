@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from policies import BY_ID
+from policies.init_privileged import InitPrivilegedSettings
 from tests.chart.render import CHART, merged, run_helm
 from webhook.core.config import Config
 from webhook.native import literals
@@ -188,3 +189,22 @@ def test_literals_are_the_text_of_helms_to_json(probe: Probe) -> None:
         ],
     )
     assert got == [literals.literal(footer), literals.literal(suggested)]
+
+
+def test_allowed_capabilities_are_the_settings(probe: Probe) -> None:
+    """As the webhook's settings hold them: upper case, without CAP_; unset stays null."""
+    names = ["net_admin", "CAP_CHOWN", "Cap_kill", "SYS_TIME"]
+    for allowed in (names, None, []):
+        config = {"policies": {"init-privileged": {"allowedCapabilities": allowed}}}
+        (got,) = probe(
+            config,
+            [
+                'include "initgate.nativeCapabilities"'
+                ' (index $config "policies" "init-privileged" "allowedCapabilities")'
+                " | fromJsonArray"
+            ],
+        )
+        settings = Config.model_validate(config).policy("init-privileged")
+        assert isinstance(settings, InitPrivilegedSettings)
+        held = settings.allowed_capabilities
+        assert got == (list(held) if held is not None else None)

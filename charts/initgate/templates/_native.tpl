@@ -120,3 +120,17 @@ presets switched on; ended ones and those with an empty `allow` (they lift nothi
 {{- end }}
 {{- toJson $found }}
 {{- end }}
+
+{{/*
+init-privileged's allowedCapabilities as the webhook's settings hold them, as JSON: each name
+upper case, without `CAP_` (policies.init_privileged.normalise_capability); null when unset.
+*/}}
+{{- define "initgate.nativeCapabilities" -}}
+{{- if kindIs "slice" . }}
+{{- $found := list }}
+{{- range . }}
+{{- $found = append $found (upper . | trimPrefix "CAP_") }}
+{{- end }}
+{{- toJson $found }}
+{{- else }}null{{ end }}
+{{- end }}

@@ -23,6 +23,15 @@ key, as the service fills in a model's missing keys; every other value (a list, 
 {{- toJson $config }}
 {{- end }}
 
+{{/*
+A generated object's name, `<fullname>-<suffix>` (list $ "suffix"), as `initgate export` names it
+with `--prefix`: never cut (an admission policy's name may be 253 characters long), so that a
+long rule id keeps its name whole.
+*/}}
+{{- define "initgate.nativeName" -}}
+{{- printf "%s-%s" (include "initgate.fullname" (index . 0)) (index . 1) }}
+{{- end }}
+
 {{/* Merge `from` into `into` (in place): recursively where `models` has the key. */}}
 {{- define "initgate.nativeMerge" -}}
 {{- range $key, $value := .from }}

@@ -13,7 +13,7 @@ from policies.base import Mode
 from webhook.core.config import Config
 from webhook.native import chart
 from webhook.native.bindings import ACTIONS
-from webhook.native.export import Options, plan
+from webhook.native.export import Options, mutating_plans, plan
 from webhook.native.gotemplate import scalar
 from webhook.native.literals import Condition, Setting
 
@@ -46,6 +46,17 @@ def test_every_setting_and_condition_is_its_template() -> None:
                 assert f"{{{{- with ({condition.template}) }}}}" in text, condition.name
             else:
                 assert f"expression: {scalar(condition['expression'])}" in text
+
+
+def test_every_mutating_setting_is_its_template() -> None:
+    """The mutating policies' settings and conditions are written as their templates too."""
+    text = "\n".join(chart.templates().values())
+    for planned in mutating_plans(Config(), Options()):
+        assert f"$mode = {planned.mode.template} }}" in text
+        for setting in planned.settings:
+            assert f"({setting.template}) | toJson | toJson" in text, setting.name
+        for condition in planned.conditions:
+            assert f"{{{{- with ({condition.template}) }}}}" in text, condition.name
 
 
 def test_the_defaults_are_the_models() -> None:

@@ -42,6 +42,72 @@ EXEMPTIONS: dict[str, Any] = {
         }
     },
 }
+RULES: list[dict[str, Any]] = [
+    {
+        "id": "app-registry-from-the-internal-registry-of-the-platform-team-x",
+        "description": "Apps and sidecars pull from the registry.",
+        "roles": ["app", "sidecar"],
+        "expression": "container.image.startsWith('registry.example.com/') // the registry",
+        "messageExpression": "'image ' + container.image + ' is \"foreign\" <not> & unknown'",
+        "mode": "warn",
+        "exemptions": {
+            "namespaces": ["legacy-*", {"namespace": "gone", "expires": ENDED}],
+            "users": ["ci"],
+            "groups": [{"group": "system:masters", "expires": LASTING}],
+            "images": [
+                {"image": "busybox:*"},
+                {"image": "alpine:*", "namespaces": ["tools"], "exceptHostNetwork": True},
+                {"image": "ended/*", "expires": ENDED},
+                {"image": "nothing/*", "allow": []},
+            ],
+        },
+    },
+    {
+        "id": "init-few-args",
+        "description": "Init containers take few arguments.",
+        "roles": ["init"],
+        "expression": "size(container.?args.orValue([])) < 5",
+        "message": "  keep an init\ncontainer's args\tshort \u2003 (<5) & {{simple}}  ",
+        "mode": "audit",
+    },
+    {
+        "id": "pod-labelled",
+        "description": "Pods carry an app label.",
+        "scope": "pod",
+        "expression": "'app' in object.metadata.?labels.orValue({})",
+        "messageExpression": "'label ' + object.metadata.?name.orValue('the pod') + ' with app'",
+        "mode": "enforce",
+    },
+    {
+        "id": "pod-few-inits",
+        "description": "At most three init containers.",
+        "scope": "pod",
+        "expression": "size(object.spec.?initContainers.orValue([])) <= 3",
+        "exemptions": {"namespaces": ["batch"], "images": [{"image": "tools/*"}]},
+    },
+    {
+        "id": "init-fills-emptydir",
+        "description": "What an init container fills is an emptyDir.",
+        "roles": ["init"],
+        "expression": "fills.all(v, has(volumes[v].emptyDir))",
+    },
+    {
+        "id": "debug-mounts-nothing",
+        "description": "Debug containers mount nothing.",
+        "roles": ["ephemeral"],
+        "expression": "!has(container.volumeMounts) // 'volumes' is only a word here",
+        "messageExpression": "'it mounts ' + volumes.map(n, n).join(', ')",
+    },
+    {
+        "id": "rule-off",
+        "description": "Off.",
+        "expression": "container.name != ''",
+        "mode": "off",
+    },
+]
+"""Container and pod rules, with their own roles, modes, exemptions of every kind, a
+messageExpression or a message (on several lines, with what JSON and templates escape), and two
+that name `volumes` (not generated before Kubernetes 1.33)."""
 PRIVILEGED: dict[str, Any] = {
     "exemptions": {"images": [{"image": "tools/*", "allow": ["privileged", "hostPathWrite"]}]},
     "policies": {
@@ -145,6 +211,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"defaultMode": "enforce"},
     ),
     "rules": (COOKBOOK, {}),
+    "own-rules": ({"mode": "warn", "rules": RULES}, {"defaultMode": "enforce"}),
     "mutating-modes": (
         {
             "policies": {
@@ -181,7 +248,7 @@ NEWEST = "1.36"
 OLDER = ("1.30", "1.33")
 """Before two-variable comprehensions, and the first with them: what the validating policies and
 rules generate differs there; no MutatingAdmissionPolicy before 1.36."""
-ALSO_OLDER = ("defaults", "exemptions", "privileged", "rules", "mutating-modes")
+ALSO_OLDER = ("defaults", "exemptions", "privileged", "rules", "own-rules", "mutating-modes")
 VERSIONED = [
     *((case, NEWEST) for case in CASES),
     *((case, version) for case in ALSO_OLDER for version in OLDER),

@@ -11,7 +11,7 @@ import pytest
 
 from policies import REGISTRY
 from tests.chart.native import by_name, chart_native, exported, key, native, unlabelled
-from tests.chart.native_cases import CASES, VERSIONED
+from tests.chart.native_cases import CASES, RULES, VERSIONED
 from tests.chart.render import CHART, RELEASE, render_with, run_helm
 from tests.support.kube import VERSIONS, validate
 from webhook.native.builders import POLICY_LABEL
@@ -66,10 +66,19 @@ def policies(case: str, kubernetes: str) -> dict[tuple[str, str], dict[str, Any]
     }
 
 
-def test_mutating_cases_cover_what_they_claim() -> None:
-    """A mutating policy's MAP where it enforces, its companion VAP where it warns or audits,
-    nothing when off, and nothing before 1.36."""
+def test_rule_and_mutating_cases_cover_what_they_claim() -> None:
+    """Rules naming `volumes` from Kubernetes 1.33 only (with the map worked out), a rule off
+    left out; a mutating policy's MAP where it enforces, its companion VAP where it warns or
+    audits, nothing when off, and nothing before 1.36."""
     vap, map_ = "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy"
+    naming = {"init-fills-emptydir", "debug-mounts-nothing"}
+    older, newest = policies("own-rules", "1.30"), policies("own-rules", "1.36")
+    rules = {rule["id"] for rule in RULES} - {"rule-off"}
+    assert {p for k, p in older if k == vap} & (rules | {"rule-off"}) == rules - naming
+    assert {p for k, p in newest if k == vap} & (rules | {"rule-off"}) == rules
+    for rule in naming:
+        (entries,) = [v for v in newest[vap, rule]["spec"]["variables"] if v["name"] == "entries"]
+        assert "transformMapEntry" in entries["expression"]
     modes = {(k, p) for k, p in policies("mutating-modes", "1.36") if p in MUTATING}
     assert modes == {(vap, "default-resources"), (vap, "emptydir-sizelimit")}
     mixed = {(k, p) for k, p in policies("mutating-mixed", "1.36") if p in MUTATING}
@@ -79,14 +88,14 @@ def test_mutating_cases_cover_what_they_claim() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(
-    "case", ["defaults", "exemptions", "routing", "mutating-settings", "privileged"]
+    "case", ["defaults", "exemptions", "routing", "own-rules", "mutating-settings", "privileged"]
 )
 def test_objects_are_valid(case: str, version: str) -> None:
     for obj in native(chart_native(*CASES[case], version)):
         validate(obj, version)
 
 
-@pytest.mark.parametrize("case", ["defaults", "routing"])
+@pytest.mark.parametrize("case", ["defaults", "routing", "own-rules"])
 def test_labels_are_the_charts(case: str) -> None:
     """The chart's labels (its release, so that helm owns and deletes them) and the policy's."""
     rendered = chart_native(*CASES[case], "1.36")

@@ -21,22 +21,33 @@ from webhook.native.builders import POLICY_LABEL
 pytestmark = pytest.mark.chart
 
 ON = {"enabled": True, "mutating": True}
+RULE = {
+    "id": "init-digest",
+    "description": "Init container images are pinned by digest.",
+    "roles": ["init"],
+    "expression": "container.image.matches('@sha256:[0-9a-f]{64}$')",
+}
 WARN = {"policies": {"init-unbounded": {"mode": "warn"}, "readonly-mounts": {"mode": "warn"}}}
-OFF = {"mode": "off", "policies": {"init-lint": {"mode": "off"}}}
+RULES = {**WARN, "rules": [RULE]}
+POD_RULE = {k: v for k, v in RULE.items() if k != "roles"}
+CHANGED = {"rules": [{**POD_RULE, "scope": "pod", "expression": "true", "mode": "audit"}]}
+OFF = {"mode": "off", "policies": {"init-lint": {"mode": "off"}}, "rules": [RULE]}
+"""Everything off: the rule, which has no mode of its own, too."""
 # (values, config and webhooks values the objects must be generated from; None: none at all)
 STEPS: list[tuple[dict[str, Any], tuple[dict[str, Any], dict[str, Any]] | None]] = [
     ({"nativePolicies": ON}, ({}, {})),
-    ({"nativePolicies": ON, "config": WARN}, (WARN, {})),
+    ({"nativePolicies": ON, "config": RULES}, (RULES, {})),
     (
-        {"nativePolicies": ON, "config": WARN, "webhooks": {"defaultMode": "warn"}},
-        (WARN, {"defaultMode": "warn"}),
+        {"nativePolicies": ON, "config": RULES, "webhooks": {"defaultMode": "warn"}},
+        (RULES, {"defaultMode": "warn"}),
     ),
+    ({"nativePolicies": ON, "config": CHANGED}, (CHANGED, {})),
     ({"nativePolicies": ON, "config": OFF}, None),
-    ({"nativePolicies": {"enabled": False}, "config": WARN}, None),
+    ({"nativePolicies": {"enabled": False}, "config": RULES}, None),
     ({"nativePolicies": ON}, ({}, {})),
 ]
-"""A release installed, then upgraded: modes changed, the default mode changed, everything off,
-the native policies off, and back."""
+"""A release installed, then upgraded: a rule and modes added, the default mode changed, the
+rule changed (its scope, its mode), everything off, the native policies off, and back."""
 
 
 def stored(cluster: Cluster) -> dict[tuple[str, str], Any]:
@@ -86,6 +97,26 @@ def installed(version: str, values: dict[str, Any], folder: Path) -> tuple[str, 
         result = helm("install", values, kubeconfig)
     stored = {o["metadata"]["labels"][POLICY_LABEL] for o in cluster.kinds(*NATIVE)}
     return result.stdout.partition("NOTES:")[2], stored
+
+
+def test_notes_name_the_rules_left_to_the_webhook(tmp_path: Path) -> None:
+    """A rule no policy can stand for on the cluster is named, with the webhook that judges it."""
+    naming = {
+        **RULE,
+        "id": "fills-emptydir",
+        "expression": "fills.all(v, has(volumes[v].emptyDir))",
+    }
+    values = {"nativePolicies": {"enabled": True}, "config": {"rules": [naming, RULE]}}
+    notes, stored = installed("1.32.0", values, tmp_path)
+    line = (
+        "rules: fills-emptydir: not generated: it reads `volumes`, a map that CEL builds from the "
+        "object only with two-variable comprehensions (Kubernetes 1.33 and later): the validating "
+        "webhook judges it."
+    )
+    assert line in notes.splitlines()
+    assert "init-digest" not in notes
+    assert {"init-digest"} <= stored
+    assert "fills-emptydir" not in stored
 
 
 @pytest.mark.parametrize("sized", ["enforce", "warn"])

@@ -8,15 +8,13 @@ present only when its value is not empty (webhook/native/chart_documents.py). Wh
 between Kubernetes versions is chosen by `.Capabilities.KubeVersion`.
 
 One template file per kind; in each, a section per switch under `nativePolicies`: the built-in
-validating policies (`validating`), the mutating policies (`mutating`: their MAPs, bindings and
+validating policies and the user rules (`validating`; the rules in a range over `$config.rules`,
+webhook/native/chart_rules.py), the mutating policies (`mutating`: their MAPs, bindings and
 companion VAPs; Kubernetes 1.36 and later, which `initgate.nativeConfig` enforces).
 
 Beside the templates, files/native.json holds what the helpers read: the configuration's defaults
-and which of its keys are models, the presets of image exemptions, the caps of the modes and the
-bindings' actions.
-
-TODO(issue 20, user rules): export generates a policy per rule of `config.rules`, the chart not
-yet (the `rules` case of tests/chart/test_native.py fails until it does).
+and which of its keys are models, a rule's defaults and the patterns that read its text, the
+presets of image exemptions, the caps of the modes and the bindings' actions.
 """
 
 from __future__ import annotations
@@ -31,7 +29,8 @@ from pydantic import BaseModel
 from policies import REGISTRY
 from policies.base import Mode
 from webhook.core.config import Config
-from webhook.native import bindings, mutating, sizelimit
+from webhook.core.rules import RuleSettings
+from webhook.native import bindings, chart_rules, mutating, sizelimit
 from webhook.native.chart_documents import (
     Document,
     Emitter,
@@ -68,8 +67,9 @@ class _Section:
 
 def templates() -> dict[str, str]:
     """Each generated template file of the chart (path in the chart -> text). The plans are
-    those of the default configuration, for each Kubernetes version: only their Settings and
-    Conditions depend on the configuration, and those are written as templates."""
+    those of the default configuration (and of a rule of placeholders), for each Kubernetes
+    version: only their Settings and Conditions depend on the configuration, and those are
+    written as templates."""
     marks = Marks()
     emitter = Emitter(marks)
 
@@ -86,6 +86,12 @@ def templates() -> dict[str, str]:
 
     sections = [
         _Section(SWITCHES["validate"], _versions(emitter, validating, OLDEST[1])),
+        _Section(
+            SWITCHES["validate"],
+            chart_rules.documents(marks),
+            chart_rules.OPENING,
+            chart_rules.CLOSING,
+        ),
         _Section(SWITCHES["mutate"], _versions(emitter, mutating_, mutating.MINIMUM[1])),
     ]
     files = {}
@@ -98,7 +104,7 @@ def templates() -> dict[str, str]:
                 lines.extend(section.opening)
                 lines.extend(line for doc in documents for line in doc.lines(marks))
                 lines.extend([*section.closing, "{{- end }}"])
-        files[path] = "\n".join([*lines, "{{- end }}"]) + "\n"
+        files[path] = chart_rules.checked("\n".join([*lines, "{{- end }}"]) + "\n")
     return files
 
 
@@ -128,6 +134,7 @@ def data() -> dict[str, Any]:
         "comment": GENERATED,
         "defaults": Config().model_dump(mode="json", by_alias=True),
         "models": _models(Config),
+        "rules": {**chart_rules.data(), "models": _models(RuleSettings)},
         "presets": _presets(),
         "mutating": {
             "order": sizelimit.ORDER_NOTE,

@@ -212,7 +212,7 @@ def generate(rule: RuleSettings, *, data_flow: ReadonlyMountsSettings, indexed: 
             Setting(
                 "roles",
                 [r.value for r in rule.roles],
-                'default (list "init" "sidecar") $rule.roles',
+                path("$rule", "roles"),
             ),
             Setting(
                 "ignorePreparingInits",

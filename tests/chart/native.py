@@ -12,6 +12,7 @@ import yaml
 from policies.base import Mode
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, merged, render_with
 from webhook.core.config import Config
+from webhook.native import mutating
 from webhook.native.bindings import Routing
 from webhook.native.export import Options, generate
 
@@ -31,8 +32,16 @@ def chart_values() -> dict[str, Any]:
 
 
 def chart_native(config: dict[str, Any], webhooks: dict[str, Any], kubernetes: str) -> Rendered:
-    values = {"nativePolicies": {"enabled": True}, "config": config, "webhooks": webhooks}
+    """The chart with every generated policy the cluster offers: MutatingAdmissionPolicies
+    (`nativePolicies.mutating`) from Kubernetes 1.36, as `initgate export` generates them."""
+    switches = {"enabled": True, "mutating": kubernetes_version(kubernetes) >= mutating.MINIMUM}
+    values = {"nativePolicies": switches, "config": config, "webhooks": webhooks}
     return render_with(values, "--kube-version", f"{kubernetes}.0")
+
+
+def kubernetes_version(kubernetes: str) -> tuple[int, int]:
+    major, minor = (int(part) for part in kubernetes.split("."))
+    return major, minor
 
 
 def exported(
@@ -49,13 +58,21 @@ def exported(
         object_selector=routes["objectSelector"],
         match_conditions=tuple(routes["matchConditions"]),
     )
-    major, minor = (int(part) for part in kubernetes.split("."))
-    options = Options((major, minor), routing, prefix=RELEASE)
+    options = Options(kubernetes_version(kubernetes), routing, prefix=RELEASE)
     return generate(Config.model_validate(merged(values["config"], config)), options).objects
 
 
 def native(rendered: Rendered) -> list[dict[str, Any]]:
     return [o for o in rendered.objects if o["kind"] in NATIVE]
+
+
+def key(obj: dict[str, Any]) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
+
+
+def by_name(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`objects` in the order of their kinds and names (helm writes them by template file)."""
+    return sorted(objects, key=key)
 
 
 def unlabelled(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

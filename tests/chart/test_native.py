@@ -8,114 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.chart.native import chart_native, exported, native, unlabelled
+from policies import REGISTRY
+from tests.chart.native import by_name, chart_native, exported, key, native, unlabelled
+from tests.chart.native_cases import CASES, RULES, VERSIONED
 from tests.chart.render import CHART, RELEASE, render_with, run_helm
 from tests.support.kube import VERSIONS, validate
 from webhook.native.builders import POLICY_LABEL
 
 pytestmark = pytest.mark.chart
-
-ENDED, LASTING = "2020-01-01", "2099-12-31T18:00:00Z"
-EXEMPTIONS: dict[str, Any] = {
-    "exemptions": {
-        "namespaces": [
-            "kube-*",
-            {"namespace": "legacy-?", "expires": LASTING, "reason": "TICKET-1"},
-            {"namespace": "gone", "expires": ENDED},
-        ],
-        "users": ["system:serviceaccount:ci:*", "a.b+c(d)|e[f]{g}^h$i\\j<k>&l", "jürgen"],
-        "groups": [{"group": "system:masters", "expires": "2099-01-01"}],
-        "images": [
-            {"image": "busybox:*", "allow": ["limit:*"]},
-            {"image": "registry.example.com/*", "namespaces": ["ci-*"], "exceptHostNetwork": True},
-            {"image": "ended/*", "expires": ENDED},
-            {"image": "nothing/*", "allow": []},
-            {
-                "image": "later/*",
-                "allow": ["max:memory", "capability:NET_ADMIN"],
-                "expires": LASTING,
-            },
-        ],
-    },
-    "policies": {
-        "init-unbounded": {
-            "exemptions": {
-                "namespaces": [{"namespace": "batch", "expires": ENDED}],
-                "users": ["deployer"],
-                "images": [{"image": "docker.io/library/alpine:3.*"}],
-            }
-        }
-    },
-}
-# (config, webhooks values) of each case. `rules`: passes while no generator writes user rules;
-# once webhook.native does, it fails until the chart writes them too (TODO in chart.py).
-CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "defaults": ({}, {}),
-    "policy-warn": ({"policies": {"init-unbounded": {"mode": "warn"}}}, {}),
-    "policy-off": ({"policies": {"init-unbounded": {"mode": "off"}}}, {}),
-    "policy-audit": ({"mode": "warn", "policies": {"init-unbounded": {"mode": "audit"}}}, {}),
-    "all-off": ({"mode": "off", "policies": {"init-lint": {"mode": "off"}}}, {}),
-    "deny-on-error": ({"onPolicyError": "deny"}, {}),
-    "settings": (
-        {
-            "policies": {
-                "init-unbounded": {
-                    "roles": ["init", "sidecar"],
-                    "required": ["memory"],
-                    "maximum": {"memory": "4Gi", "cpu": "1500m"},
-                    "suggested": {"cpu": "250m"},
-                }
-            }
-        },
-        {},
-    ),
-    "exemptions": (EXEMPTIONS, {}),
-    "no-exemptions": ({"exemptions": {"namespaces": []}}, {}),
-    "restricted": (
-        {"policies": {"init-privileged": {"level": "restricted", "presets": {"istio": False}}}},
-        {},
-    ),
-    "rules": (yaml.safe_load((CHART.parents[1] / "docs/rules/cookbook.yaml").read_text()), {}),
-    "default-enforce": ({}, {"defaultMode": "enforce"}),
-    "default-off": ({}, {"defaultMode": "off"}),
-    "routing": (
-        {"mode": "warn"},
-        {
-            "defaultMode": "warn",
-            "excludeNamespaces": ["monitoring", "kube-system"],
-            "namespaceSelectorExpressions": [
-                {"key": "tier", "operator": "NotIn", "values": ["infra"]}
-            ],
-            "objectSelector": {"matchLabels": {"initgate.io/judged": "yes"}},
-            "matchConditions": [
-                {"name": "not-ci", "expression": "request.userInfo.username != 'ci'"}
-            ],
-        },
-    ),
-}
-OLDER = ("1.30", "1.33")
-"""Before two-variable comprehensions, and the first with them (1.36 is the default)."""
+MUTATING = {policy.id for policy in REGISTRY if policy.kind == "mutate"}
 
 
-@pytest.mark.parametrize(
-    ("case", "kubernetes"),
-    [
-        *((case, "1.36") for case in CASES),
-        *((case, version) for case in ("defaults", "exemptions") for version in OLDER),
-    ],
-)
+@pytest.mark.parametrize(("case", "kubernetes"), VERSIONED)
 def test_the_chart_installs_what_export_generates(case: str, kubernetes: str) -> None:
     config, webhooks = CASES[case]
-    rendered = native(chart_native(config, webhooks, kubernetes))
-    expected = exported(config, webhooks, kubernetes)
-
     # One template file per kind: the chart writes every policy, then every binding.
-    def key(o: dict[str, Any]) -> tuple[str, str]:
-        return o["kind"], o["metadata"]["name"]
-
-    rendered, expected = sorted(rendered, key=key), sorted(expected, key=key)
+    rendered = by_name(native(chart_native(config, webhooks, kubernetes)))
+    expected = by_name(exported(config, webhooks, kubernetes))
     assert [key(o) for o in rendered] == [key(o) for o in expected]
     assert unlabelled(rendered) == unlabelled(expected)
 
@@ -147,14 +57,45 @@ def test_cases_cover_what_they_claim() -> None:
     )
 
 
+def policies(case: str, kubernetes: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(kind, policy id) -> object, of the policies the case renders."""
+    return {
+        (o["kind"], o["metadata"]["labels"][POLICY_LABEL]): o
+        for o in native(chart_native(*CASES[case], kubernetes))
+        if not o["kind"].endswith("Binding")
+    }
+
+
+def test_rule_and_mutating_cases_cover_what_they_claim() -> None:
+    """Rules naming `volumes` from Kubernetes 1.33 only (with the map worked out), a rule off
+    left out; a mutating policy's MAP where it enforces, its companion VAP where it warns or
+    audits, nothing when off, and nothing before 1.36."""
+    vap, map_ = "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy"
+    naming = {"init-fills-emptydir", "debug-mounts-nothing"}
+    older, newest = policies("own-rules", "1.30"), policies("own-rules", "1.36")
+    rules = {rule["id"] for rule in RULES} - {"rule-off"}
+    assert {p for k, p in older if k == vap} & (rules | {"rule-off"}) == rules - naming
+    assert {p for k, p in newest if k == vap} & (rules | {"rule-off"}) == rules
+    for rule in naming:
+        (entries,) = [v for v in newest[vap, rule]["spec"]["variables"] if v["name"] == "entries"]
+        assert "transformMapEntry" in entries["expression"]
+    modes = {(k, p) for k, p in policies("mutating-modes", "1.36") if p in MUTATING}
+    assert modes == {(vap, "default-resources"), (vap, "emptydir-sizelimit")}
+    mixed = {(k, p) for k, p in policies("mutating-mixed", "1.36") if p in MUTATING}
+    assert mixed == {(vap, p) for p in MUTATING} | {(map_, "readonly-mounts")}
+    assert not [k for k, _ in policies("mutating-modes", "1.33") if k == map_]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("case", ["defaults", "exemptions", "routing"])
+@pytest.mark.parametrize(
+    "case", ["defaults", "exemptions", "routing", "own-rules", "mutating-settings", "privileged"]
+)
 def test_objects_are_valid(case: str, version: str) -> None:
     for obj in native(chart_native(*CASES[case], version)):
         validate(obj, version)
 
 
-@pytest.mark.parametrize("case", ["defaults", "routing"])
+@pytest.mark.parametrize("case", ["defaults", "routing", "own-rules"])
 def test_labels_are_the_charts(case: str) -> None:
     """The chart's labels (its release, so that helm owns and deletes them) and the policy's."""
     rendered = chart_native(*CASES[case], "1.36")
@@ -233,11 +174,11 @@ def test_an_upgrade_leaves_no_stale_policy() -> None:
     ]
     before: list[dict[str, Any]] = []
     for config, webhooks in steps:
-        now = native(chart_native(config, webhooks, "1.36"))
-        assert unlabelled(now) == unlabelled(exported(config, webhooks, "1.36"))
+        now = by_name(native(chart_native(config, webhooks, "1.36")))
+        assert unlabelled(now) == unlabelled(by_name(exported(config, webhooks, "1.36")))
         assert now != before
         before = now
-    assert before == native(chart_native({}, {}, "1.36"))
+    assert before == by_name(native(chart_native({}, {}, "1.36")))
 
 
 def test_nothing_is_created_at_run_time() -> None:

@@ -5,23 +5,22 @@ probe chart holding the chart's helpers and files/native.json, and compared with
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
 from policies import BY_ID
-from tests.chart.render import CHART, merged, run_helm
+from policies.init_privileged import InitPrivilegedSettings
+from tests.chart.native_cases import RULES
+from tests.chart.probe import Probe, probe_chart
+from tests.chart.render import CHART, merged
 from webhook.core.config import Config
 from webhook.native import literals
-from webhook.native.chart import DATA
 
 pytestmark = pytest.mark.chart
 
-Probe = Callable[[dict[str, Any], list[str]], list[Any]]
 GLOBS = [
     "*",
     "?",
@@ -38,38 +37,7 @@ GLOBS = [
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
-    """Render template expressions (`$config`, `$native` in scope) with the chart's values."""
-    chart = tmp_path_factory.mktemp("probe")
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: probe\nversion: 0.1.0\n")
-    (chart / "templates").mkdir()
-    shutil.copy(CHART / "templates" / "_native.tpl", chart / "templates")
-    (chart / "files").mkdir()
-    shutil.copy(CHART / DATA, chart / DATA)
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
-
-    def call(config: dict[str, Any], expressions: list[str]) -> list[Any]:
-        lines = [
-            '{{- $config := include "initgate.nativeConfig" . | fromJson }}',
-            '{{- $native := .Files.Get "files/native.json" | fromJson }}',
-            "results:",
-            *(f"  - {{{{ ({expression}) | toJson }}}}" for expression in expressions),
-        ]
-        (chart / "templates" / "probe.yaml").write_text("\n".join(lines) + "\n")
-        values = chart / "values.json"
-        values.write_text(
-            json.dumps(
-                {
-                    "nativePolicies": {"mutating": False},
-                    "config": merged(defaults["config"], config),
-                },
-                ensure_ascii=False,  # helm's YAML reads no surrogate pairs
-            )
-        )
-        result = run_helm("template", "p", str(chart), "-f", str(values))
-        results: list[Any] = yaml.safe_load(result.stdout.split("---", 1)[1])["results"]
-        return results
-
-    return call
+    return probe_chart(tmp_path_factory.mktemp("probe"))
 
 
 def test_globs_are_regexes_as_literals_writes_them(probe: Probe) -> None:
@@ -145,7 +113,10 @@ def test_image_exemptions_with_presets_and_renamed_keys(
     pairs = json.dumps(json.dumps([list(pair) for pair in renamed]))
     (got,) = probe(
         config,
-        [f'include "initgate.nativeImages" (list $config $native "{policy_id}" {pairs})'],
+        [
+            'include "initgate.nativeImages" (list $config $native'
+            f' (index $config "policies" "{policy_id}") "{policy_id}" {pairs})'
+        ],
     )
     parsed = Config.model_validate(config)
     expected = literals.images(parsed, parsed.policy(policy_id), time.time(), renamed)
@@ -160,10 +131,18 @@ def test_image_exemptions_with_presets_and_renamed_keys(
         {"policies": {"init-unbounded": {"suggested": {"cpu": "1"}, "mode": "audit"}}},
         {"policies": {"init-privileged": {"presets": {"istio": False, "linkerd": True}}}},
         {"policies": {"init-lint": {"exemptions": {"groups": ["g"]}}}},
+        {
+            "rules": [
+                *({k: v for k, v in rule.items() if k != "exemptions"} for rule in RULES),
+                {**RULES[0], "exemptions": {"namespaces": ["ci-*"], "groups": ["g"]}},
+            ]
+        },
     ],
 )
 def test_config_is_merged_as_the_service_reads_it(probe: Probe, config: dict[str, Any]) -> None:
-    """Models key by key, anything else (a list, `suggested`) replaced whole."""
+    """Models key by key (each user rule over a rule's defaults), anything else (a list,
+    `suggested`) replaced whole. (Exemption entries are read as written: the helpers take
+    either form.)"""
     (got,) = probe(config, ["$config"])
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
     expected = Config.model_validate(merged(defaults, config)).model_dump(
@@ -185,3 +164,22 @@ def test_literals_are_the_text_of_helms_to_json(probe: Probe) -> None:
         ],
     )
     assert got == [literals.literal(footer), literals.literal(suggested)]
+
+
+def test_allowed_capabilities_are_the_settings(probe: Probe) -> None:
+    """As the webhook's settings hold them: upper case, without CAP_; unset stays null."""
+    names = ["net_admin", "CAP_CHOWN", "Cap_kill", "SYS_TIME"]
+    for allowed in (names, None, []):
+        config = {"policies": {"init-privileged": {"allowedCapabilities": allowed}}}
+        (got,) = probe(
+            config,
+            [
+                'include "initgate.nativeCapabilities"'
+                ' (index $config "policies" "init-privileged" "allowedCapabilities")'
+                " | fromJsonArray"
+            ],
+        )
+        settings = Config.model_validate(config).policy("init-privileged")
+        assert isinstance(settings, InitPrivilegedSettings)
+        held = settings.allowed_capabilities
+        assert got == (list(held) if held is not None else None)

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from policies import readonly_mounts
 from policies.base import Mode
 from policies.policy import PolicySettings
 from webhook.core.config import Config
+from webhook.core.rules import RuleSettings
 from webhook.native import (
     bindings,
     builders,
     lint,
     literals,
     mutating,
+    mutating_objects,
     notes,
     own_rules,
     pods,
@@ -32,6 +34,7 @@ from webhook.native import (
     sizelimit,
     unbounded,
 )
+from webhook.native import writer as written
 from webhook.native.builders import Expression
 from webhook.native.compiling import (
     NO_LIMIT,
@@ -43,6 +46,7 @@ from webhook.native.compiling import (
 )
 from webhook.native.generated import Validating
 from webhook.native.literals import Condition, Setting
+from webhook.native.writer import Literals, Writer
 
 __all__ = [
     "NEWEST",
@@ -51,12 +55,17 @@ __all__ = [
     "POLICY_VARIABLES",
     "Export",
     "GenerationError",
+    "Literals",
     "Options",
     "Planned",
+    "Writer",
     "generate",
     "modes",
+    "mutating_plans",
     "plan",
     "policy_object",
+    "rule_plan",
+    "rule_plans",
 ]
 OLDEST = (1, 30)
 NEWEST = (1, 36)
@@ -144,7 +153,7 @@ def plan(config: Config, options: Options) -> list[Planned]:
             policy_id=policy_id,
             settings=config.policy(policy_id),
             generator=generator,
-            own=("policies", policy_id, "exemptions"),
+            at=("policies", policy_id),
         )
         for policy_id, generator in _VALIDATING.items()
     ]
@@ -152,25 +161,28 @@ def plan(config: Config, options: Options) -> list[Planned]:
 
 def rule_plans(config: Config, options: Options) -> tuple[list[Planned], list[str]]:
     """A plan per user rule, and a note for each rule that has none, saying why."""
-    data_flow = config.policy(readonly_mounts.POLICY.id)
-    assert isinstance(data_flow, readonly_mounts.ReadonlyMountsSettings)  # noqa: S101 - by its id
     planned, why_not = [], []
-    for index, rule in enumerate(config.rules):
+    for rule in config.rules:
         why = own_rules.unreadable(rule, indexed=options.indexed)
         if why:
             why_not.append(why)
-            continue
-
-        def generator(_config: Config, r: Any) -> Validating:
-            return own_rules.generate(r, data_flow=data_flow, indexed=options.indexed)
-
-        where = ("rules", str(index), "exemptions")
-        planned.append(
-            _planned(
-                config, options, policy_id=rule.id, settings=rule, generator=generator, own=where
-            )
-        )
+        else:
+            planned.append(rule_plan(config, options, rule))
     return planned, why_not
+
+
+def rule_plan(config: Config, options: Options, rule: RuleSettings) -> Planned:
+    """The plan of one user rule that `own_rules` can generate. Its settings are read from
+    `$rule` in the chart: the rule, merged over its defaults, in a range over the rules."""
+    data_flow = config.policy(readonly_mounts.POLICY.id)
+    assert isinstance(data_flow, readonly_mounts.ReadonlyMountsSettings)  # noqa: S101 - by its id
+
+    def generator(_config: Config, r: Any) -> Validating:
+        return own_rules.generate(r, data_flow=data_flow, indexed=options.indexed)
+
+    return _planned(
+        config, options, policy_id=rule.id, settings=rule, generator=generator, at=("$rule",)
+    )
 
 
 def generate(config: Config, options: Options | None = None) -> Export:
@@ -182,8 +194,8 @@ def generate(config: Config, options: Options | None = None) -> Export:
     rules, why_not = rule_plans(config, options)
     for planned in [*plan(config, options), *rules]:
         _write(export, planned, options)
-    for policy_id, made_by in _MUTATING.items():
-        _mutating(export, config=config, options=options, policy_id=policy_id, generator=made_by)
+    for planned_mutating in mutating_plans(config, options):
+        _mutating(export, planned_mutating, options)
     export.notes.extend(why_not)
     generated = [*_VALIDATING, *(_MUTATING if options.kubernetes >= mutating.MINIMUM else ())]
     export.notes.extend(notes.left_to_the_webhook(config, options.kubernetes, generated))
@@ -254,28 +266,20 @@ def _planned(
     policy_id: str,
     settings: PolicySettings,
     generator: Generator,
-    own: tuple[str, ...],
+    at: tuple[str, ...],
 ) -> Planned:
+    """The plan of a policy whose settings are `settings`, at `at` in the configuration."""
     made = generator(config, settings)
     image_exemptions = literals.exemptions(
-        config, settings, options.now, policy=policy_id, renamed=made.renamed
+        config, settings, options.now, policy=policy_id, at=at, renamed=made.renamed
     )
     return Planned(
         policy_id,
-        mode=Setting(
-            "mode",
-            literals.mode(config, settings).value,
-            f'default (index $config "mode") ({literals.path("policies", policy_id, "mode")})',
-        ),
-        failure_policy=Setting(
-            "failurePolicy",
-            "Fail" if config.on_policy_error == "deny" else "Ignore",
-            'ternary "Fail" "Ignore" (eq (index $config "onPolicyError") "deny")',
-        ),
+        mode=_mode(config, settings, at),
+        failure_policy=_failure_policy(config),
         conditions=[
             pods.CHANGED,
-            *literals.who(config.exemptions, "exempt", options.now, ("exemptions",), every=True),
-            *literals.who(settings.exemptions, f"{policy_id}-exempt", options.now, own, every=True),
+            *literals.exempt_conditions(config, settings, policy_id, options.now, at=at),
         ],
         variables=[
             *pods.shared(indexed=options.indexed),
@@ -290,30 +294,17 @@ def _planned(
     )
 
 
-class Writer(Protocol):
-    """How what the configuration decides is written into a generated object."""
-
-    def value(self, setting: Setting) -> Any:
-        """A field's value (`failurePolicy`)."""
-
-    def literal(self, setting: Setting) -> str:
-        """A variable's expression: the setting as a CEL literal."""
-
-    def condition(self, condition: Condition) -> Expression | None:
-        """A matchCondition; None: left out."""
+def _mode(config: Config, settings: PolicySettings, at: tuple[str, ...]) -> Setting:
+    template = f'default (index $config "mode") ({literals.path(*at, "mode")})'
+    return Setting("mode", literals.mode(config, settings).value, template)
 
 
-class Literals:
-    """`initgate export`'s writer: the configuration's values, as CEL literals."""
-
-    def value(self, setting: Setting) -> Any:
-        return setting.value
-
-    def literal(self, setting: Setting) -> str:
-        return literals.literal(setting.value)
-
-    def condition(self, condition: Condition) -> Expression | None:
-        return condition.condition() if condition.present else None
+def _failure_policy(config: Config) -> Setting:
+    return Setting(
+        "failurePolicy",
+        "Fail" if config.on_policy_error == "deny" else "Ignore",
+        'ternary "Fail" "Ignore" (eq (index $config "onPolicyError") "deny")',
+    )
 
 
 def policy_object(
@@ -326,19 +317,13 @@ def policy_object(
 ) -> dict[str, Any]:
     """The ValidatingAdmissionPolicy of `planned`, as `writer` writes the configuration into it;
     `routing`: the matchConditions every webhook entry has (`Routing.match_conditions`)."""
-    conditions = [
-        writer.condition(c) if isinstance(c, Condition) else c for c in planned.conditions
-    ]
     return builders.validating_policy(
         name,
         policy=planned.policy_id,
         failure_policy=writer.value(planned.failure_policy),
         resource_rules=pods.WORKLOAD_RULES,
-        match_conditions=[*routing, *(c for c in conditions if c is not None)],
-        variables=[
-            {"name": v.name, "expression": writer.literal(v)} if isinstance(v, Setting) else v
-            for v in planned.variables
-        ],
+        match_conditions=[*routing, *written.conditions(writer, planned.conditions)],
+        variables=written.variables(writer, planned.variables),
         validations=planned.validations,
         extra_labels=extra_labels,
     )
@@ -370,46 +355,51 @@ def _compiled(
     )
 
 
-def _mutating(
-    export: Export,
-    *,
-    config: Config,
-    options: Options,
-    policy_id: str,
-    generator: MutatingGenerator,
-) -> None:
-    policy_settings = config.policy(policy_id)
-    bound = bindings.caps(literals.mode(config, policy_settings))
+def mutating_plans(config: Config, options: Options) -> list[mutating_objects.Planned]:
+    """Every mutating policy of `config`, whatever its mode and the Kubernetes version."""
+    found = []
+    for policy_id, generator in _MUTATING.items():
+        settings = config.policy(policy_id)
+        at = ("policies", policy_id)
+        found.append(
+            mutating_objects.Planned(
+                policy_id,
+                mode=_mode(config, settings, at),
+                failure_policy=_failure_policy(config),
+                conditions=literals.exempt_conditions(
+                    config, settings, policy_id, options.now, at=at
+                ),
+                settings=[
+                    literals.exemptions(config, settings, options.now, policy=policy_id, at=at),
+                    *(made := generator(config, settings)).settings,
+                ],
+                made=made,
+            )
+        )
+    return found
+
+
+def _mutating(export: Export, planned: mutating_objects.Planned, options: Options) -> None:
+    bound = bindings.caps(Mode(planned.mode.value))
     if not bound:
-        export.notes.append(f"{policy_id}: mode off, no policy generated")
+        export.notes.append(f"{planned.policy_id}: mode off, no policy generated")
         return
     if options.kubernetes < mutating.MINIMUM:
         return  # notes.left_to_the_webhook says so
-    made = generator(config, policy_settings)
-    values = [literals.exemptions(config, policy_settings, options.now, policy=policy_id)]
-    objects = mutating.Objects(
-        name=f"{options.prefix}-{policy_id}",
-        policy=policy_id,
-        failure_policy="Fail" if config.on_policy_error == "deny" else "Ignore",
-        conditions=[
-            *options.routing.match_conditions,
-            *literals.exempt_conditions(config, policy_settings, policy_id, options.now),
-        ],
-        variables=[
-            *mutating.shared(mounts=made.mounts),
-            *(s.variable() for s in [*values, *made.settings]),
-            *made.variables,
-        ],
-        made=made,
-        extra_labels=options.extra_labels,
+    objects = mutating_objects.objects(
+        planned,
+        Literals(),
+        name=f"{options.prefix}-{planned.policy_id}",
+        routing=options.routing.match_conditions,
         object_selector=options.routing.object_selector,
+        extra_labels=options.extra_labels,
     )
-    check(policy_id, mutating.texts(objects))
-    export.notes.extend(made.notes)
+    check(planned.policy_id, mutating_objects.texts(objects))
+    export.notes.extend(planned.made.notes)
     previewed = any(capped is not Mode.ENFORCE for _, capped in bound)
     if previewed and mutating.PREVIEW_NOTE not in export.notes:
         export.notes.append(mutating.PREVIEW_NOTE)
-    export.objects.extend(mutating.build(objects, bound, options.routing.selector))
+    export.objects.extend(mutating_objects.build(objects, bound, options.routing.selector))
 
 
 def modes(config: Config) -> dict[str, Mode]:

@@ -96,11 +96,30 @@ def _lines(node: Any, indent: int, marks: Marks, *, lifted: bool = False) -> lis
             line = f"{pad}{scalar(key)}: {{{{ {mark.template} }}}}"
             lines.extend(_guarded("" if lifted else mark.guard, [line], pad))
         elif isinstance(value, dict | list) and value:
-            lines.append(f"{pad}{scalar(key)}:")
-            lines.extend(_lines(value, indent + 2, marks))
+            body = [f"{pad}{scalar(key)}:", *_lines(value, indent + 2, marks)]
+            guards = _guards(value, marks) if isinstance(value, list) else [""]
+            if all(guards):  # every item may be left out: so is the key, as the builders do
+                either = " ".join(f"({guard})" for guard in guards)
+                body = [f"{pad}{{{{- if or {either} }}}}", *body, f"{pad}{{{{- end }}}}"]
+            lines.extend(body)
         else:
             lines.append(f"{pad}{scalar(key)}: {scalar(value)}")
     return lines
+
+
+def _guards(items: list[Any], marks: Marks) -> list[str]:
+    """The guard of each list item ('' for an item always written)."""
+    found = []
+    for item in items:
+        mark = marks.get(item)
+        if mark is not None:
+            found.append(mark.guard)
+        elif isinstance(item, dict):
+            guards = {m.guard for v in item.values() if (m := marks.get(v)) is not None and m.guard}
+            found.append(guards.pop() if guards else "")
+        else:
+            found.append("")
+    return found
 
 
 def _item(item: Any, indent: int, marks: Marks) -> list[str]:

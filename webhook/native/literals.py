@@ -71,8 +71,10 @@ def go_string(text: str) -> str:
 
 
 def path(*keys: str) -> str:
-    """A Go template expression reading `keys` from the chart's effective configuration."""
-    return "index $config " + " ".join(go_string(key) for key in keys)
+    """A Go template expression reading `keys` from the chart's effective configuration, or
+    from a template variable given first (`$rule`, a user rule in the chart's range over them)."""
+    root, keys = (keys[0], keys[1:]) if keys and keys[0].startswith("$") else ("$config", keys)
+    return " ".join(["index", root, *(go_string(key) for key in keys)]) if keys else root
 
 
 _SPECIAL = frozenset("\\.+*?()|[]{}^$")
@@ -154,14 +156,14 @@ def who(
 
 
 def exempt_conditions(
-    config: Config, settings: PolicySettings, policy_id: str, now: float
-) -> list[Expression]:
+    config: Config, settings: PolicySettings, policy_id: str, now: float, *, at: Sequence[str]
+) -> list[Condition]:
     """matchConditions: the namespaces, users and groups exempt from every policy, then from
-    the policy `policy_id` (whose settings are `settings`)."""
-    where = ("policies", policy_id, "exemptions")
+    the policy `policy_id` (whose settings are `settings`, at `at` in the configuration), each
+    kind whether it lists anything or not (`Condition.present`)."""
     return [
-        *(c.condition() for c in who(config.exemptions, "exempt", now, ("exemptions",))),
-        *(c.condition() for c in who(settings.exemptions, f"{policy_id}-exempt", now, where)),
+        *who(config.exemptions, "exempt", now, ("exemptions",), every=True),
+        *who(settings.exemptions, f"{policy_id}-exempt", now, (*at, "exemptions"), every=True),
     ]
 
 
@@ -259,14 +261,16 @@ def exemptions(
     now: float,
     *,
     policy: str,
+    at: Sequence[str],
     renamed: Sequence[tuple[str, str]] = (),
 ) -> Setting:
     """The `exemptions` variable: the image exemptions `exempt()` reads. The chart's helper
-    takes the presets from the chart's files/native.json, the renamed keys from here."""
+    reads the policy's settings at `at` (`path`), its presets from the chart's
+    files/native.json, the renamed keys from here."""
     pairs = go_string(literal([list(pair) for pair in renamed]))
     template = (
-        f'include "initgate.nativeImages" (list $config $native {go_string(policy)} {pairs})'
-        " | fromJsonArray"
+        f'include "initgate.nativeImages" (list $config $native ({path(*at)}) {go_string(policy)}'
+        f" {pairs}) | fromJsonArray"
     )
     return Setting("exemptions", images(config, settings, now, renamed), template)
 

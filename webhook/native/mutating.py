@@ -1,5 +1,5 @@
 """What every generated MutatingAdmissionPolicy shares (Kubernetes 1.36 and later, where MAP is
-GA), and the objects one mutating policy becomes:
+GA), and the objects one mutating policy becomes (webhook/native/mutating_objects.py builds them):
 
 - a MutatingAdmissionPolicy (JSONPatch, reinvocationPolicy IfNeeded) bound, by a
   MutatingAdmissionPolicyBinding per namespace cap, only where the policy acts in enforce mode:
@@ -17,14 +17,10 @@ Pods only (CREATE, and `kubectl debug`'s ephemeral containers), and so are these
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from policies.base import Mode
-from webhook.native import bindings, builders, pods
+from webhook.native import pods
 from webhook.native.builders import Expression
-from webhook.native.compiling import Text
 from webhook.native.literals import Setting
 
 MINIMUM = (1, 36)
@@ -119,107 +115,3 @@ class Mutating:
     mounts: bool = False
     """Whether it reads the flat volume mounts (`shared(mounts=True)`)."""
     notes: list[str] = field(default_factory=list)
-
-
-Binding = Callable[[Mode], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Objects:
-    """What one mutating policy's objects are made of, once its expressions are written."""
-
-    name: str
-    policy: str
-    failure_policy: str
-    conditions: Sequence[Expression]
-    variables: Sequence[Expression]
-    made: Mutating
-    extra_labels: dict[str, str]
-    object_selector: dict[str, Any] = field(default_factory=dict)
-    """The bindings' objectSelector (`Routing.object_selector`)."""
-
-
-def texts(objects: Objects) -> list[Text]:
-    """Every expression of the policy's objects, as the API server compiles each: the MAP's
-    with its patch types, the companion VAP's without."""
-    validation = preview(objects.made)
-    return [
-        *(Text(c["name"], c["expression"], frozenset(("bool",))) for c in objects.conditions),
-        *(Text(f"variables.{v['name']}", v["expression"]) for v in objects.variables),
-        Text("mutations[0]", PATCH, frozenset(("list(JSONPatch)",)), patches=True),
-        Text("validations[0].expression", validation["expression"], frozenset(("bool",))),
-        Text(
-            "validations[0].messageExpression",
-            validation["messageExpression"],
-            frozenset(("string",)),
-        ),
-    ]
-
-
-def preview(made: Mutating) -> dict[str, str]:
-    """The companion validation: nothing would change."""
-    return {
-        "expression": "size(variables.operations) == 0",
-        "messageExpression": made.message,
-        "message": made.fallback,
-        "reason": "Forbidden",
-    }
-
-
-def build(objects: Objects, bound: Sequence[tuple[Mode, Mode]], selector: Binding) -> list[Any]:
-    """The MAP and its bindings where the policy enforces; the companion VAP and its bindings
-    where it warns or audits (each only when some cap needs it)."""
-    found: list[Any] = []
-    enforced = [cap for cap, capped in bound if capped is Mode.ENFORCE]
-    previewed = [(cap, capped) for cap, capped in bound if capped is not Mode.ENFORCE]
-    name, policy, labels = objects.name, objects.policy, objects.extra_labels
-    if enforced:
-        found.append(
-            builders.mutating_policy(
-                name,
-                policy=policy,
-                failure_policy=objects.failure_policy,
-                resource_rules=pods.POD_RULES,
-                match_conditions=objects.conditions,
-                variables=objects.variables,
-                patches=[PATCH],
-                extra_labels=labels,
-            )
-        )
-        found.extend(
-            builders.mutating_binding(
-                f"{name}-{cap.value}",
-                policy=policy,
-                policy_name=name,
-                namespace_selector=selector(cap),
-                object_selector=objects.object_selector,
-                extra_labels=labels,
-            )
-            for cap in enforced
-        )
-    if previewed:
-        found.append(
-            builders.validating_policy(
-                name,
-                policy=policy,
-                failure_policy=objects.failure_policy,
-                resource_rules=pods.POD_RULES,
-                match_conditions=objects.conditions,
-                variables=objects.variables,
-                validations=[preview(objects.made)],
-                extra_labels=labels,
-            )
-        )
-        found.extend(
-            builders.validating_binding(
-                f"{name}-{cap.value}",
-                policy=policy,
-                policy_name=name,
-                actions=bindings.actions(capped),
-                namespace_selector=selector(cap),
-                object_selector=objects.object_selector,
-                extra_labels=labels,
-            )
-            for cap, capped in previewed
-        )
-    return found

@@ -12,9 +12,9 @@ A container rule runs for each judged container whose role is in its `roles` (`e
 `variables.entries`, where each variable's value is worked out once per container); a pod rule
 once. Every variable is bound, whether the rule reads it or not, and `fills` and `readsFrom` are
 worked out for every judged container (docs/native-policies.md: the cost). `volumes` is worked
-out only for a rule that reads it (otherwise it is `{}`, which the rule cannot tell): building a
-map needs `transformMapEntry` (Kubernetes 1.33 and later), which initgate's own CEL runtime
-cannot evaluate, so that the test suite can evaluate every other rule.
+out only for a rule that names it (`reads_volumes`; otherwise it is `{}`, which the rule cannot
+tell): building a map needs `transformMapEntry` (Kubernetes 1.33 and later), which initgate's own
+CEL runtime cannot evaluate, so that the test suite can evaluate every other rule.
 The newline before the closing parenthesis ends a `//` comment the rule may end with.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from policies.readonly_mounts import ReadonlyMountsSettings
 from webhook.core.rules import MESSAGE_LIMIT, RuleSettings
-from webhook.native import flow, pods
+from webhook.native import celtext, flow, pods
 from webhook.native.binding import let
 from webhook.native.builders import Expression
 from webhook.native.generated import Validating
@@ -122,8 +122,11 @@ def _volumes(entry: str) -> str:
 
 
 def reads_volumes(rule: RuleSettings) -> bool:
-    """Whether the rule's expression or messageExpression reads `volumes`."""
-    return any(NO_MAPS in e.reads for e in (rule.check, rule.explain) if e is not None)
+    """Whether a container rule's expression or messageExpression names `volumes`, read as
+    text (`celtext`: the chart's templates decide alike). A compiled expression that reads it
+    names it; an iteration variable named so counts too."""
+    texts = (rule.expression, rule.message_expression)
+    return rule.scope == "container" and any(celtext.names(t, NO_MAPS) for t in texts)
 
 
 def _entries(rule: RuleSettings, *, indexed: bool) -> Expression:
@@ -209,7 +212,7 @@ def generate(rule: RuleSettings, *, data_flow: ReadonlyMountsSettings, indexed: 
             Setting(
                 "roles",
                 [r.value for r in rule.roles],
-                'default (list "init" "sidecar") $rule.roles',
+                path("$rule", "roles"),
             ),
             Setting(
                 "ignorePreparingInits",

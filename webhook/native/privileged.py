@@ -38,12 +38,12 @@ def settings_of(settings: InitPrivilegedSettings) -> list[Setting]:
     return [
         Setting("roles", [r.value for r in settings.roles], path(*_AT, "roles")),
         Setting("level", settings.level, path(*_AT, "level")),
-        # Unset (null): the level's. CEL normalises the names, so the chart passes them as
-        # written (the webhook's settings hold them normalised).
+        # Unset (null): the level's. As the webhook's settings hold them: normalised.
         Setting(
             "allowedCapabilities",
             list(allowed) if allowed is not None else None,
-            path(*_AT, "allowedCapabilities"),
+            f'include "initgate.nativeCapabilities" ({path(*_AT, "allowedCapabilities")})'
+            " | fromJsonArray",
         ),
         Setting("extraChecks", list(settings.extra_checks), path(*_AT, "extraChecks")),
     ]

@@ -9,9 +9,12 @@ rendered objects equal to `initgate export`'s for the same configuration.
 
 {{/*
 The effective configuration, as JSON: `config` over the defaults of the pydantic model `Config`.
-Nested settings models (`exemptions`, `policies`, each policy, its `exemptions`) are merged key by
-key, as the service fills in a model's missing keys; every other value (a list, a map such as
-`suggested`) replaces the default whole, as the service reads it.
+Nested settings models (`exemptions`, `policies`, each policy, its `exemptions`, each rule of
+`rules` and its `exemptions`) are merged key by key, as the service fills in a model's missing
+keys; every other value (a list, a map such as `suggested`) replaces the default whole, as the
+service reads it. Fails where the generated policies cannot stand for the webhook: mutating
+policies below Kubernetes 1.36, and a rule no policy can be generated for on this cluster when
+the validating webhook is off (nothing would judge it).
 */}}
 {{- define "initgate.nativeConfig" -}}
 {{- $native := .Files.Get "files/native.json" | fromJson }}
@@ -20,7 +23,55 @@ key, as the service fills in a model's missing keys; every other value (a list, 
 {{- end }}
 {{- $config := $native.defaults }}
 {{- include "initgate.nativeMerge" (dict "into" $config "from" .Values.config "models" $native.models) }}
+{{- $rules := list }}
+{{- range $config.rules }}
+{{- $rule := deepCopy $native.rules.defaults }}
+{{- include "initgate.nativeMerge" (dict "into" $rule "from" . "models" $native.rules.models) }}
+{{- $rules = append $rules $rule }}
+{{- if and $.Values.nativePolicies.validating (not $.Values.webhooks.validating.enabled) (not (include "initgate.nativeRuleVariant" (list $ $native $rule))) }}
+{{- fail (printf "nativePolicies: %s; this cluster is %s and webhooks.validating.enabled is false, so nothing would judge it: enable the validating webhook, or change the rule" (printf $native.rules.unreadable $rule.id) $.Capabilities.KubeVersion.Version) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "rules" $rules }}
 {{- toJson $config }}
+{{- end }}
+
+{{/*
+The shape of a user rule's generated policy, as webhook/native/chart_rules.py names its variants:
+its scope, `+message` with a messageExpression, `+volumes` when a container rule names `volumes`
+(read as webhook/native/celtext.py reads it, with its patterns); "" when no policy can be
+generated for it on this cluster (own_rules.unreadable). (list $ $native $rule)
+*/}}
+{{- define "initgate.nativeRuleVariant" -}}
+{{- $native := index . 1 }}
+{{- $rule := index . 2 }}
+{{- $volumes := false }}
+{{- if eq $rule.scope "container" }}
+{{- range list $rule.expression $rule.messageExpression }}
+{{- if regexMatch $native.rules.volumes (regexReplaceAll $native.rules.selected (regexReplaceAll $native.rules.ignored . " ") ".") }}
+{{- $volumes = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if or (not $volumes) (semverCompare $native.rules.volumesFrom (index . 0).Capabilities.KubeVersion.Version) }}
+{{- $rule.scope }}{{ if $rule.messageExpression }}+message{{ end }}{{ if $volumes }}+volumes{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* A user rule's message (else its description) on one line, as own_rules flattens it. */}}
+{{- define "initgate.nativeRuleText" -}}
+{{- $native := index . 0 }}
+{{- $rule := index . 1 }}
+{{- regexReplaceAll $native.rules.blanks (default $rule.description $rule.message) " " | trimAll " " }}
+{{- end }}
+
+{{/*
+A generated object's name, `<fullname>-<suffix>` (list $ "suffix"), as `initgate export` names it
+with `--prefix`: never cut (an admission policy's name may be 253 characters long), so that a
+long rule id keeps its name whole.
+*/}}
+{{- define "initgate.nativeName" -}}
+{{- printf "%s-%s" (include "initgate.fullname" (index . 0)) (index . 1) }}
 {{- end }}
 
 {{/* Merge `from` into `into` (in place): recursively where `models` has the key. */}}
@@ -77,14 +128,15 @@ out. Only `*` and `?` are special, as literals.glob_regex writes them.
 
 {{/*
 A policy's image exemptions as literals.images() writes them, as JSON: (list $config $native
-"policy-id" "renamed keys as a JSON list of [old, new]"). The global ones, the policy's own, then
-the presets switched on; ended ones and those with an empty `allow` (they lift nothing) left out.
+$settings "policy-id" "renamed keys as a JSON list of [old, new]"), where $settings are the
+policy's (or a user rule's) settings in $config. The global ones, the policy's own, then the
+presets switched on; ended ones and those with an empty `allow` (they lift nothing) left out.
 */}}
 {{- define "initgate.nativeImages" -}}
 {{- $config := index . 0 }}
-{{- $policy := index . 2 }}
-{{- $renamed := index . 3 | fromJsonArray }}
-{{- $settings := get (get $config "policies") $policy }}
+{{- $settings := index . 2 }}
+{{- $policy := index . 3 }}
+{{- $renamed := index . 4 | fromJsonArray }}
 {{- $listed := concat (dig "exemptions" "images" list $config) (dig "exemptions" "images" list $settings) }}
 {{- $switches := get $settings "presets" | default dict }}
 {{- range dig "presets" $policy list (index . 1) }}
@@ -118,4 +170,18 @@ the presets switched on; ended ones and those with an empty `allow` (they lift n
 {{- end }}
 {{- end }}
 {{- toJson $found }}
+{{- end }}
+
+{{/*
+init-privileged's allowedCapabilities as the webhook's settings hold them, as JSON: each name
+upper case, without `CAP_` (policies.init_privileged.normalise_capability); null when unset.
+*/}}
+{{- define "initgate.nativeCapabilities" -}}
+{{- if kindIs "slice" . }}
+{{- $found := list }}
+{{- range . }}
+{{- $found = append $found (upper . | trimPrefix "CAP_") }}
+{{- end }}
+{{- toJson $found }}
+{{- else }}null{{ end }}
 {{- end }}

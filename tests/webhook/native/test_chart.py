@@ -5,17 +5,19 @@ rendered objects themselves are compared with `initgate export`'s in tests/chart
 from __future__ import annotations
 
 import json
+import re
 import typing
 from pathlib import Path
 
 from policies import REGISTRY
 from policies.base import Mode
 from webhook.core.config import Config
-from webhook.native import chart
+from webhook.core.rules import RuleSettings
+from webhook.native import chart, chart_rules, own_rules
 from webhook.native.bindings import ACTIONS
-from webhook.native.export import Options, plan
+from webhook.native.export import Options, mutating_plans, plan, rule_plan
 from webhook.native.gotemplate import scalar
-from webhook.native.literals import Condition, Setting
+from webhook.native.literals import Condition, Setting, literal
 
 CHART = Path(__file__).resolve().parents[3] / "charts" / "initgate"
 
@@ -46,6 +48,53 @@ def test_every_setting_and_condition_is_its_template() -> None:
                 assert f"{{{{- with ({condition.template}) }}}}" in text, condition.name
             else:
                 assert f"expression: {scalar(condition['expression'])}" in text
+
+
+def test_every_mutating_and_rule_setting_is_its_template() -> None:
+    """The mutating policies' settings and conditions, and a user rule's (read from `$rule`,
+    its placeholder id the rule's own), are written as their templates too."""
+    text = "\n".join(chart.templates().values())
+    for planned in mutating_plans(Config(), Options()):
+        assert f"$mode = {planned.mode.template} }}" in text
+        for setting in planned.settings:
+            assert f"({setting.template}) | toJson | toJson" in text, setting.name
+        for condition in planned.conditions:
+            assert f"{{{{- with ({condition.template}) }}}}" in text, condition.name
+    rule = RuleSettings(id=chart_rules.ID, description="d", expression="true")
+    ruled = rule_plan(Config(), Options(), rule)
+    assert f"$mode = {ruled.mode.template} }}" in text
+    assert "index $rule" in ruled.mode.template
+    for variable in ruled.variables:
+        if isinstance(variable, Setting):
+            template = chart_rules.rewritten(variable.template)
+            assert f"({template}) | toJson | toJson" in text, variable.name
+    for left in chart_rules.LEFT_OVER:
+        assert left not in text
+
+
+def test_placeholders_are_printed_between_constant_strings() -> None:
+    computed = chart_rules.computed
+    assert computed("no placeholder") is None
+    assert computed(f"{chart_rules.ID}: {chart_rules.TEXT}") == '(print $rule.id ": " $text)'
+    wrapped = f"[e.c].all(container, ({chart_rules.EXPRESSION}\n))"
+    assert computed(wrapped) == '(print "[e.c].all(container, (" $rule.expression "\\n))")'
+    said = f"x + {literal(chart_rules.TEXT)}"
+    assert computed(said) == '(print "x + " (toJson $text))'
+
+
+def test_the_rules_data_are_own_rules() -> None:
+    data = chart.data()["rules"]
+    rule = RuleSettings.model_validate(
+        {**data["defaults"], "id": "r", "description": "d", "expression": "true"}
+    )
+    assert rule == RuleSettings(id="r", description="d", expression="true")
+    assert data["models"] == {"exemptions": {}}
+    assert data["volumesFrom"] == ">=1.33.0-0"
+    naming = RuleSettings(id="r", description="d", expression="volumes.size() > 0")
+    assert data["unreadable"] % "r" == own_rules.unreadable(naming, indexed=False)
+    blanks = re.compile(data["blanks"])
+    for text in ("a  b", " a\n\u2003b\x1c ", "\u00a0"):
+        assert blanks.sub(" ", text).strip(" ") == " ".join(text.split())
 
 
 def test_the_defaults_are_the_models() -> None:

@@ -72,3 +72,35 @@ def test_a_list_item_takes_one_guard() -> None:
     item = {"a": marks.scalar("x", guard="$one"), "b": marks.scalar("y", guard="$two")}
     with pytest.raises(ValueError, match="two guards"):
         document({"items": [item]}, marks, condition="true")
+
+
+def test_a_list_whose_every_item_is_guarded_is_left_out_with_them() -> None:
+    """As the builders leave out an empty list of matchConditions: no `key:` with nothing."""
+    marks = Marks()
+    obj = {
+        "conditions": [
+            marks.block("toYaml .", guard="$a"),
+            {"name": "b", "expression": marks.scalar("x", guard="$b")},
+        ],
+        "kept": ["plain", marks.block("y", guard="$c")],
+    }
+    assert document(obj, marks, condition="true") == [
+        "{{- if true }}",
+        "---",
+        "{{- if or ($a) ($b) }}",
+        "conditions:",
+        "  {{- with $a }}",
+        "  {{- toYaml . | nindent 2 }}",
+        "  {{- end }}",
+        "  {{- with $b }}",
+        "  - name: b",
+        "    expression: {{ x }}",
+        "  {{- end }}",
+        "{{- end }}",
+        "kept:",
+        "  - plain",
+        "  {{- with $c }}",
+        "  {{- y | nindent 2 }}",
+        "  {{- end }}",
+        "{{- end }}",
+    ]

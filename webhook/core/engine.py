@@ -16,7 +16,9 @@ from webhook.core import messages
 from webhook.core.exemptions import Scope
 from webhook.core.objects import Request, Subject, subject_of
 from webhook.core.plan import Plan, Rule
-from webhook.core.rules import RuleFailedError
+from webhook.core.rules import RuleError, RuleFailedError
+
+RuleErrors = list[tuple[RuleError, Finding]]
 
 Webhook = Literal["validate", "mutate"]
 WEBHOOKS: tuple[Webhook, ...] = ("validate", "mutate")
@@ -61,12 +63,19 @@ class Decision:
     audit_annotations: dict[str, str] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[PolicyError] = field(default_factory=list)
-    exemptions: list[str] = field(default_factory=list)
-    """Where the exemptions that applied are written (`exemptions.images[0]`), each once."""
+    exempt_by: str = ""
+    """Where the exemption that spared the whole request is written; empty when none did."""
     exempted: dict[str, list[str]] = field(default_factory=dict)
     """By policy (or rule): the exemptions that spared the request from it, or lifted some of
     its findings (the audit and `initgate test` tell a policy exempted from one with nothing to
-    say). Empty when the whole request is exempt: `exemptions` says by what."""
+    say). Empty when the whole request is exempt: `exempt_by` says by what."""
+
+    @property
+    def exemptions(self) -> list[str]:
+        """Where the exemptions that applied are written (`exemptions.images[0]`), each once."""
+        if self.exempt_by:
+            return [self.exempt_by]
+        return list(dict.fromkeys(label for found in self.exempted.values() for label in found))
 
     @property
     def policies(self) -> list[str]:
@@ -93,7 +102,7 @@ def decide(
     when = time.time() if now is None else now
     exempt = plan.who.exempts(request, when)
     if exempt is not None:
-        return Decision(outcome="exempt", reason=exempt[0], exemptions=[exempt[1]])
+        return Decision(outcome="exempt", reason=exempt[0], exempt_by=exempt[1])
     context = Context(
         operation=request.operation,
         namespace=request.effective_namespace,
@@ -109,7 +118,7 @@ def decide(
         if not rule.who.empty:
             exempt = rule.who.exempts(request, when)
             if exempt is not None:
-                _note(decision, rule.policy.id, exempt[1])
+                _note(decision, rule.policy.id, (exempt[1],))
                 continue
         try:
             findings = _findings(rule, subject, context, scope, decision)
@@ -126,57 +135,56 @@ def _findings(
     rule: Rule, subject: Subject, context: Context, scope: Scope, decision: Decision
 ) -> list[Finding]:
     """The rule's findings that no image exemption covers (each exemption that covers one
-    noted), and on an update those the change brought."""
-    try:
-        findings = rule.policy.evaluate(subject.pod, context, rule.settings)
-    except RuleFailedError as failed:
-        _failed(failed, rule, scope, decision)
-        findings = failed.findings
+    noted), and on an update those the change brought; the same of a user rule's errors."""
+    findings, errors = _evaluated(rule, subject.pod, context)
     if findings and rule.images:
         kept = []
         for finding in findings:
-            label = rule.exempts(finding, scope)
-            if label is None:
+            labels = rule.exempts(finding, scope)
+            if labels is None:
                 kept.append(finding)
             else:
-                _note(decision, rule.policy.id, label)
+                _note(decision, rule.policy.id, labels)
         findings = kept
-    if subject.old is not None and findings:
-        findings = _new_only(findings, rule, subject.old, context)
+    if subject.old is not None and (findings or errors):
+        # Drop what the object already had before this UPDATE: a pod admitted before initgate
+        # (or while exempt) must stay labelable and deletable.
+        found, failed = _evaluated(rule, subject.old, context)
+        before = {_identity(f) for f in [*found, *(stand_in for _, stand_in in failed)]}
+        findings = [f for f in findings if _identity(f) not in before]
+        errors = [e for e in errors if _identity(e[1]) not in before]
+    if errors:
+        _failed(errors, rule, scope, decision)
     return findings
 
 
-def _failed(failed: RuleFailedError, rule: Rule, scope: Scope, decision: Decision) -> None:
+def _evaluated(rule: Rule, pod: PodView, context: Context) -> tuple[list[Finding], RuleErrors]:
+    """The policy's findings on `pod`, and (a user rule's) the containers it could not judge,
+    each with the finding it stands for."""
+    try:
+        return rule.policy.evaluate(pod, context, rule.settings), []
+    except RuleFailedError as failed:
+        return failed.findings, failed.errors
+
+
+def _identity(finding: Finding) -> tuple[str, str]:
+    return finding.key, finding.location
+
+
+def _failed(errors: RuleErrors, rule: Rule, scope: Scope, decision: Decision) -> None:
     """A user rule that could not judge some containers: an error on a container its image
     exemptions cover is no error (the container is not judged); the first other one is the
     rule's policy error. Its findings on the other containers stand."""
-    errors = [error for error, finding in failed.errors if rule.exempts(finding, scope) is None]
-    if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    left = [error for error, stand_in in errors if rule.exempts(stand_in, scope) is None]
+    if left:
+        first = left[0]
+        more = f" (and {len(left) - 1} more)" if len(left) > 1 else ""
         decision.errors.append(PolicyError(rule.policy.id, first.detail + more, first.location))
 
 
-def _note(decision: Decision, policy: str, label: str) -> None:
-    # A finding about the pod is exempt when every container it concerns is: its label then
-    # names each exemption that covered one (`Rule.exempts` joins them), each listed here once.
-    labels = decision.exempted.setdefault(policy, [])
-    for one in label.split(", "):
-        if one not in decision.exemptions:
-            decision.exemptions.append(one)
-        if one not in labels:
-            labels.append(one)
-
-
-def _new_only(findings: list[Finding], rule: Rule, old: PodView, context: Context) -> list[Finding]:
-    """Drop what the object already had before this UPDATE: a pod admitted before initgate (or
-    while exempt) must stay labelable and deletable."""
-
-    def identity(f: Finding) -> tuple[str, str]:
-        return f.key, f.location
-
-    before = {identity(f) for f in rule.policy.evaluate(old, context, rule.settings)}
-    return [f for f in findings if identity(f) not in before]
+def _note(decision: Decision, policy: str, labels: Iterable[str]) -> None:
+    found = decision.exempted.setdefault(policy, [])
+    found.extend(label for label in labels if label not in found)
 
 
 def _conclude(

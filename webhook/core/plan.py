@@ -33,17 +33,21 @@ class Rule:
     images: tuple[ImageRule, ...]
     _by_image: dict[str, tuple[ImageRule, ...]] = field(default_factory=dict, compare=False)
 
-    def exempts(self, finding: Finding, scope: Scope) -> str | None:
-        """The label of the image exemption that covers the finding (its container's image, or
+    def exempts(self, finding: Finding, scope: Scope) -> tuple[str, ...] | None:
+        """The labels of the image exemptions that cover the finding (its container's image, or
         for a finding about the pod, the image of every container it concerns), or None."""
         if not self.images:
             return None
         if finding.container is not None:
-            return self._covers(finding.container.image, finding, scope)
-        labels = [self._covers(c.image, finding, scope) for c in finding.containers]
-        if not labels or None in labels:
-            return None
-        return ", ".join(dict.fromkeys(label for label in labels if label))
+            label = self._covers(finding.container.image, finding, scope)
+            return None if label is None else (label,)
+        labels: dict[str, None] = {}
+        for container in finding.containers:
+            label = self._covers(container.image, finding, scope)
+            if label is None:
+                return None
+            labels[label] = None
+        return tuple(labels) or None
 
     def _covers(self, image: str, finding: Finding, scope: Scope) -> str | None:
         matching = self._by_image.get(image)

@@ -212,7 +212,7 @@ def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet
     if rule.scope == "pod":
         variables = _Variables(pod, context, rules, None)
         try:
-            if _complies(rule, variables, "pod"):
+            if _complies(rule, variables):
                 return []
         except RuleError as error:
             failed = Finding(key=rule.id, message=error.detail, role=None, containers=pod.judged)
@@ -222,9 +222,8 @@ def _evaluate(pod: PodView, context: Context, rule: RuleSettings, rules: RuleSet
     found, errors = [], []
     for container in pod.select(rule.role_set):
         variables = _Variables(pod, context, rules, container)
-        where = f"{container.label} ({_VARIABLES['path'](variables)})"  # as findings name it
         try:
-            complies = _complies(rule, variables, where)
+            complies = _complies(rule, variables)
         except RuleError as error:
             errors.append((error, _finding(rule, error.detail, container)))
             if isinstance(error, BudgetSpentError):
@@ -251,10 +250,17 @@ def _charged(variables: _Variables, expression: Expression) -> bool:
     return True
 
 
-def _complies(rule: RuleSettings, variables: _Variables, where: str) -> bool:
+def _where(variables: _Variables) -> str:
+    """The container judged, named as findings name it (`init "setup" (spec.initContainers[0])`),
+    or `pod`: worked out only for an error."""
+    container = variables.container
+    return f"{container.label} ({_VARIABLES['path'](variables)})" if container else "pod"
+
+
+def _complies(rule: RuleSettings, variables: _Variables) -> bool:
     if not _charged(variables, rule.check):
         raise BudgetSpentError(
-            where,
+            _where(variables),
             f"not evaluated: the rules' budget for one request ({REQUEST_BUDGET:,} units, "
             "Kubernetes' per-request limit) is spent; make the costliest rules cheaper",
         )
@@ -262,9 +268,9 @@ def _complies(rule: RuleSettings, variables: _Variables, where: str) -> bool:
     try:
         result = rule.check.evaluate(data, bound)
     except EvaluationError as error:
-        raise RuleError(where, str(error)) from None
+        raise RuleError(_where(variables), str(error)) from None
     if not isinstance(result, bool):
-        raise RuleError(where, f"the expression gave {_shown(result)}, not a bool")
+        raise RuleError(_where(variables), f"the expression gave {_shown(result)}, not a bool")
     return result
 
 

@@ -330,6 +330,25 @@ def test_an_exempt_container_s_error_is_no_error_and_other_findings_stand() -> N
     ]
 
 
+def test_an_update_is_not_held_to_what_a_rule_could_not_judge_before() -> None:
+    """A pod UPDATE is judged for what it brings: a container the rule could not judge before,
+    left as it was, is no error (the old pod is judged whole, to tell what is new)."""
+    text = configured(rule("nonroot", "container.securityContext.runAsNonRoot", roles=["app"]))
+    bare = reviews.container("bare", "nginx:1.27")
+    root = reviews.container("root", "nginx:1.27", securityContext={"runAsNonRoot": False})
+    old = reviews.pod(app=[bare, root])
+    new = copy.deepcopy(old)
+    new["spec"]["containers"][1]["image"] = "nginx:1.28"
+    decision = judge(new, text, operation="UPDATE", old_object=old)
+    assert (decision.errors, found(decision, "nonroot")) == ([], [])
+    old["spec"]["containers"][0]["securityContext"] = {"runAsNonRoot": True}
+    new["spec"]["containers"][0]["image"] = "nginx:1.28"  # and its securityContext gone
+    decision = judge(new, text, operation="UPDATE", old_object=old)
+    assert [(e.location, e.error) for e in decision.errors] == [
+        ('app "bare" (spec.containers[0])', 'Key not found in map : "securityContext"')
+    ]
+
+
 def test_a_result_that_is_not_a_bool_is_a_policy_error() -> None:
     text = configured(rule("dyn", "container.image"))
     decision = judge(POD, text)

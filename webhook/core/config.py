@@ -78,9 +78,27 @@ class Config(Settings):
         assert isinstance(settings, PolicySettings)  # noqa: S101 - the model is built from REGISTRY
         return settings
 
+    def placed(self) -> list[tuple[tuple[int | str, ...], PolicySettings]]:
+        """Every built-in policy's settings, then every rule's, with its place in the file
+        (`("policies", "init-lint")`, `("rules", 0)`): what labels their exemptions."""
+        return [
+            *((("policies", policy.id), self.policy(policy.id)) for policy in REGISTRY),
+            *((("rules", index), rule) for index, rule in enumerate(self.rules)),
+        ]
+
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names every problem and its place."""
+
+
+def _untagged(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """An error's place without the union's tag pydantic puts after an exemption entry's index
+    (`namespaces[0].entry.expires`): a key of the user's that is spelt like a tag stays."""
+    return tuple(
+        part
+        for i, part in enumerate(loc)
+        if not (part in ENTRY_TAGS and i and isinstance(loc[i - 1], int))
+    )
 
 
 def parse_config(text: str, *, source: str) -> Config:
@@ -104,10 +122,7 @@ def parse_config(text: str, *, source: str) -> Config:
         # not a boolean, `1` is not a string. YAML timestamps become text, as in Helm's values.
         config = Config.model_validate_json(json.dumps(data, default=str), strict=True)
     except ValidationError as error:
-        errors = [
-            {**e, "loc": tuple(part for part in e["loc"] if part not in ENTRY_TAGS)}
-            for e in error.errors(include_url=False)
-        ]
+        errors = [{**e, "loc": _untagged(e["loc"])} for e in error.errors(include_url=False)]
         problems = explain(
             errors,  # type: ignore[arg-type]
             schema=_schema(),

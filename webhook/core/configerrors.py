@@ -45,7 +45,8 @@ def _message(error: ErrorDetails, loc: tuple[int | str, ...], schema: Schema) ->
     kind = error["type"]
     if kind == "extra_forbidden":
         key, parent = str(loc[-1]), loc[:-1]
-        known = list(_resolve(_at(schema, parent, schema) or {}, schema).get("properties", {}))
+        container = _object_option(_resolve(_at(schema, parent, schema) or {}, schema), schema)
+        known = list(container.get("properties", {}))
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
         hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
         prefix = f"{path(parent)}: " if parent else ""
@@ -116,6 +117,8 @@ def _at(node: Schema, loc: Sequence[int | str], root: Schema) -> Schema | None:
     """The schema of the value at `loc`, None when the schema does not say."""
     for part in loc:
         node = _resolve(node, root)
+        if isinstance(part, str) and "properties" not in node:
+            node = _object_option(node, root)
         if isinstance(part, int) and "items" in node:
             node = node["items"]
         elif part in node.get("properties", {}):
@@ -125,6 +128,13 @@ def _at(node: Schema, loc: Sequence[int | str], root: Schema) -> Schema | None:
         else:
             return None
     return _resolve(node, root)
+
+
+def _object_option(node: Schema, root: Schema) -> Schema:
+    """Of a value that is a string or an object (an exemption entry), the object's schema: a key
+    is read in it."""
+    options = [_resolve(o, root) for o in node.get("anyOf") or node.get("oneOf") or []]
+    return next((o for o in options if "properties" in o), node)
 
 
 def describe(node: Schema, root: Schema) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import yaml
 
-from policies import REGISTRY
 from policies.policy import Exemptions
 from webhook.core.config import Config, _line_of
 from webhook.core.configerrors import path
@@ -22,10 +21,9 @@ def config_warnings(config: Config, text: str, *, source: str) -> list[str]:
     """`source:line: warning: ...` for each image exemption that cannot match a tagged image, in
     the order of the file."""
     node = yaml.compose(text, Loader=yaml.SafeLoader)
-    places: list[tuple[tuple[str, ...], Exemptions]] = [(("exemptions",), config.exemptions)]
-    places += [
-        (("policies", policy.id, "exemptions"), config.policy(policy.id).exemptions)
-        for policy in REGISTRY
+    places: list[tuple[tuple[int | str, ...], Exemptions]] = [
+        (("exemptions",), config.exemptions),
+        *(((*loc, "exemptions"), settings.exemptions) for loc, settings in config.placed()),
     ]
     found: list[tuple[int, str]] = []
     for loc, exemptions in places:

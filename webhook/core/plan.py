@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies import REGISTRY, readonly_mounts
+from policies import BY_ID, readonly_mounts
 from policies.base import Finding, Mode
 from policies.caching import LONGEST
 from policies.policy import ImageExemption, Policy, PolicySettings
 from webhook.core import rules as user_rules
 from webhook.core.config import Config
+from webhook.core.configerrors import path
 from webhook.core.exemptions import ImageRule, Listed, Scope, Who, listed
 
 # Image exemptions are matched once per image and plan, not once per finding: a cluster runs a
@@ -109,19 +110,15 @@ def compile_plan(config: Config) -> Plan:
     flow = config.policy("readonly-mounts")
     assert isinstance(flow, readonly_mounts.ReadonlyMountsSettings)  # noqa: S101 - by its id
     rule_set = user_rules.rule_set(config.rules, flow)
-    configured: list[tuple[Policy[Any], PolicySettings]] = [
-        *((policy, config.policy(policy.id)) for policy in REGISTRY),
-        *((user_rules.policy(rule, rule_set), rule) for rule in config.rules),
-    ]
     rules: list[Rule] = []
-    rule_index = {rule.id: index for index, rule in enumerate(config.rules)}
     catalogue = {e.label: e for e in listed(config.exemptions, "exemptions")}
-    for policy, settings in configured:
-        prefix = (
-            f"rules[{rule_index[policy.id]}]"
-            if policy.id in rule_index
-            else f"policies.{policy.id}"
+    for loc, settings in config.placed():
+        policy = (
+            user_rules.policy(settings, rule_set)
+            if isinstance(settings, user_rules.RuleSettings)
+            else BY_ID[str(loc[1])]
         )
+        prefix = path(loc)
         images = _images(config, settings, prefix)
         for entry in listed(settings.exemptions, f"{prefix}.exemptions"):
             catalogue[entry.label] = entry

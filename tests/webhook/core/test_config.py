@@ -164,6 +164,21 @@ def test_camel_case_keys_in_yaml() -> None:
             f"rules:\n  - {{id: r, description: D., expression: '{'true || ' * 800}true'}}\n",
             "c.yaml:2: rules[0].expression: at most 5,120 characters, not 6,404",
         ),
+        # An exemption entry in its object form is read like any object (not through the
+        # union's tag): its keys are known, its values described, a key spelt `glob` is kept.
+        (
+            "exemptions:\n  namespaces:\n    - namespce: legacy\n",
+            "c.yaml:3: exemptions.namespaces[0]: unknown key 'namespce' (did you mean "
+            "'namespace'?)",
+        ),
+        (
+            "exemptions:\n  users:\n    - {user: ci, expires: 5}\n",
+            "c.yaml:3: exemptions.users[0].expires: expected a string such as 2027-03-31",
+        ),
+        (
+            "exemptions:\n  groups:\n    - {group: ops, glob: x}\n",
+            "c.yaml:3: exemptions.groups[0]: unknown key 'glob' (known keys: expires, reason, group)",
+        ),
         ("mode: [enforce\n", "c.yaml:2:1: not valid YAML"),
         ("- enforce\n", "c.yaml: the configuration must be a mapping, not list"),
     ],

@@ -27,6 +27,15 @@ def test_an_image_without_tag_or_digest_is_named_with_its_line() -> None:
     ]
 
 
+def test_a_rule_s_image_exemption_is_read_too() -> None:
+    text = (
+        "rules:\n  - id: r\n    description: D.\n    expression: 'true'\n    exemptions:\n"
+        "      images:\n        - image: busybox\n"
+    )
+    (warning,) = warnings(text)
+    assert warning.startswith("c.yaml:7: warning: rules[0].exemptions.images[0].image: 'busybox'")
+
+
 @pytest.mark.parametrize(
     "image",
     [
